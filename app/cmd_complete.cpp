@@ -1,0 +1,134 @@
+// `ascent complete`: one prompt in, streamed text out. Built for pipes: generated text alone on
+// stdout, statistics and errors on stderr.
+#include <fmt/format.h>
+
+#include <optional>
+#include <random>
+
+#include "app/commands.h"
+#include "app/completion_json.h"
+#include "app/model_options.h"
+#include "app/run_stats.h"
+#include "app/terminal_io.h"
+#include "engine/error.h"
+#include "engine/generate.h"
+
+namespace ascent::app {
+
+namespace {
+
+struct CompleteOptions {
+    ModelOptions model;
+    std::string prompt;
+    int max_tokens = -1;
+    std::optional<float> temperature, top_p, min_p, repeat_penalty;
+    std::optional<int> top_k;
+    int repeat_last_n = 64;
+    std::optional<uint64_t> seed;
+    std::vector<std::string> stop;
+    bool json = false;
+    bool stats = false;
+    int logprobs = 0;
+    bool echo = false;
+    bool ignore_eos = false;
+    bool no_special = false;
+};
+
+// Command-line flags win; then generation_config.json; then llama.cpp's defaults.
+SamplingParams sampling_params(const CompleteOptions& o, const GenerationConfig& g, bool has_generation_config) {
+    SamplingParams p;
+    if (has_generation_config) {
+        // Hugging Face semantics: without do_sample the model card asks for greedy decoding.
+        p.temperature = g.do_sample ? static_cast<float>(g.temperature.value_or(1.0)) : 0.f;
+        p.top_k = g.top_k.value_or(50);
+        p.top_p = static_cast<float>(g.top_p.value_or(1.0));
+        p.min_p = static_cast<float>(g.min_p.value_or(0.0));
+        p.repeat_penalty = static_cast<float>(g.repetition_penalty.value_or(1.0));
+    }
+    if (o.temperature) p.temperature = *o.temperature;
+    if (o.top_k) p.top_k = *o.top_k;
+    if (o.top_p) p.top_p = *o.top_p;
+    if (o.min_p) p.min_p = *o.min_p;
+    if (o.repeat_penalty) p.repeat_penalty = *o.repeat_penalty;
+    p.repeat_last_n = o.repeat_last_n;
+    p.seed = o.seed ? *o.seed : std::random_device{}();
+    return p;
+}
+
+int run_complete(const CompleteOptions& o) {
+    install_signal_handlers();
+    std::string prompt;
+    if (o.prompt.empty() || o.prompt == "-") {
+        if (o.prompt.empty() && stdin_is_terminal())
+            input_error("no prompt: pass it as an argument or pipe it on standard input");
+        prompt = read_stdin_utf8();
+    } else {
+        prompt = o.prompt;
+    }
+
+    auto m = load(o.model);
+    Session session(*m->backend, *m->model, session_options(o.model, *m));
+    const bool has_gen = std::filesystem::exists(m->folder / "generation_config.json");
+    Sampler sampler(sampling_params(o, m->generation, has_gen));
+
+    GenerateRequest req;
+    EncodeOptions enc;
+    enc.parse_special = !o.no_special;
+    req.prompt = m->tokenizer->encode(prompt, enc);
+    req.max_tokens = o.max_tokens;
+    req.stop = o.stop;
+    req.eos_ids = m->eos_ids();
+    req.ignore_eos = o.ignore_eos;
+    req.logprobs = o.logprobs;
+    req.echo = o.echo;
+    req.cancel = &interrupted();
+
+    bool stream = !o.json;
+    GenerationResult r = generate(session, *m->tokenizer, sampler, req, [&](std::string_view piece) {
+        return stream ? write_stdout(piece) : true;
+    });
+    if (o.json) {
+        auto j = text_completion_json(m->folder.filename().string(), prompt, r, *m->tokenizer, o.echo,
+                                      o.logprobs > 0 || o.echo);
+        write_stdout(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    } else if (stdout_is_terminal()) {
+        write_stdout("\n");
+    }
+    if (o.stats) print_run_stats(*m, session, sampler.params(), r);
+    return r.finish_reason == "cancelled" ? 130 : 0;
+}
+
+}  // namespace
+
+Runner add_complete_command(CLI::App& root) {
+    auto o = std::make_shared<CompleteOptions>();
+    CLI::App* cmd = root.add_subcommand("complete", "Complete a prompt (argument, or stdin when piped) and stream the text");
+    cmd->add_option("prompt", o->prompt, "Prompt text; '-' or nothing reads standard input");
+    add_model_options(*cmd, o->model);
+    cmd->add_option("-n,--max-tokens", o->max_tokens, "Tokens to generate at most (-1: until EOS or the context is full)")
+        ->check(CLI::Range(-1, 1 << 30));
+    cmd->add_option("--temperature,--temp", o->temperature, "Sampling temperature (0: greedy)")->check(CLI::Range(0.0, 100.0));
+    cmd->add_option("--top-k", o->top_k, "Keep the K most likely tokens (0: off)")->check(CLI::Range(0, 1 << 30));
+    cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--min-p", o->min_p, "Drop tokens below P x the best one's probability (0: off)")
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--repeat-penalty", o->repeat_penalty, "Penalty for recently seen tokens (1: off)")
+        ->check(CLI::Range(0.0, 100.0));
+    cmd->add_option("--repeat-last-n", o->repeat_last_n, "How many recent tokens the penalty looks at (-1: all)")
+        ->check(CLI::Range(-1, 1 << 30));
+    cmd->add_option("--seed,-s", o->seed, "Random seed (default: random; printed by --stats)");
+    cmd->add_option("--stop", o->stop, "Stop when this text appears (repeatable); it is not printed");
+    cmd->add_flag("--json", o->json, "Print one OpenAI-style text_completion object instead of streaming");
+    cmd->add_flag("--stats", o->stats, "Print timings and memory to stderr");
+    cmd->add_option("--logprobs", o->logprobs, "With --json: top-N log-probabilities of every generated token")
+        ->check(CLI::Range(0, 20));
+    cmd->add_flag("--echo", o->echo, "With --json: include the prompt (and its tokens' logprobs)");
+    cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
+    cmd->add_flag("--no-special", o->no_special, "Treat special-token text in the prompt as plain text");
+    return [o] {
+        if ((o->logprobs > 0 || o->echo) && !o->json) input_error("--logprobs and --echo need --json");
+        return run_complete(*o);
+    };
+}
+
+}  // namespace ascent::app

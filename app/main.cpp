@@ -1,0 +1,57 @@
+// ascent: a terminal chat and completion tool with its own inference engine.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <map>
+
+#include "app/commands.h"
+#include "app/terminal_io.h"
+#include "engine/error.h"
+
+namespace {
+
+void print_error(const std::string& message) { std::fprintf(stderr, "ascent: error: %s\n", message.c_str()); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace ascent::app;
+    CLI::App app{"ascent: chat with and complete text from small language models, in the terminal"};
+    app.set_version_flag("--version", "ascent 0.1.0");
+    std::map<std::string, Runner> runners;
+    runners["complete"] = add_complete_command(app);
+    runners["tokenize"] = add_tokenize_command(app);
+    runners["info"] = add_info_command(app);
+    app.require_subcommand(0, 1);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        print_error(e.what());
+        std::fprintf(stderr, "Run 'ascent --help' for usage.\n");
+        return 2;
+    }
+    try {
+        for (auto& [name, run] : runners)
+            if (app.got_subcommand(name)) return run();
+        // No subcommand: the chat UI is not built yet, so behave as `complete` (DESIGN.md: piped
+        // use without a subcommand is a completion).
+        return runners["complete"]();
+    } catch (const ascent::Error& e) {
+        print_error(e.what());
+        return e.exit_code();
+    } catch (const CLI::ParseError& e) {
+        print_error(e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory");
+        return 1;
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return 1;
+    }
+}

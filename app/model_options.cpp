@@ -1,0 +1,55 @@
+#include "app/model_options.h"
+
+#include <algorithm>
+
+#include "app/data_dir.h"
+#include "engine/error.h"
+#include "engine/model_locator.h"
+
+namespace ascent::app {
+
+namespace {
+constexpr int64_t kDefaultContext = 4096;
+}
+
+void add_model_options(CLI::App& cmd, ModelOptions& o, bool runs_model) {
+    cmd.add_option("-m,--model", o.model,
+                   "Model folder or id (ModelScope / Hugging Face cache); default: the bundled demo model");
+    if (!runs_model) return;
+    cmd.add_option("--threads,-t", o.threads, "Threads for the CPU backend (default: all cores)")
+        ->check(CLI::Range(0, 1024));
+    cmd.add_option("--ctx,-c", o.ctx, "Context size in tokens (default: min(model maximum, 4096))")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+    cmd.add_option("--mode", o.mode, "Execution mode: eager or graph")->check(CLI::IsMember({"eager", "graph"}));
+    cmd.add_option("--device", o.device, "Backend device (cpu)");
+}
+
+std::filesystem::path model_folder(const ModelOptions& o) {
+    return o.model.empty() ? demo_model_dir() : locate_model(o.model);
+}
+
+std::unique_ptr<models::LoadedModel> load(const ModelOptions& o) {
+    BackendOptions b;
+    b.device = o.device;
+    b.threads = o.threads;
+    return models::load_model(model_folder(o), b);
+}
+
+int64_t context_size(const ModelOptions& o, const models::LoadedModel& m) {
+    const int64_t max = m.config.max_position_embeddings;
+    if (o.ctx > 0) {
+        if (o.ctx > max)
+            input_error("--ctx {} is larger than the model's maximum context ({}, max_position_embeddings)", o.ctx, max);
+        return o.ctx;
+    }
+    return std::min(max, kDefaultContext);
+}
+
+SessionOptions session_options(const ModelOptions& o, const models::LoadedModel& m) {
+    SessionOptions s;
+    s.context = context_size(o, m);
+    s.mode = parse_mode(o.mode);
+    return s;
+}
+
+}  // namespace ascent::app

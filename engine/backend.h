@@ -1,0 +1,78 @@
+#pragma once
+// What a device must provide: memory for weights, the KV cache and activations, and the kernels
+// behind every op of engine/ops.h. The CPU backend (engine/cpu/) is the only one built here; an
+// NPU backend would implement the same interface with device memory and its own kernels.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+#include "engine/ops.h"
+#include "engine/tensor.h"
+
+namespace ascent {
+
+struct StoredTensor;
+
+// Per layer, keys and values for `capacity` positions, each position kv_dim values.
+struct KvCache {
+    virtual ~KvCache() = default;  // the backend's subclass releases the buffers
+    DType dtype = DType::F32;
+    int n_layers = 0;
+    int64_t capacity = 0;
+    int64_t kv_dim = 0;
+    std::vector<void*> k;  // one buffer per layer, [capacity, kv_dim]
+    std::vector<void*> v;
+    size_t bytes() const {
+        return 2 * static_cast<size_t>(n_layers) * static_cast<size_t>(capacity * kv_dim) * dtype_size(dtype);
+    }
+};
+
+struct BackendMemory {
+    size_t weights = 0;      // weight bytes the backend reads (mapped, or copied to the device)
+    size_t kv_cache = 0;     // allocated KV cache bytes
+    size_t activations = 0;  // activation bytes allocated right now
+    size_t activations_peak = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string name() const = 0;        // "cpu"
+    virtual std::string memory_label() const = 0;  // "RAM" on the host, "HBM" on a device
+    virtual int threads() const = 0;
+    virtual std::string describe() const = 0;    // e.g. "cpu (AVX-512 BF16, 2 threads)"
+
+    // Weights stay where they are when the backend can read them (CPU: the mmap).
+    virtual Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) = 0;
+
+    virtual std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
+                                                     DType dtype) = 0;
+    virtual float* alloc_activation(size_t floats) = 0;
+    virtual void free_activation(float* p, size_t floats) = 0;
+    virtual BackendMemory memory() const = 0;
+
+    // Kernels. Activations are f32 row-major [rows, cols].
+    virtual void embed(const Weight& table, std::span<const int32_t> tokens, float* out) = 0;
+    virtual void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
+                          float* out) = 0;
+    virtual void linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) = 0;
+    virtual void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
+                      const RopeParams& p, float* out) = 0;
+    virtual void attention(const float* q, const float* k, const float* v, int64_t rows,
+                           std::span<const int32_t> positions, KvCache& cache, int layer,
+                           const AttentionParams& p, float* out) = 0;
+    virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    virtual void add(const float* a, const float* b, int64_t n, float* out) = 0;
+};
+
+struct BackendOptions {
+    std::string device = "cpu";
+    int threads = 0;  // 0 = all cores
+};
+
+// "cpu" builds the CPU backend; any other device fails loudly (never a silent CPU fallback).
+std::unique_ptr<Backend> create_backend(const BackendOptions& opt);
+
+}  // namespace ascent

@@ -1,0 +1,300 @@
+#include "engine/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "engine/error.h"
+#include "engine/weights/safetensors.h"
+
+namespace ascent {
+
+std::unique_ptr<Backend> create_backend(const BackendOptions& opt) {
+    if (opt.device == "cpu") {
+        int threads = opt.threads;
+        if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        return std::make_unique<cpu::CpuBackend>(threads);
+    }
+    if (opt.device == "npu")
+        input_error("--device npu: this build has no NPU (Ascend CANN) backend; only --device cpu is available");
+    input_error("unknown --device '{}' (available: cpu)", opt.device);
+}
+
+namespace cpu {
+
+namespace {
+
+// Output rows of a matrix product handled by one task: enough to amortize the task claim, few
+// enough that both threads get work on small matrices.
+constexpr int64_t kRowsPerTask = 16;
+
+bool aligned_for(const void* p, DType t) {
+    return reinterpret_cast<uintptr_t>(p) % dtype_size(t) == 0;
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(int threads)
+    : k_(active_kernels()), pool_(threads), scratch_(static_cast<size_t>(threads)) {}
+
+CpuBackend::~CpuBackend() = default;
+
+std::string CpuBackend::describe() const {
+    return fmt::format("cpu ({}, {} thread{})", k_.name, pool_.size(), pool_.size() == 1 ? "" : "s");
+}
+
+Weight CpuBackend::adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) {
+    Weight w;
+    w.name = t.name;
+    w.dtype = t.dtype;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = t.data;
+    weight_bytes_ += t.nbytes;
+    // safetensors allows a tensor to start at any byte; the kernels want natural alignment.
+    // Only a tensor placed oddly after one of another dtype needs this one-time copy.
+    if (!aligned_for(t.data, t.dtype)) {
+        if (t.dtype == DType::F32) {
+            owned_f32_.emplace_back(new float[t.nbytes / 4]);
+            std::memcpy(owned_f32_.back().get(), t.data, t.nbytes);
+            w.data = owned_f32_.back().get();
+        } else {
+            owned_u16_.emplace_back(new uint16_t[t.nbytes / 2]);
+            std::memcpy(owned_u16_.back().get(), t.data, t.nbytes);
+            w.data = owned_u16_.back().get();
+        }
+    }
+    return w;
+}
+
+namespace {
+
+struct CpuKvCache final : KvCache {
+    explicit CpuKvCache(std::atomic<size_t>& counter) : live_bytes(counter) {}
+    ~CpuKvCache() override {
+        for (void* p : k) std::free(p);
+        for (void* p : v) std::free(p);
+        live_bytes.fetch_sub(bytes());
+    }
+    std::atomic<size_t>& live_bytes;
+};
+
+}  // namespace
+
+std::unique_ptr<KvCache> CpuBackend::create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
+                                                     DType dtype) {
+    auto cache = std::make_unique<CpuKvCache>(kv_bytes_);
+    cache->dtype = dtype;
+    cache->n_layers = n_layers;
+    cache->capacity = capacity;
+    cache->kv_dim = kv_dim;
+    const size_t bytes = static_cast<size_t>(capacity * kv_dim) * dtype_size(dtype);
+    kv_bytes_ += cache->bytes();  // before allocating: the destructor subtracts it on failure too
+    for (int l = 0; l < n_layers; ++l) {
+        // Zeroed pages are mapped lazily by the OS: a large --ctx costs memory only as it fills.
+        cache->k.push_back(std::calloc(1, bytes));
+        cache->v.push_back(std::calloc(1, bytes));
+        if (!cache->k.back() || !cache->v.back())
+            runtime_error("cannot allocate the KV cache ({} bytes per layer)", 2 * bytes);
+    }
+    return cache;
+}
+
+float* CpuBackend::alloc_activation(size_t floats) {
+    auto* p = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+    if (!p) runtime_error("out of memory allocating {} activation bytes", floats * sizeof(float));
+    size_t now = act_bytes_.fetch_add(floats * sizeof(float)) + floats * sizeof(float);
+    size_t peak = act_peak_.load();
+    while (now > peak && !act_peak_.compare_exchange_weak(peak, now)) {
+    }
+    return p;
+}
+
+void CpuBackend::free_activation(float* p, size_t floats) {
+    std::free(p);
+    act_bytes_.fetch_sub(floats * sizeof(float));
+}
+
+BackendMemory CpuBackend::memory() const {
+    return BackendMemory{weight_bytes_, kv_bytes_.load(), act_bytes_.load(), act_peak_.load()};
+}
+
+const float* CpuBackend::f32_vector(const Weight& w) {
+    if (w.dtype == DType::F32) return static_cast<const float*>(w.data);
+    for (auto& [key, value] : vector_cache_)
+        if (key == w.data) return value;
+    const size_t n = static_cast<size_t>(w.rows * w.cols);
+    owned_f32_.emplace_back(new float[n]);
+    widen(k_, w.dtype, w.data, owned_f32_.back().get(), n);
+    vector_cache_.emplace_back(w.data, owned_f32_.back().get());
+    return owned_f32_.back().get();
+}
+
+float* CpuBackend::scratch(int thread, size_t floats) {
+    auto& s = scratch_[static_cast<size_t>(thread)];
+    if (s.size() < floats) s.resize(floats);
+    return s.data();
+}
+
+void CpuBackend::embed(const Weight& table, std::span<const int32_t> tokens, float* out) {
+    const auto cols = static_cast<size_t>(table.cols);
+    const auto* base = static_cast<const std::byte*>(table.data);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const auto row = static_cast<size_t>(tokens[i]);
+        widen(k_, table.dtype, base + row * cols * dtype_size(table.dtype), out + i * cols, cols);
+    }
+}
+
+void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
+                          float* out) {
+    const float* wf = f32_vector(w);
+    const auto n = static_cast<size_t>(cols);
+    pool_.run(rows, [&](int64_t r, int) {
+        const float* xr = x + r * cols;
+        const float ms = k_.sum_squares(xr, n) / static_cast<float>(cols);
+        k_.scale_mul(xr, 1.f / std::sqrt(ms + eps), wf, out + r * cols, n);
+    });
+}
+
+void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
+    const int64_t in = w.cols;
+    const int64_t n_out = w.rows;
+    const float* b = bias ? f32_vector(*bias) : nullptr;
+    const size_t row_bytes = static_cast<size_t>(in) * dtype_size(w.dtype);
+    const auto* base = static_cast<const std::byte*>(w.data);
+    const int64_t n_tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
+    if (rows == 1) {
+        pool_.run(n_tasks, [&](int64_t task, int) {
+            const int64_t o_end = std::min(n_out, (task + 1) * kRowsPerTask);
+            for (int64_t o = task * kRowsPerTask; o < o_end; ++o) {
+                float s = dot(k_, w.dtype, base + static_cast<size_t>(o) * row_bytes, x, static_cast<size_t>(in));
+                out[o] = b ? s + b[o] : s;
+            }
+        });
+        return;
+    }
+    // Several tokens: widen a block of weight rows once, then reuse it for every token while it
+    // is hot in cache.
+    pool_.run(n_tasks, [&](int64_t task, int thread) {
+        const int64_t o0 = task * kRowsPerTask;
+        const int64_t o_end = std::min(n_out, o0 + kRowsPerTask);
+        const float* wf;
+        if (w.dtype == DType::F32) {
+            wf = reinterpret_cast<const float*>(base + static_cast<size_t>(o0) * row_bytes);
+        } else {
+            float* buf = scratch(thread, static_cast<size_t>((o_end - o0) * in));
+            widen(k_, w.dtype, base + static_cast<size_t>(o0) * row_bytes, buf, static_cast<size_t>((o_end - o0) * in));
+            wf = buf;
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* xr = x + r * in;
+            float* yr = out + r * n_out;
+            for (int64_t o = o0; o < o_end; ++o) {
+                float s = k_.dot_f32(wf + (o - o0) * in, xr, static_cast<size_t>(in));
+                yr[o] = b ? s + b[o] : s;
+            }
+        }
+    });
+}
+
+void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
+                      const RopeParams& p, float* out) {
+    const int half = p.rotary_dim / 2;
+    std::vector<float> inv_freq(static_cast<size_t>(half));
+    for (int j = 0; j < half; ++j)
+        inv_freq[static_cast<size_t>(j)] =
+            1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
+    pool_.run(rows, [&](int64_t r, int thread) {
+        float* cs = scratch(thread, static_cast<size_t>(2 * half));
+        const auto pos = static_cast<float>(positions[static_cast<size_t>(r)]);
+        for (int j = 0; j < half; ++j) {
+            const float angle = pos * inv_freq[static_cast<size_t>(j)];
+            cs[2 * j] = std::cos(angle);
+            cs[2 * j + 1] = std::sin(angle);
+        }
+        const float* xr = x + r * cols;
+        float* yr = out + r * cols;
+        if (yr != xr) std::memcpy(yr, xr, static_cast<size_t>(cols) * sizeof(float));
+        for (int h = 0; h < p.n_heads; ++h) {
+            float* head = yr + h * p.head_dim;
+            for (int j = 0; j < half; ++j) {
+                const float a = head[j], b = head[j + half];
+                head[j] = a * cs[2 * j] - b * cs[2 * j + 1];
+                head[j + half] = b * cs[2 * j] + a * cs[2 * j + 1];
+            }
+        }
+    });
+}
+
+namespace {
+
+void store_row(DType t, const float* src, void* dst, size_t n) {
+    switch (t) {
+        case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
+        case DType::BF16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+            return;
+        }
+        case DType::F16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+void CpuBackend::attention(const float* q, const float* k, const float* v, int64_t rows,
+                           std::span<const int32_t> positions, KvCache& cache, int layer,
+                           const AttentionParams& p, float* out) {
+    const int64_t kv_dim = cache.kv_dim;
+    const size_t elem = dtype_size(cache.dtype);
+    auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
+    auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
+    const size_t row_bytes = static_cast<size_t>(kv_dim) * elem;
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
+        store_row(cache.dtype, k + r * kv_dim, kc + pos * row_bytes, static_cast<size_t>(kv_dim));
+        store_row(cache.dtype, v + r * kv_dim, vc + pos * row_bytes, static_cast<size_t>(kv_dim));
+    }
+    const int group = p.n_heads / p.n_kv_heads;
+    const int64_t q_cols = static_cast<int64_t>(p.n_heads) * p.head_dim;
+    const auto hd = static_cast<size_t>(p.head_dim);
+    pool_.run(rows * p.n_heads, [&](int64_t task, int thread) {
+        const int64_t r = task / p.n_heads;
+        const int h = static_cast<int>(task % p.n_heads);
+        const int g = h / group;
+        const size_t n_ctx = static_cast<size_t>(positions[static_cast<size_t>(r)]) + 1;
+        float* scores = scratch(thread, n_ctx);
+        const float* qh = q + r * q_cols + h * p.head_dim;
+        float mx = -INFINITY;
+        for (size_t t = 0; t < n_ctx; ++t) {
+            scores[t] = dot(k_, cache.dtype, kc + t * row_bytes + static_cast<size_t>(g) * hd * elem, qh, hd) * p.scale;
+            mx = std::max(mx, scores[t]);
+        }
+        float sum = 0.f;
+        for (size_t t = 0; t < n_ctx; ++t) {
+            scores[t] = std::exp(scores[t] - mx);
+            sum += scores[t];
+        }
+        float* oh = out + r * q_cols + h * p.head_dim;
+        std::fill(oh, oh + hd, 0.f);
+        const float inv = 1.f / sum;
+        for (size_t t = 0; t < n_ctx; ++t)
+            axpy(k_, cache.dtype, scores[t] * inv, vc + t * row_bytes + static_cast<size_t>(g) * hd * elem, oh, hd);
+    });
+}
+
+void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
+    k_.swiglu(gate, up, out, static_cast<size_t>(n));
+}
+
+void CpuBackend::add(const float* a, const float* b, int64_t n, float* out) {
+    k_.add(a, b, out, static_cast<size_t>(n));
+}
+
+}  // namespace cpu
+}  // namespace ascent

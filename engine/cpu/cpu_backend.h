@@ -1,0 +1,61 @@
+#pragma once
+#include <atomic>
+#include <memory>
+#include <vector>
+#include "engine/backend.h"
+#include "engine/cpu/kernels.h"
+#include "engine/cpu/thread_pool.h"
+
+namespace ascent::cpu {
+
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(int threads);
+    ~CpuBackend() override;
+
+    std::string name() const override { return "cpu"; }
+    std::string memory_label() const override { return "RAM"; }
+    int threads() const override { return pool_.size(); }
+    std::string describe() const override;
+
+    Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) override;
+    std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
+                                             DType dtype) override;
+    float* alloc_activation(size_t floats) override;
+    void free_activation(float* p, size_t floats) override;
+    BackendMemory memory() const override;
+
+    void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
+    void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
+                  float* out) override;
+    void linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) override;
+    void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
+              const RopeParams& p, float* out) override;
+    void attention(const float* q, const float* k, const float* v, int64_t rows,
+                   std::span<const int32_t> positions, KvCache& cache, int layer,
+                   const AttentionParams& p, float* out) override;
+    void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
+    void add(const float* a, const float* b, int64_t n, float* out) override;
+
+    ThreadPool& pool() { return pool_; }
+    const KernelSet& kernels() const { return k_; }
+
+private:
+    // f32 copy of a small vector weight (norm weights, biases), made once.
+    const float* f32_vector(const Weight& w);
+    float* scratch(int thread, size_t floats);
+
+    const KernelSet& k_;
+    ThreadPool pool_;
+    size_t weight_bytes_ = 0;
+    std::atomic<size_t> kv_bytes_{0};
+    std::atomic<size_t> act_bytes_{0};
+    std::atomic<size_t> act_peak_{0};
+    // Owned copies: realigned weights and widened vectors, kept for the backend's lifetime.
+    std::vector<std::unique_ptr<float[]>> owned_f32_;
+    std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
+    std::vector<std::pair<const void*, const float*>> vector_cache_;
+    std::vector<std::vector<float>> scratch_;  // per thread
+};
+
+}  // namespace ascent::cpu

@@ -1,0 +1,170 @@
+// Vector kernels, compiled once per instruction set by Highway and dispatched at run time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "engine/cpu/kernels_hwy.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+
+#include "engine/cpu/kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ascent::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+
+// Loads N 16-bit values and widens them to N floats.
+HWY_INLINE hn::Vec<DF> LoadBF16(DF d, const uint16_t* p) {
+    const hn::Rebind<uint16_t, DF> du16;
+    const hn::Rebind<uint32_t, DF> du32;
+    return hn::BitCast(d, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, p))));
+}
+HWY_INLINE hn::Vec<DF> LoadF16(DF d, const uint16_t* p) {
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    return hn::PromoteTo(d, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
+}
+HWY_INLINE hn::Vec<DF> LoadF32(DF d, const float* p) { return hn::LoadU(d, p); }
+
+// Four independent accumulators hide the FMA latency.
+template <typename Load, typename T>
+HWY_INLINE float DotImpl(const T* a, const float* b, size_t n, float (*tail)(T), Load load) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+    size_t i = 0;
+    for (; i + 4 * N <= n; i += 4 * N) {
+        s0 = hn::MulAdd(load(d, a + i), hn::LoadU(d, b + i), s0);
+        s1 = hn::MulAdd(load(d, a + i + N), hn::LoadU(d, b + i + N), s1);
+        s2 = hn::MulAdd(load(d, a + i + 2 * N), hn::LoadU(d, b + i + 2 * N), s2);
+        s3 = hn::MulAdd(load(d, a + i + 3 * N), hn::LoadU(d, b + i + 3 * N), s3);
+    }
+    for (; i + N <= n; i += N) s0 = hn::MulAdd(load(d, a + i), hn::LoadU(d, b + i), s0);
+    s0 = hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
+    float sum = hn::GetLane(hn::SumOfLanes(d, s0));
+    for (; i < n; ++i) sum += tail(a[i]) * b[i];
+    return sum;
+}
+
+float IdentityF(float x) { return x; }
+float Bf16F(uint16_t x) { return bf16_to_f32(x); }
+float F16F(uint16_t x) { return f16_to_f32(x); }
+
+float DotF32(const float* a, const float* b, size_t n) {
+    return DotImpl(a, b, n, IdentityF, [](DF d, const float* p) { return LoadF32(d, p); });
+}
+float DotBF16(const uint16_t* a, const float* b, size_t n) {
+    return DotImpl(a, b, n, Bf16F, [](DF d, const uint16_t* p) { return LoadBF16(d, p); });
+}
+float DotF16(const uint16_t* a, const float* b, size_t n) {
+    return DotImpl(a, b, n, F16F, [](DF d, const uint16_t* p) { return LoadF16(d, p); });
+}
+
+template <typename Load, typename T>
+HWY_INLINE void AxpyImpl(float s, const T* x, float* y, size_t n, float (*tail)(T), Load load) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    const auto vs = hn::Set(d, s);
+    size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(hn::MulAdd(vs, load(d, x + i), hn::LoadU(d, y + i)), d, y + i);
+    for (; i < n; ++i) y[i] += s * tail(x[i]);
+}
+void AxpyF32(float s, const float* x, float* y, size_t n) {
+    AxpyImpl(s, x, y, n, IdentityF, [](DF d, const float* p) { return LoadF32(d, p); });
+}
+void AxpyBF16(float s, const uint16_t* x, float* y, size_t n) {
+    AxpyImpl(s, x, y, n, Bf16F, [](DF d, const uint16_t* p) { return LoadBF16(d, p); });
+}
+void AxpyF16(float s, const uint16_t* x, float* y, size_t n) {
+    AxpyImpl(s, x, y, n, F16F, [](DF d, const uint16_t* p) { return LoadF16(d, p); });
+}
+
+void WidenBF16(const uint16_t* x, float* out, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(LoadBF16(d, x + i), d, out + i);
+    for (; i < n; ++i) out[i] = bf16_to_f32(x[i]);
+}
+void WidenF16(const uint16_t* x, float* out, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(LoadF16(d, x + i), d, out + i);
+    for (; i < n; ++i) out[i] = f16_to_f32(x[i]);
+}
+
+float SumSquares(const float* x, size_t n) { return DotF32(x, x, n); }
+
+void ScaleMul(const float* x, float scale, const float* w, float* out, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    const auto vs = hn::Set(d, scale);
+    size_t i = 0;
+    for (; i + N <= n; i += N)
+        hn::StoreU(hn::Mul(hn::Mul(hn::LoadU(d, x + i), vs), hn::LoadU(d, w + i)), d, out + i);
+    for (; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+void Swiglu(const float* g, const float* u, float* out, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    const auto one = hn::Set(d, 1.f);
+    size_t i = 0;
+    for (; i + N <= n; i += N) {
+        const auto vg = hn::LoadU(d, g + i);
+        const auto sig = hn::Div(one, hn::Add(one, hn::Exp(d, hn::Neg(vg))));
+        hn::StoreU(hn::Mul(hn::Mul(vg, sig), hn::LoadU(d, u + i)), d, out + i);
+    }
+    for (; i < n; ++i) out[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+}
+
+void Add(const float* a, const float* b, float* out, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(hn::Add(hn::LoadU(d, a + i), hn::LoadU(d, b + i)), d, out + i);
+    for (; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ascent::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ascent::cpu {
+
+HWY_EXPORT(DotF32);
+HWY_EXPORT(DotBF16);
+HWY_EXPORT(DotF16);
+HWY_EXPORT(AxpyF32);
+HWY_EXPORT(AxpyBF16);
+HWY_EXPORT(AxpyF16);
+HWY_EXPORT(WidenBF16);
+HWY_EXPORT(WidenF16);
+HWY_EXPORT(SumSquares);
+HWY_EXPORT(ScaleMul);
+HWY_EXPORT(Swiglu);
+HWY_EXPORT(Add);
+HWY_EXPORT(TargetName);
+
+// Resolve the table entries once, so each kernel call is one indirect call with no dispatch check.
+#define ASCENT_RESOLVED(F) (&HWY_DYNAMIC_DISPATCH(F))
+
+const KernelSet& simd_kernels() {
+    static const KernelSet set = [] {
+        hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+        return KernelSet{
+            std::string("simd:") + HWY_DYNAMIC_DISPATCH(TargetName)(),
+            ASCENT_RESOLVED(DotF32),    ASCENT_RESOLVED(DotBF16),  ASCENT_RESOLVED(DotF16),
+            ASCENT_RESOLVED(AxpyF32),   ASCENT_RESOLVED(AxpyBF16), ASCENT_RESOLVED(AxpyF16),
+            ASCENT_RESOLVED(WidenBF16), ASCENT_RESOLVED(WidenF16), ASCENT_RESOLVED(SumSquares),
+            ASCENT_RESOLVED(ScaleMul),  ASCENT_RESOLVED(Swiglu),   ASCENT_RESOLVED(Add)};
+    }();
+    return set;
+}
+
+}  // namespace ascent::cpu
+#endif  // HWY_ONCE

@@ -1,0 +1,55 @@
+#pragma once
+// A persistent pool of worker threads. Work is split into tasks that threads claim from a shared
+// counter, so a slow core does not hold the others back. Workers spin briefly between jobs
+// (a decode step issues hundreds of small jobs) and then sleep.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ascent::cpu {
+
+class ThreadPool {
+public:
+    explicit ThreadPool(int n_threads);  // total threads, the caller included
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return n_threads_; }
+
+    // Calls fn(task, thread_index) for every task in [0, n_tasks); returns when all are done.
+    template <typename F>
+    void run(int64_t n_tasks, F&& fn) {
+        if (n_tasks <= 0) return;
+        if (n_threads_ == 1 || n_tasks == 1) {
+            for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+            return;
+        }
+        auto thunk = [](void* ctx, int64_t task, int thread) { (*static_cast<F*>(ctx))(task, thread); };
+        dispatch(n_tasks, thunk, &fn);
+    }
+
+private:
+    using Thunk = void (*)(void*, int64_t, int);
+    void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
+    void worker(int index);
+    void work_on_job(int thread);
+
+    int n_threads_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    // The current job. Written by the caller before bumping generation_.
+    Thunk thunk_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t n_tasks_ = 0;
+    alignas(64) std::atomic<int64_t> next_task_{0};
+    alignas(64) std::atomic<uint64_t> generation_{0};
+    alignas(64) std::atomic<int> busy_workers_{0};
+    std::atomic<bool> stop_{false};
+};
+
+}  // namespace ascent::cpu

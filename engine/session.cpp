@@ -1,0 +1,52 @@
+#include "engine/session.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+
+namespace ascent {
+
+Session::Session(Backend& backend, const Model& model, const SessionOptions& opt)
+    : backend_(backend), model_(model), opt_(opt) {
+    if (opt_.context <= 0) input_error("context size must be positive, got {}", opt_.context);
+    if (opt_.prefill_chunk <= 0) opt_.prefill_chunk = 512;
+    cache_ = backend_.create_kv_cache(model.n_layers(), opt_.context, model.kv_dim(), opt_.kv_dtype);
+    exec_ = make_executor(opt_.mode, backend_);
+}
+
+void Session::set_mode(ExecMode mode) {
+    if (mode == exec_->mode()) return;
+    exec_ = make_executor(mode, backend_);  // the cache and weights are shared by both modes
+}
+
+void Session::rewind(int64_t n) {
+    if (n < 0 || n > n_past()) runtime_error("cannot rewind to position {} of {}", n, n_past());
+    history_.resize(static_cast<size_t>(n));
+}
+
+bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::atomic<bool>* cancel) {
+    if (tokens.empty()) runtime_error("feed() needs at least one token");
+    const int64_t vocab = model_.vocab_size();
+    for (int32_t t : tokens)
+        if (t < 0 || t >= vocab) input_error("token id {} is outside the model's vocabulary (0..{})", t, vocab - 1);
+    if (n_past() + static_cast<int64_t>(tokens.size()) > capacity())
+        input_error("{} tokens do not fit in the context: {} of {} positions are used (raise --ctx)",
+                    tokens.size(), n_past(), capacity());
+    if (all_logits) logits_.clear();
+    size_t done = 0;
+    while (done < tokens.size()) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) return false;
+        const size_t n = std::min(tokens.size() - done, static_cast<size_t>(opt_.prefill_chunk));
+        auto chunk = tokens.subspan(done, n);
+        positions_.resize(n);
+        for (size_t i = 0; i < n; ++i) positions_[i] = static_cast<int32_t>(n_past() + static_cast<int64_t>(i));
+        StepInput in{chunk, positions_, all_logits};
+        exec_->run(model_, in, *cache_, all_logits ? chunk_logits_ : logits_);
+        if (all_logits) logits_.insert(logits_.end(), chunk_logits_.begin(), chunk_logits_.end());
+        history_.insert(history_.end(), chunk.begin(), chunk.end());
+        done += n;
+    }
+    return true;
+}
+
+}  // namespace ascent

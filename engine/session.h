@@ -1,0 +1,56 @@
+#pragma once
+// One conversation's state on a backend: the KV cache, the tokens it holds, and the executor
+// that runs the model. Prompts are fed in chunks (bounded activation memory, and a place to
+// notice a cancel request); decode feeds one token at a time.
+#include <atomic>
+#include <memory>
+#include <span>
+#include <vector>
+#include "engine/backend.h"
+#include "engine/executor.h"
+#include "engine/model.h"
+
+namespace ascent {
+
+struct SessionOptions {
+    int64_t context = 0;               // KV cache positions; 0 = the model's maximum
+    DType kv_dtype = DType::F32;
+    ExecMode mode = ExecMode::Eager;
+    int64_t prefill_chunk = 512;       // tokens per forward call while prefilling
+};
+
+class Session {
+public:
+    Session(Backend& backend, const Model& model, const SessionOptions& opt);
+
+    // Runs `tokens` after the ones already cached. False when cancelled between chunks (the
+    // tokens fed so far stay cached). Logits: the last token's, or every token's with all_logits.
+    bool feed(std::span<const int32_t> tokens, bool all_logits = false,
+              const std::atomic<bool>* cancel = nullptr);
+    const std::vector<float>& logits() const { return logits_; }
+
+    int64_t n_past() const { return static_cast<int64_t>(history_.size()); }
+    int64_t capacity() const { return cache_->capacity; }
+    const std::vector<int32_t>& history() const { return history_; }
+    // Forgets cached positions from n on (n = 0: a new conversation).
+    void rewind(int64_t n);
+
+    ExecMode mode() const { return exec_->mode(); }
+    void set_mode(ExecMode mode);
+    const KvCache& cache() const { return *cache_; }
+    Backend& backend() { return backend_; }
+    const Model& model() const { return model_; }
+
+private:
+    Backend& backend_;
+    const Model& model_;
+    SessionOptions opt_;
+    std::unique_ptr<KvCache> cache_;
+    std::unique_ptr<Executor> exec_;
+    std::vector<int32_t> history_;
+    std::vector<float> logits_;
+    std::vector<float> chunk_logits_;
+    std::vector<int32_t> positions_;
+};
+
+}  // namespace ascent

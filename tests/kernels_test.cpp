@@ -1,0 +1,109 @@
+// Every SIMD kernel against the scalar reference, on sizes that are not multiples of any vector
+// width, so the tails are exercised too.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/cpu/kernels.h"
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+const size_t kSizes[] = {1, 3, 7, 15, 17, 31, 33, 63, 65, 127, 257, 1000, 4099};
+
+std::vector<float> randoms(size_t n, uint32_t seed, float scale = 1.f) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> d(0.f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(g);
+    return v;
+}
+
+std::vector<uint16_t> to16(const std::vector<float>& v, DType t) {
+    std::vector<uint16_t> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = t == DType::BF16 ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
+    return out;
+}
+
+TEST(Kernels, SimdSetIsSelected) {
+    EXPECT_FALSE(simd_kernels().name.empty());
+    EXPECT_EQ(scalar_kernels().name, "scalar");
+}
+
+TEST(Kernels, DotProductsMatchScalar) {
+    const auto& s = scalar_kernels();
+    const auto& v = simd_kernels();
+    for (size_t n : kSizes) {
+        auto a = randoms(n, 1), b = randoms(n, 2);
+        // Summation order differs between paths: allow rounding relative to the sum of |terms|.
+        double mag = 1e-3;
+        for (size_t i = 0; i < n; ++i) mag += std::fabs(a[i] * b[i]) + a[i] * a[i];
+        const double tol = 2e-6 * mag;
+        EXPECT_NEAR(v.dot_f32(a.data(), b.data(), n), s.dot_f32(a.data(), b.data(), n), tol) << n;
+        auto a16 = to16(a, DType::BF16);
+        EXPECT_NEAR(v.dot_bf16(a16.data(), b.data(), n), s.dot_bf16(a16.data(), b.data(), n), tol) << n;
+        auto h16 = to16(a, DType::F16);
+        EXPECT_NEAR(v.dot_f16(h16.data(), b.data(), n), s.dot_f16(h16.data(), b.data(), n), tol) << n;
+        EXPECT_NEAR(v.sum_squares(a.data(), n), s.sum_squares(a.data(), n), tol) << n;
+    }
+}
+
+TEST(Kernels, ElementwiseMatchScalar) {
+    const auto& s = scalar_kernels();
+    const auto& v = simd_kernels();
+    for (size_t n : kSizes) {
+        auto a = randoms(n, 3, 4.f), b = randoms(n, 4);
+        std::vector<float> x(n), y(n);
+        auto a16 = to16(a, DType::BF16), h16 = to16(a, DType::F16);
+        auto check = [&](const char* what) {
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_NEAR(x[i], y[i], 1e-5f * (1.f + std::fabs(y[i]))) << what << " n=" << n << " i=" << i;
+        };
+        v.swiglu(a.data(), b.data(), x.data(), n);
+        s.swiglu(a.data(), b.data(), y.data(), n);
+        check("swiglu");
+        v.add(a.data(), b.data(), x.data(), n);
+        s.add(a.data(), b.data(), y.data(), n);
+        check("add");
+        v.scale_mul(a.data(), 0.37f, b.data(), x.data(), n);
+        s.scale_mul(a.data(), 0.37f, b.data(), y.data(), n);
+        check("scale_mul");
+        v.widen_bf16(a16.data(), x.data(), n);
+        s.widen_bf16(a16.data(), y.data(), n);
+        check("widen_bf16");
+        v.widen_f16(h16.data(), x.data(), n);
+        s.widen_f16(h16.data(), y.data(), n);
+        check("widen_f16");
+        x = b;
+        y = b;
+        v.axpy_f32(0.5f, a.data(), x.data(), n);
+        s.axpy_f32(0.5f, a.data(), y.data(), n);
+        check("axpy_f32");
+        x = b;
+        y = b;
+        v.axpy_bf16(-1.5f, a16.data(), x.data(), n);
+        s.axpy_bf16(-1.5f, a16.data(), y.data(), n);
+        check("axpy_bf16");
+        x = b;
+        y = b;
+        v.axpy_f16(2.f, h16.data(), x.data(), n);
+        s.axpy_f16(2.f, h16.data(), y.data(), n);
+        check("axpy_f16");
+    }
+}
+
+TEST(DTypes, ConversionsRoundTripAndRound) {
+    EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.5f)), 1.5f);
+    EXPECT_EQ(f16_to_f32(f32_to_f16(-2.25f)), -2.25f);
+    EXPECT_EQ(f16_to_f32(f32_to_f16(65504.f)), 65504.f);
+    EXPECT_TRUE(std::isinf(f16_to_f32(f32_to_f16(1e6f))));
+    EXPECT_NEAR(f16_to_f32(f32_to_f16(1e-6f)), 1e-6f, 1e-7f);  // subnormal
+    EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::nanf("")))));
+    // Round to nearest even: 1 + 2^-8 is halfway between two bf16 values and rounds down to 1.
+    EXPECT_EQ(bf16_to_f32(f32_to_bf16(1.f + 1.f / 256)), 1.f);
+}
+
+}  // namespace
