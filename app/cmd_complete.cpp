@@ -62,6 +62,9 @@ int run_complete(const CompleteOptions& o) {
         if (o.prompt.empty() && stdin_is_terminal())
             input_error("no prompt: pass it as an argument or pipe it on standard input");
         prompt = read_stdin_utf8();
+        // `echo "..." | ascent complete` ends the prompt with the newline echo added; drop that one.
+        if (prompt.ends_with('\n')) prompt.pop_back();
+        if (prompt.ends_with('\r')) prompt.pop_back();
     } else {
         prompt = o.prompt;
     }

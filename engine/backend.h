@@ -36,6 +36,16 @@ struct BackendMemory {
     size_t activations_peak = 0;
 };
 
+// One output of a fused matrix product: y = x w^T (+ bias) (+ residual), rotated by RoPE at the
+// step's positions when rope is set. Several outputs that share x (q, k, v) run as one pass.
+struct LinearOutput {
+    const Weight* weight = nullptr;
+    const Weight* bias = nullptr;
+    float* y = nullptr;                 // [rows, weight->rows]
+    const float* residual = nullptr;    // [rows, weight->rows], added after the bias
+    const RopeParams* rope = nullptr;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -65,6 +75,14 @@ public:
                            const AttentionParams& p, float* out) = 0;
     virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
     virtual void add(const float* a, const float* b, int64_t n, float* out) = 0;
+
+    // Fused kernels for graph mode. Each output element is computed exactly as the unfused ops
+    // compute it, so both modes give the same numbers.
+    virtual void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
+                              std::span<const int32_t> positions) = 0;
+    // out = silu(x gate^T + gate_bias) * (x up^T + up_bias), without materializing gate or up.
+    virtual void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
+                               const Weight& up, const Weight* up_bias, float* out) = 0;
 };
 
 struct BackendOptions {

@@ -91,7 +91,8 @@ private:
         return out;
     }
     Tensor logit_rows(Tensor x) override {
-        if (in_->all_logits || x.rows == 1) return x;
+        if (in_->logits == LogitRows::All) return x;
+        if (in_->logits == LogitRows::None) return make(0, x.cols);
         Tensor out = make(1, x.cols);
         std::memcpy(data(out), data(x) + (x.rows - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
         return out;
@@ -111,9 +112,10 @@ private:
 
 }  // namespace
 
+std::unique_ptr<Executor> make_graph_executor(Backend& backend);
+
 std::unique_ptr<Executor> make_executor(ExecMode mode, Backend& backend) {
-    if (mode == ExecMode::Graph)
-        input_error("graph mode is not implemented yet in this build; use --mode eager");
+    if (mode == ExecMode::Graph) return make_graph_executor(backend);
     return std::make_unique<EagerExecutor>(backend);
 }
 

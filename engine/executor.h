@@ -16,18 +16,35 @@ enum class ExecMode { Eager, Graph };
 std::string mode_name(ExecMode m);
 ExecMode parse_mode(const std::string& s);  // input_error on anything but eager|graph
 
+// Which rows of a step need logits: none (a prompt chunk before the last), the last token's,
+// or every token's (--echo/--logprobs, tests).
+enum class LogitRows { None, Last, All };
+
 struct StepInput {
     std::span<const int32_t> tokens;
     std::span<const int32_t> positions;  // one per token
-    bool all_logits = false;             // logits for every token, not just the last
+    LogitRows logits = LogitRows::Last;
+};
+
+// What graph mode built, for the stats pane and `ascent bench`.
+struct GraphInfo {
+    int64_t tokens = 0;             // the bucket
+    LogitRows logits = LogitRows::Last;
+    int nodes_recorded = 0;         // ops the model called
+    int nodes_fused = 0;            // kernels a replay runs
+    size_t arena_bytes = 0;
+    double capture_seconds = 0;
+    int64_t replays = 0;
 };
 
 class Executor {
 public:
     virtual ~Executor() = default;
     virtual ExecMode mode() const = 0;
-    // logits receives [rows, vocab]: rows = tokens.size() when all_logits, else 1.
+    // logits receives [rows, vocab]: rows = tokens.size() for All, 1 for Last, 0 for None.
     virtual void run(const Model& model, const StepInput& in, KvCache& cache, std::vector<float>& logits) = 0;
+    virtual std::vector<GraphInfo> graphs() const { return {}; }
+    virtual size_t arena_bytes() const { return 0; }
 };
 
 std::unique_ptr<Executor> make_executor(ExecMode mode, Backend& backend);

@@ -11,12 +11,23 @@ Session::Session(Backend& backend, const Model& model, const SessionOptions& opt
     if (opt_.context <= 0) input_error("context size must be positive, got {}", opt_.context);
     if (opt_.prefill_chunk <= 0) opt_.prefill_chunk = 512;
     cache_ = backend_.create_kv_cache(model.n_layers(), opt_.context, model.kv_dim(), opt_.kv_dtype);
-    exec_ = make_executor(opt_.mode, backend_);
+    set_mode(opt_.mode);
 }
 
 void Session::set_mode(ExecMode mode) {
-    if (mode == exec_->mode()) return;
-    exec_ = make_executor(mode, backend_);  // the cache and weights are shared by both modes
+    auto& slot = executors_[static_cast<int>(mode)];
+    if (!slot) slot = make_executor(mode, backend_);
+    exec_ = slot.get();
+}
+
+std::vector<GraphInfo> Session::graphs() const {
+    const auto& g = executors_[static_cast<int>(ExecMode::Graph)];
+    return g ? g->graphs() : std::vector<GraphInfo>{};
+}
+
+size_t Session::arena_bytes() const {
+    const auto& g = executors_[static_cast<int>(ExecMode::Graph)];
+    return g ? g->arena_bytes() : 0;
 }
 
 void Session::rewind(int64_t n) {
@@ -40,7 +51,9 @@ bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::
         auto chunk = tokens.subspan(done, n);
         positions_.resize(n);
         for (size_t i = 0; i < n; ++i) positions_[i] = static_cast<int32_t>(n_past() + static_cast<int64_t>(i));
-        StepInput in{chunk, positions_, all_logits};
+        const bool last_chunk = done + n == tokens.size();
+        const LogitRows rows = all_logits ? LogitRows::All : last_chunk ? LogitRows::Last : LogitRows::None;
+        StepInput in{chunk, positions_, rows};
         exec_->run(model_, in, *cache_, all_logits ? chunk_logits_ : logits_);
         if (all_logits) logits_.insert(logits_.end(), chunk_logits_.begin(), chunk_logits_.end());
         history_.insert(history_.end(), chunk.begin(), chunk.end());

@@ -36,7 +36,11 @@ public:
     void rewind(int64_t n);
 
     ExecMode mode() const { return exec_->mode(); }
+    // Legal between any two feed() calls: both modes share the cache and the weights, and each
+    // keeps what it built (graph captures survive a round trip through eager).
     void set_mode(ExecMode mode);
+    std::vector<GraphInfo> graphs() const;
+    size_t arena_bytes() const;
     const KvCache& cache() const { return *cache_; }
     Backend& backend() { return backend_; }
     const Model& model() const { return model_; }
@@ -46,7 +50,8 @@ private:
     const Model& model_;
     SessionOptions opt_;
     std::unique_ptr<KvCache> cache_;
-    std::unique_ptr<Executor> exec_;
+    std::unique_ptr<Executor> executors_[2];  // by ExecMode, created on first use
+    Executor* exec_ = nullptr;
     std::vector<int32_t> history_;
     std::vector<float> logits_;
     std::vector<float> chunk_logits_;

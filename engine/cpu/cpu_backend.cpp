@@ -36,7 +36,10 @@ bool aligned_for(const void* p, DType t) {
 }  // namespace
 
 CpuBackend::CpuBackend(int threads)
-    : k_(active_kernels()), pool_(threads), scratch_(static_cast<size_t>(threads)) {}
+    : k_(active_kernels()),
+      pool_(threads),
+      scratch_(static_cast<size_t>(threads)),
+      swiglu_scratch_(static_cast<size_t>(threads)) {}
 
 CpuBackend::~CpuBackend() = default;
 
@@ -102,7 +105,9 @@ std::unique_ptr<KvCache> CpuBackend::create_kv_cache(int n_layers, int64_t capac
 }
 
 float* CpuBackend::alloc_activation(size_t floats) {
-    auto* p = static_cast<float*>(std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64));
+    // At least one cache line, so an empty tensor (a step that wants no logits) is a valid pointer.
+    const size_t bytes = std::max<size_t>(64, ((floats * sizeof(float) + 63) / 64) * 64);
+    auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
     if (!p) runtime_error("out of memory allocating {} activation bytes", floats * sizeof(float));
     size_t now = act_bytes_.fetch_add(floats * sizeof(float)) + floats * sizeof(float);
     size_t peak = act_peak_.load();
@@ -120,7 +125,7 @@ BackendMemory CpuBackend::memory() const {
     return BackendMemory{weight_bytes_, kv_bytes_.load(), act_bytes_.load(), act_peak_.load()};
 }
 
-const float* CpuBackend::f32_vector(const Weight& w) {
+const float* CpuBackend::f32_vector_cached(const Weight& w) {
     if (w.dtype == DType::F32) return static_cast<const float*>(w.data);
     for (auto& [key, value] : vector_cache_)
         if (key == w.data) return value;
@@ -137,6 +142,12 @@ float* CpuBackend::scratch(int thread, size_t floats) {
     return s.data();
 }
 
+float* CpuBackend::swiglu_scratch(int thread, size_t floats) {
+    auto& s = swiglu_scratch_[static_cast<size_t>(thread)];
+    if (s.size() < floats) s.resize(floats);
+    return s.data();
+}
+
 void CpuBackend::embed(const Weight& table, std::span<const int32_t> tokens, float* out) {
     const auto cols = static_cast<size_t>(table.cols);
     const auto* base = static_cast<const std::byte*>(table.data);
@@ -148,7 +159,7 @@ void CpuBackend::embed(const Weight& table, std::span<const int32_t> tokens, flo
 
 void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
                           float* out) {
-    const float* wf = f32_vector(w);
+    const float* wf = f32_vector_cached(w);
     const auto n = static_cast<size_t>(cols);
     pool_.run(rows, [&](int64_t r, int) {
         const float* xr = x + r * cols;
@@ -157,73 +168,154 @@ void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weig
     });
 }
 
-void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
+void CpuBackend::matmul_block(const float* x, int64_t rows, const Weight& w, int64_t o0, int64_t o1,
+                              const float* b, float* y, int64_t ldy, int thread) {
     const int64_t in = w.cols;
-    const int64_t n_out = w.rows;
-    const float* b = bias ? f32_vector(*bias) : nullptr;
     const size_t row_bytes = static_cast<size_t>(in) * dtype_size(w.dtype);
-    const auto* base = static_cast<const std::byte*>(w.data);
-    const int64_t n_tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
+    const auto* base = static_cast<const std::byte*>(w.data) + static_cast<size_t>(o0) * row_bytes;
     if (rows == 1) {
-        pool_.run(n_tasks, [&](int64_t task, int) {
-            const int64_t o_end = std::min(n_out, (task + 1) * kRowsPerTask);
-            for (int64_t o = task * kRowsPerTask; o < o_end; ++o) {
-                float s = dot(k_, w.dtype, base + static_cast<size_t>(o) * row_bytes, x, static_cast<size_t>(in));
-                out[o] = b ? s + b[o] : s;
-            }
-        });
+        for (int64_t o = o0; o < o1; ++o) {
+            float s = dot(k_, w.dtype, base + static_cast<size_t>(o - o0) * row_bytes, x, static_cast<size_t>(in));
+            y[o - o0] = b ? s + b[o] : s;
+        }
         return;
     }
-    // Several tokens: widen a block of weight rows once, then reuse it for every token while it
-    // is hot in cache.
-    pool_.run(n_tasks, [&](int64_t task, int thread) {
-        const int64_t o0 = task * kRowsPerTask;
-        const int64_t o_end = std::min(n_out, o0 + kRowsPerTask);
-        const float* wf;
-        if (w.dtype == DType::F32) {
-            wf = reinterpret_cast<const float*>(base + static_cast<size_t>(o0) * row_bytes);
-        } else {
-            float* buf = scratch(thread, static_cast<size_t>((o_end - o0) * in));
-            widen(k_, w.dtype, base + static_cast<size_t>(o0) * row_bytes, buf, static_cast<size_t>((o_end - o0) * in));
-            wf = buf;
+    // Several tokens: widen the block of weight rows once and reuse it for every token while it
+    // is hot in cache. dot_f32 over widened values equals the direct dot bit for bit.
+    const float* wf;
+    if (w.dtype == DType::F32) {
+        wf = reinterpret_cast<const float*>(base);
+    } else {
+        float* buf = scratch(thread, static_cast<size_t>((o1 - o0) * in));
+        widen(k_, w.dtype, base, buf, static_cast<size_t>((o1 - o0) * in));
+        wf = buf;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x + r * in;
+        float* yr = y + r * ldy;
+        for (int64_t o = o0; o < o1; ++o) {
+            float s = k_.dot_f32(wf + (o - o0) * in, xr, static_cast<size_t>(in));
+            yr[o - o0] = b ? s + b[o] : s;
         }
+    }
+}
+
+void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
+    LinearOutput o;
+    o.weight = &w;
+    o.bias = bias;
+    o.y = out;
+    linear_fused(x, rows, std::span<const LinearOutput>(&o, 1), {});
+}
+
+namespace {
+
+// cos and sin of every (token, frequency) pair of a step: [rows][half][2].
+void rope_table(std::span<const int32_t> positions, int64_t rows, const RopeParams& p, std::vector<float>& table) {
+    const int half = p.rotary_dim / 2;
+    table.resize(static_cast<size_t>(rows * half * 2));
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto pos = static_cast<float>(positions[static_cast<size_t>(r)]);
+        for (int j = 0; j < half; ++j) {
+            const float inv_freq =
+                1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
+            const float angle = pos * inv_freq;
+            table[static_cast<size_t>((r * half + j) * 2)] = std::cos(angle);
+            table[static_cast<size_t>((r * half + j) * 2 + 1)] = std::sin(angle);
+        }
+    }
+}
+
+// Rotates heads [h0, h1) of one row in place ("rotate half": pairs i, i + rotary_dim/2).
+void rope_heads(float* row, int h0, int h1, const RopeParams& p, const float* cs) {
+    const int half = p.rotary_dim / 2;
+    for (int h = h0; h < h1; ++h) {
+        float* head = row + static_cast<int64_t>(h) * p.head_dim;
+        for (int j = 0; j < half; ++j) {
+            const float a = head[j], b = head[j + half];
+            head[j] = a * cs[2 * j] - b * cs[2 * j + 1];
+            head[j + half] = b * cs[2 * j] + a * cs[2 * j + 1];
+        }
+    }
+}
+
+bool same_rope(const RopeParams* a, const RopeParams* b) {
+    return a->rotary_dim == b->rotary_dim && a->theta == b->theta;
+}
+
+}  // namespace
+
+void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
+                              std::span<const int32_t> positions) {
+    // One task list over the blocks of every output, so q, k and v share one dispatch.
+    struct Task {
+        const LinearOutput* out;
+        int64_t o0, o1;
+        const float* rope_cs;
+        const float* bias;  // f32 view, resolved here: the cache is not thread-safe
+    };
+    std::vector<Task> tasks;
+    const RopeParams* table_for = nullptr;
+    for (const auto& out : outputs) {
+        const int64_t n_out = out.weight->rows;
+        int64_t block = kRowsPerTask;
+        const float* cs = nullptr;
+        if (out.rope) {
+            // A block holds whole heads, so the rotation runs right after the block's product.
+            block = std::max<int64_t>(1, kRowsPerTask / out.rope->head_dim) * out.rope->head_dim;
+            if (!table_for || !same_rope(table_for, out.rope)) {
+                rope_table(positions, rows, *out.rope, rope_cs_);
+                table_for = out.rope;
+            }
+            cs = rope_cs_.data();
+        }
+        const float* bias = out.bias ? f32_vector_cached(*out.bias) : nullptr;
+        for (int64_t o0 = 0; o0 < n_out; o0 += block)
+            tasks.push_back({&out, o0, std::min(n_out, o0 + block), cs, bias});
+    }
+    pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int thread) {
+        const Task& t = tasks[static_cast<size_t>(i)];
+        const LinearOutput& out = *t.out;
+        const int64_t n_out = out.weight->rows;
+        matmul_block(x, rows, *out.weight, t.o0, t.o1, t.bias, out.y + t.o0, n_out, thread);
         for (int64_t r = 0; r < rows; ++r) {
-            const float* xr = x + r * in;
-            float* yr = out + r * n_out;
-            for (int64_t o = o0; o < o_end; ++o) {
-                float s = k_.dot_f32(wf + (o - o0) * in, xr, static_cast<size_t>(in));
-                yr[o] = b ? s + b[o] : s;
+            float* yr = out.y + r * n_out;
+            if (out.residual) k_.add(yr + t.o0, out.residual + r * n_out + t.o0, yr + t.o0, static_cast<size_t>(t.o1 - t.o0));
+            if (out.rope) {
+                const int hd = out.rope->head_dim;
+                rope_heads(yr, static_cast<int>(t.o0 / hd), static_cast<int>(t.o1 / hd), *out.rope,
+                           t.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
             }
         }
     });
 }
 
+void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
+                               const Weight& up, const Weight* up_bias, float* out) {
+    const int64_t n_out = gate.rows;
+    const int64_t n_tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
+    const float* gb = gate_bias ? f32_vector_cached(*gate_bias) : nullptr;
+    const float* ub = up_bias ? f32_vector_cached(*up_bias) : nullptr;
+    pool_.run(n_tasks, [&](int64_t task, int thread) {
+        const int64_t o0 = task * kRowsPerTask, o1 = std::min(n_out, o0 + kRowsPerTask);
+        const int64_t w = o1 - o0;
+        // Gate and up of this block live only in the thread's own buffer.
+        float* g = swiglu_scratch(thread, static_cast<size_t>(2 * rows * w));
+        float* u = g + rows * w;
+        matmul_block(x, rows, gate, o0, o1, gb, g, w, thread);
+        matmul_block(x, rows, up, o0, o1, ub, u, w, thread);
+        for (int64_t r = 0; r < rows; ++r) k_.swiglu(g + r * w, u + r * w, out + r * n_out + o0, static_cast<size_t>(w));
+    });
+}
+
 void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
                       const RopeParams& p, float* out) {
+    rope_table(positions, rows, p, rope_cs_);
     const int half = p.rotary_dim / 2;
-    std::vector<float> inv_freq(static_cast<size_t>(half));
-    for (int j = 0; j < half; ++j)
-        inv_freq[static_cast<size_t>(j)] =
-            1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
-    pool_.run(rows, [&](int64_t r, int thread) {
-        float* cs = scratch(thread, static_cast<size_t>(2 * half));
-        const auto pos = static_cast<float>(positions[static_cast<size_t>(r)]);
-        for (int j = 0; j < half; ++j) {
-            const float angle = pos * inv_freq[static_cast<size_t>(j)];
-            cs[2 * j] = std::cos(angle);
-            cs[2 * j + 1] = std::sin(angle);
-        }
-        const float* xr = x + r * cols;
+    pool_.run(rows, [&](int64_t r, int) {
         float* yr = out + r * cols;
-        if (yr != xr) std::memcpy(yr, xr, static_cast<size_t>(cols) * sizeof(float));
-        for (int h = 0; h < p.n_heads; ++h) {
-            float* head = yr + h * p.head_dim;
-            for (int j = 0; j < half; ++j) {
-                const float a = head[j], b = head[j + half];
-                head[j] = a * cs[2 * j] - b * cs[2 * j + 1];
-                head[j + half] = b * cs[2 * j] + a * cs[2 * j + 1];
-            }
-        }
+        if (yr != x + r * cols) std::memcpy(yr, x + r * cols, static_cast<size_t>(cols) * sizeof(float));
+        rope_heads(yr, 0, p.n_heads, p, rope_cs_.data() + r * half * 2);
     });
 }
 

@@ -36,14 +36,22 @@ public:
                    const AttentionParams& p, float* out) override;
     void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     void add(const float* a, const float* b, int64_t n, float* out) override;
+    void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
+                      std::span<const int32_t> positions) override;
+    void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
+                       const Weight& up, const Weight* up_bias, float* out) override;
 
     ThreadPool& pool() { return pool_; }
     const KernelSet& kernels() const { return k_; }
 
 private:
     // f32 copy of a small vector weight (norm weights, biases), made once.
-    const float* f32_vector(const Weight& w);
+    const float* f32_vector_cached(const Weight& w);
     float* scratch(int thread, size_t floats);
+    float* swiglu_scratch(int thread, size_t floats);
+    // y[r * ldy + (o - o0)] = x[r] . w[o] (+ bias[o]) for o in [o0, o1): one thread's share.
+    void matmul_block(const float* x, int64_t rows, const Weight& w, int64_t o0, int64_t o1, const float* bias_f32,
+                      float* y, int64_t ldy, int thread);
 
     const KernelSet& k_;
     ThreadPool pool_;
@@ -55,7 +63,9 @@ private:
     std::vector<std::unique_ptr<float[]>> owned_f32_;
     std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
     std::vector<std::pair<const void*, const float*>> vector_cache_;
-    std::vector<std::vector<float>> scratch_;  // per thread
+    std::vector<std::vector<float>> scratch_;         // per thread
+    std::vector<std::vector<float>> swiglu_scratch_;  // per thread
+    std::vector<float> rope_cs_;                      // cos/sin table of the current step
 };
 
 }  // namespace ascent::cpu

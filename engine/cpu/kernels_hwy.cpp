@@ -106,17 +106,26 @@ void ScaleMul(const float* x, float scale, const float* w, float* out, size_t n)
     for (; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
+HWY_INLINE hn::Vec<DF> SwigluVec(DF d, hn::Vec<DF> g, hn::Vec<DF> u) {
+    const auto one = hn::Set(d, 1.f);
+    return hn::Mul(hn::Mul(g, hn::Div(one, hn::Add(one, hn::Exp(d, hn::Neg(g))))), u);
+}
+
 void Swiglu(const float* g, const float* u, float* out, size_t n) {
     const DF d;
     const size_t N = hn::Lanes(d);
-    const auto one = hn::Set(d, 1.f);
     size_t i = 0;
-    for (; i + N <= n; i += N) {
-        const auto vg = hn::LoadU(d, g + i);
-        const auto sig = hn::Div(one, hn::Add(one, hn::Exp(d, hn::Neg(vg))));
-        hn::StoreU(hn::Mul(hn::Mul(vg, sig), hn::LoadU(d, u + i)), d, out + i);
+    for (; i + N <= n; i += N) hn::StoreU(SwigluVec(d, hn::LoadU(d, g + i), hn::LoadU(d, u + i)), d, out + i);
+    if (i == n) return;
+    // The tail goes through the same vector code, so an element's value never depends on where
+    // a caller happened to split the array (eager and fused graph kernels split differently).
+    HWY_ALIGN float gt[64] = {}, ut[64] = {}, ot[64];  // 64 lanes: the widest vector (2048-bit SVE)
+    for (size_t j = i; j < n; ++j) {
+        gt[j - i] = g[j];
+        ut[j - i] = u[j];
     }
-    for (; i < n; ++i) out[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+    hn::Store(SwigluVec(d, hn::Load(d, gt), hn::Load(d, ut)), d, ot);
+    for (size_t j = i; j < n; ++j) out[j] = ot[j - i];
 }
 
 void Add(const float* a, const float* b, float* out, size_t n) {

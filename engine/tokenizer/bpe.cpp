@@ -17,13 +17,15 @@ constexpr size_t kMaxCachedPieceBytes = 256;
 
 }  // namespace
 
-BpeModel::BpeModel(const json& model, const std::string& where) {
+BpeModel::BpeModel(const json& model, std::optional<RawVocab> vocab, std::optional<RawMerges> merges,
+                   const std::string& where) {
     const std::string w = where + " (model)";
     if (model.is_null()) input_error("{}: missing \"model\"", where);
+    if (!model.is_object()) input_error("{}: \"model\" must be an object", where);
     if (model.contains("type")) {
         const std::string type = component_type(model, w);
         if (type != "BPE") input_error("{}: unsupported model type \"{}\" (only BPE is supported)", where, type);
-    } else if (!model.contains("merges")) {
+    } else if (!model.contains("merges") && !merges) {
         input_error("{}: model has no \"type\" and is not a BPE model", where);
     }
     if (model.contains("dropout") && !model["dropout"].is_null() &&
@@ -39,8 +41,11 @@ BpeModel::BpeModel(const json& model, const std::string& where) {
     byte_fallback_ = optional_bool(model, "byte_fallback", false, w);
     ignore_merges_ = optional_bool(model, "ignore_merges", false, w);
 
-    load_vocab(required(model, "vocab", w), w);
-    load_merges(model.contains("merges") ? model["merges"] : json::array(), w);
+    if (!vocab) vocab = raw_vocab_from_json(required(model, "vocab", w), w);
+    load_vocab(*vocab, w);
+    vocab.reset();
+    if (!merges) merges = model.contains("merges") ? raw_merges_from_json(model["merges"], w) : RawMerges{};
+    load_merges(*merges, w);
 
     if (auto unk = optional_string(model, "unk_token", w)) {
         auto id = token_to_id(*unk);
@@ -53,64 +58,30 @@ BpeModel::BpeModel(const json& model, const std::string& where) {
     }
 }
 
-void BpeModel::load_vocab(const json& vocab, const std::string& where) {
-    if (!vocab.is_object()) input_error("{}: \"vocab\" must be an object of token -> id", where);
-    vocab_.reserve(vocab.size());
-    int64_t max_id = -1;
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-        if (!it.value().is_number_integer()) input_error("{}: vocab entry \"{}\" has no integer id", where, it.key());
-        const int64_t id = it.value().get<int64_t>();
-        if (id < 0 || id > INT32_MAX) input_error("{}: vocab entry \"{}\" has invalid id {}", where, it.key(), id);
-        max_id = std::max(max_id, id);
-        vocab_.emplace(it.key(), static_cast<int32_t>(id));
-    }
-    id_to_token_.resize(static_cast<size_t>(max_id + 1));
-    has_id_.assign(static_cast<size_t>(max_id + 1), false);
-    for (const auto& [token, id] : vocab_) {
-        id_to_token_[id] = token;
-        has_id_[id] = true;
+void BpeModel::load_vocab(const RawVocab& raw, const std::string& where) {
+    // Ids index arrays; a stray huge id must not allocate gigabytes.
+    constexpr int64_t kMaxId = (1 << 24) - 1;
+    vocab_.reserve(raw.entries.size(), raw.arena.size());
+    for (const RawVocab::Entry& e : raw.entries) {
+        if (e.id < 0 || e.id > kMaxId) input_error("{}: vocab entry \"{}\" has invalid id {}", where, raw.token(e), e.id);
+        vocab_.insert(raw.token(e), static_cast<int32_t>(e.id));
     }
 }
 
-void BpeModel::load_merges(const json& merges, const std::string& where) {
-    if (!merges.is_array()) input_error("{}: \"merges\" must be a list", where);
-    merges_.reserve(merges.size());
-    std::string left, right, joined;
-    for (size_t rank = 0; rank < merges.size(); ++rank) {
-        const json& m = merges[rank];
-        // Two spellings exist: "a b" (older files) and ["a", "b"].
-        if (m.is_string()) {
-            const std::string& s = m.get_ref<const std::string&>();
-            const size_t space = s.find(' ');
-            if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-                input_error("{}: merge {} \"{}\" is not two tokens separated by one space", where, rank, s);
-            left.assign(s, 0, space);
-            right.assign(s, space + 1);
-        } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-            left = m[0].get<std::string>();
-            right = m[1].get<std::string>();
-        } else {
-            input_error("{}: merge {} must be \"a b\" or [\"a\", \"b\"], got {}", where, rank, m.dump());
-        }
+void BpeModel::load_merges(const RawMerges& raw, const std::string& where) {
+    merges_.reserve(raw.entries.size());
+    for (size_t rank = 0; rank < raw.entries.size(); ++rank) {
+        const RawMerges::Entry& e = raw.entries[rank];
+        const std::string_view left = raw.left(e), right = raw.right(e);
         auto a = token_to_id(left), b = token_to_id(right);
         if (!a || !b) input_error("{}: merge {} uses \"{}\" which is not in the vocabulary", where, rank, !a ? left : right);
-        joined = left + right;
+        // The two halves are stored next to each other: together they spell the merged token.
+        const std::string_view joined = std::string_view(raw.arena).substr(e.offset, e.left_length + e.right_length);
         auto c = token_to_id(joined);
         if (!c) input_error("{}: merge {} produces \"{}\" which is not in the vocabulary", where, rank, joined);
         // A repeated pair keeps its last rank, as in the Hugging Face loader.
-        merges_[pair_key(*a, *b)] = MergeInfo{static_cast<int32_t>(rank), *c};
+        merges_.insert(*a, *b, MergeTable::Value{static_cast<int32_t>(rank), *c});
     }
-}
-
-std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-    auto it = vocab_.find(token);
-    if (it == vocab_.end()) return std::nullopt;
-    return it->second;
-}
-
-const std::string* BpeModel::id_to_token(int32_t id) const {
-    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !has_id_[id]) return nullptr;
-    return &id_to_token_[id];
 }
 
 void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const {
@@ -196,12 +167,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
         bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
     };
     std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
-    auto lookup = [&](int32_t a, int32_t b) -> const MergeInfo* {
-        auto it = merges_.find(pair_key(a, b));
-        return it == merges_.end() ? nullptr : &it->second;
-    };
+    auto lookup = [&](int32_t a, int32_t b) { return merges_.find(a, b); };
     for (size_t k = 0; k + 1 < symbols.size(); ++k)
-        if (const MergeInfo* m = lookup(symbols[k].id, symbols[k + 1].id))
+        if (const MergeTable::Value* m = lookup(symbols[k].id, symbols[k + 1].id))
             queue.push({m->rank, static_cast<int32_t>(k), m->new_id});
 
     while (!queue.empty()) {
@@ -210,7 +178,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
         Symbol& cur = symbols[top.pos];
         if (!cur.alive || cur.next < 0) continue;
         const int32_t right_pos = cur.next;
-        const MergeInfo* m = lookup(cur.id, symbols[right_pos].id);
+        const MergeTable::Value* m = lookup(cur.id, symbols[right_pos].id);
         if (!m || m->new_id != top.new_id) continue;
 
         cur.id = top.new_id;
@@ -219,9 +187,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
         if (cur.next >= 0) symbols[cur.next].prev = top.pos;
 
         if (cur.prev >= 0)
-            if (const MergeInfo* pm = lookup(symbols[cur.prev].id, cur.id)) queue.push({pm->rank, cur.prev, pm->new_id});
+            if (const MergeTable::Value* pm = lookup(symbols[cur.prev].id, cur.id)) queue.push({pm->rank, cur.prev, pm->new_id});
         if (cur.next >= 0)
-            if (const MergeInfo* nm = lookup(cur.id, symbols[cur.next].id)) queue.push({nm->rank, top.pos, nm->new_id});
+            if (const MergeTable::Value* nm = lookup(cur.id, symbols[cur.next].id)) queue.push({nm->rank, top.pos, nm->new_id});
     }
     for (int32_t k = 0; k >= 0; k = symbols[k].next) out.push_back(symbols[k].id);
 }

@@ -3,6 +3,7 @@
 // Replace, ByteFallback, Fuse, Strip, Sequence.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>

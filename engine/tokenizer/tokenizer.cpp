@@ -62,7 +62,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
 
     std::vector<int32_t> ids;
     std::vector<tok::Piece> pieces;
-    for (tok::Segment& seg : d.added.extract(text, d.normalizer.get(), opt.parse_special)) {
+    const bool parse_special = opt.parse_special && !d.split_special_tokens;
+    for (tok::Segment& seg : d.added.extract(text, d.normalizer.get(), parse_special)) {
         if (seg.id) {
             ids.push_back(*seg.id);
             continue;
@@ -81,12 +82,12 @@ Tokenizer::Decoded Tokenizer::decode_detailed(std::span<const int32_t> ids, bool
     std::vector<std::string> tokens;
     tokens.reserve(ids.size());
     for (int32_t id : ids) {
-        const std::string* text = nullptr;
-        if (const tok::AddedToken* added = d.added.find(id)) text = &added->content;
+        std::optional<std::string_view> text;
+        if (const tok::AddedToken* added = d.added.find(id)) text = added->content;
         else text = d.model->id_to_token(id);
         if (!text) continue;  // not a token: skipped, as the Hugging Face decoder does
         if (skip_special && d.added.is_special_content(*text)) continue;
-        tokens.push_back(*text);
+        tokens.emplace_back(*text);
     }
     Decoded out;
     if (d.decoder) {
@@ -118,11 +119,11 @@ bool Tokenizer::is_clean_start(std::span<const int32_t> ids, size_t i) const {
     if (!d.decoder) return true;
     if (d.decoder->byte_fallback()) {
         unsigned char b;
-        if (const std::string* prev = d.model->id_to_token(ids[i - 1]); prev && tok::parse_byte_token(*prev, b))
+        if (auto prev = d.model->id_to_token(ids[i - 1]); prev && tok::parse_byte_token(*prev, b))
             return false;
     }
     if (d.decoder->byte_level()) {
-        if (const std::string* t = d.model->id_to_token(ids[i])) {
+        if (auto t = d.model->id_to_token(ids[i])) {
             auto first = tok::byte_level_first_byte(*t);
             if (first && (*first & 0xC0) == 0x80) return false;
         }
@@ -144,7 +145,7 @@ std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
 
 std::string Tokenizer::token_text(int32_t id) const {
     if (const tok::AddedToken* added = data_->added.find(id)) return added->content;
-    if (const std::string* text = data_->model->id_to_token(id)) return *text;
+    if (auto text = data_->model->id_to_token(id)) return std::string(*text);
     input_error("token id {} is not in the vocabulary of {}", id, data_->source);
 }
 

@@ -63,6 +63,10 @@ private:
 // multi-byte character until it completes. Output concatenated == decode(prefix + pushed) minus
 // decode(prefix), including SentencePiece's leading-space strip at the start of a sequence.
 // Each push decodes only the ids since the last text boundary, so the cost per token is constant.
+// Also held back: a run of byte-fallback tokens until a non-byte token ends it (an invalid run
+// decodes to one U+FFFD per byte, so its text is only final then). When the prefix itself ends
+// inside a character, the text of its unfinished tokens comes out with the token that completes
+// it. The Tokenizer must outlive the decoder.
 class StreamingDecoder {
 public:
     StreamingDecoder(const Tokenizer& tok, std::vector<int32_t> prefix_ids, bool skip_special = false);

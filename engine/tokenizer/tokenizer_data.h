@@ -24,7 +24,8 @@ struct TokenizerData {
     Wrapping wrapping;
     AddedVocabulary added;
     std::optional<int32_t> bos, eos;
-    bool clean_up_spaces = false;  // tokenizer_config.json clean_up_tokenization_spaces
+    bool clean_up_spaces = false;       // tokenizer_config.json clean_up_tokenization_spaces
+    bool split_special_tokens = false;  // tokenizer_config.json: special tokens are never matched
 };
 
 std::shared_ptr<const TokenizerData> load_tokenizer(const std::filesystem::path& tokenizer_json,

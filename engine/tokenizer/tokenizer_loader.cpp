@@ -1,26 +1,12 @@
-#include <fstream>
-#include <sstream>
+#include <charconv>
 
 #include "engine/error.h"
 #include "engine/tokenizer/json_fields.h"
 #include "engine/tokenizer/tokenizer_data.h"
+#include "engine/tokenizer/tokenizer_json.h"
 
 namespace ascent::tok {
 namespace {
-
-json read_json(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) input_error("{}: file not found", path.string());
-    std::ifstream in(path, std::ios::binary);
-    if (!in) input_error("{}: cannot open file", path.string());
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    try {
-        return json::parse(buf.str());
-    } catch (const json::parse_error& e) {
-        input_error("{}: malformed JSON: {}", path.string(), e.what());
-    }
-}
 
 AddedToken parse_added_token(const json& j, int64_t id, const std::string& where) {
     AddedToken t;
@@ -39,7 +25,7 @@ AddedToken parse_added_token(const json& j, int64_t id, const std::string& where
 void check_against_model(const TokenizerData& d, const AddedToken& t, const std::string& where) {
     if (auto vid = d.model->token_to_id(t.content); vid && *vid != t.id)
         input_error("{}: added token \"{}\" has id {} but the vocabulary gives it id {}", where, t.content, t.id, *vid);
-    if (const std::string* text = d.model->id_to_token(t.id); text && *text != t.content)
+    if (auto text = d.model->id_to_token(t.id); text && *text != t.content)
         input_error("{}: added token \"{}\" has id {}, which the vocabulary uses for \"{}\"", where, t.content, t.id, *text);
 }
 
@@ -54,7 +40,7 @@ std::optional<std::string> config_token(const json& cfg, const char* key, const 
 
 void apply_config(TokenizerData& d, const std::filesystem::path& path) {
     const std::string where = path.string();
-    const json cfg = read_json(path);
+    const json cfg = read_json_file(path);
     if (!cfg.is_object()) input_error("{}: expected a JSON object", where);
 
     if (auto it = cfg.find("added_tokens_decoder"); it != cfg.end() && !it->is_null()) {
@@ -62,12 +48,9 @@ void apply_config(TokenizerData& d, const std::filesystem::path& path) {
         for (auto e = it->begin(); e != it->end(); ++e) {
             const std::string w = where + " added_tokens_decoder." + e.key();
             int64_t id = -1;
-            try {
-                size_t used = 0;
-                id = std::stoll(e.key(), &used);
-                if (used != e.key().size()) id = -1;
-            } catch (const std::exception&) {
-            }
+            const std::string& key = e.key();
+            const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+            if (ec != std::errc() || end != key.data() + key.size()) id = -1;
             AddedToken t = parse_added_token(e.value(), id, w);
             // tokenizer.json is authoritative for tokens it already defines.
             if (const AddedToken* known = d.added.find(t.id)) {
@@ -92,6 +75,7 @@ void apply_config(TokenizerData& d, const std::filesystem::path& path) {
     if (cfg.contains("bos_token")) d.bos = resolve(config_token(cfg, "bos_token", where), "bos_token");
     d.eos = resolve(config_token(cfg, "eos_token", where), "eos_token");
     d.clean_up_spaces = optional_bool(cfg, "clean_up_tokenization_spaces", false, where);
+    d.split_special_tokens = optional_bool(cfg, "split_special_tokens", false, where);
 
     // Like transformers' LlamaTokenizerFast: explicit add_bos_token / add_eos_token rebuild what
     // the post-processor wraps around a sequence; a missing key keeps the file's behaviour.
@@ -115,10 +99,11 @@ void apply_config(TokenizerData& d, const std::filesystem::path& path) {
 
 void load_main(TokenizerData& d, const std::filesystem::path& path) {
     const std::string where = path.string();
-    const json j = read_json(path);
+    TokenizerJson file = read_tokenizer_json(path);
+    const json& j = file.doc;
     if (!j.is_object()) input_error("{}: expected a JSON object", where);
 
-    d.model = std::make_unique<BpeModel>(required(j, "model", where), where);
+    d.model = std::make_unique<BpeModel>(required(j, "model", where), std::move(file.vocab), std::move(file.merges), where);
     d.normalizer = make_normalizer(j.value("normalizer", json()), where + " normalizer");
     d.pre_tokenizer = make_pre_tokenizer(j.value("pre_tokenizer", json()), where + " pre_tokenizer");
     d.decoder = make_decoder(j.value("decoder", json()), where + " decoder");

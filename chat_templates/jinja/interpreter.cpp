@@ -1,0 +1,836 @@
+#include "chat_templates/jinja/interpreter.h"
+
+#include <chrono>
+
+#include "chat_templates/jinja/builtins.h"
+#include "chat_templates/jinja/operators.h"
+#include "chat_templates/jinja/pyformat.h"
+#include "chat_templates/jinja/unicode.h"
+
+namespace ascent::templates::jinja {
+
+namespace {
+
+// Bound on nested eval/exec calls of one render, so that no template (however its
+// macros, statements and expressions nest) can overflow the native stack.
+constexpr int max_native_depth = 1500;
+
+struct MacroObject : CallableObject {
+    MacroObject(const MacroDef* d, std::shared_ptr<Scope> c) : def(d), closure(std::move(c)) {}
+    const MacroDef* def;
+    std::shared_ptr<Scope> closure;  // the frame it was defined in; names resolve there at call time
+
+    Value call(Interpreter& interp, CallArgs& args) override { return interp.invoke_macro(*def, closure, args); }
+    std::string repr() const override { return "<Macro '" + def->name + "'>"; }
+};
+
+struct LoopRecursion : CallableObject {
+    LoopRecursion(const ForStmt* s, std::shared_ptr<Scope> c, int d) : stmt(s), closure(std::move(c)), depth0(d) {}
+    const ForStmt* stmt;
+    std::shared_ptr<Scope> closure;
+    int depth0;
+
+    Value call(Interpreter& interp, CallArgs& args) override {
+        if (args.positional.size() != 1 || !args.named.empty()) fail("loop() takes exactly one argument");
+        return interp.recurse_loop(*stmt, closure, args.positional[0], depth0 + 1);
+    }
+    std::string repr() const override { return "<bound method LoopContext.__call__>"; }
+};
+
+std::shared_ptr<const SequenceObject> empty_sequence() {
+    static const auto empty = std::make_shared<const SequenceObject>(std::vector<Value>{}, SeqKind::List);
+    return empty;
+}
+
+bool unhashable(const Value& v) {
+    return v.is_dict() || (v.is_sequence() && v.seq().kind == SeqKind::List);
+}
+
+}  // namespace
+
+Value* Scope::find_local(std::string_view name) {
+    for (auto& [k, v] : vars)
+        if (k == name) return &v;
+    return nullptr;
+}
+
+void Scope::set(std::string_view name, Value value) {
+    if (Value* v = find_local(name)) {
+        *v = std::move(value);
+        return;
+    }
+    vars.emplace_back(std::string(name), std::move(value));
+}
+
+Value from_json(const nlohmann::ordered_json& j) {
+    switch (j.type()) {
+    case nlohmann::ordered_json::value_t::null: return Value::none();
+    case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer: return Value::integer(j.get<std::int64_t>());
+    case nlohmann::ordered_json::value_t::number_unsigned: {
+        auto u = j.get<std::uint64_t>();
+        if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Value::integer(static_cast<std::int64_t>(u));
+        return Value::floating(static_cast<double>(u));
+    }
+    case nlohmann::ordered_json::value_t::number_float: return Value::floating(j.get<double>());
+    case nlohmann::ordered_json::value_t::string: return Value::string(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::array: {
+        std::vector<Value> items;
+        items.reserve(j.size());
+        for (const auto& e : j) items.push_back(from_json(e));
+        return Value::sequence(std::move(items));
+    }
+    case nlohmann::ordered_json::value_t::object: {
+        auto d = std::make_shared<DictObject>();
+        d->entries.reserve(j.size());
+        for (auto it = j.begin(); it != j.end(); ++it) d->set(it.key(), from_json(it.value()));
+        return Value::dict(std::move(d));
+    }
+    default: return Value::undefined("unsupported JSON value");
+    }
+}
+
+std::shared_ptr<const SequenceObject> iterate(const Value& v) {
+    switch (v.kind()) {
+    case Kind::Undefined: return empty_sequence();
+    case Kind::Sequence: return v.seq_ptr();
+    case Kind::Dict: {
+        std::vector<Value> keys;
+        keys.reserve(v.dict().entries.size());
+        for (const auto& [k, val] : v.dict().entries) keys.push_back(k);
+        return std::make_shared<const SequenceObject>(std::move(keys), SeqKind::List);
+    }
+    case Kind::String: {
+        std::vector<Value> chars;
+        const std::string& s = v.str();
+        for (std::size_t i = 0; i < s.size();) {
+            std::size_t start = i;
+            decode_utf8(s, i);
+            chars.push_back(Value::string(s.substr(start, i - start), v.is_safe()));
+        }
+        return std::make_shared<const SequenceObject>(std::move(chars), SeqKind::List);
+    }
+    default: fail("'" + type_name(v) + "' object is not iterable");
+    }
+}
+
+struct NativeDepthGuard {
+    explicit NativeDepthGuard(Interpreter& i) : interp(i) {
+        if (++interp.native_depth_ > max_native_depth) {
+            --interp.native_depth_;
+            throw ScriptError("the template nests too deeply (more than " + std::to_string(max_native_depth) +
+                                  " levels of statements, expressions and calls)",
+                              TemplateError::Kind::Limit);
+        }
+    }
+    ~NativeDepthGuard() { --interp.native_depth_; }
+    Interpreter& interp;
+};
+
+Interpreter::Interpreter(const Program& program, const std::string& template_name, const RenderOptions& options)
+    : program_(program), name_(template_name), options_(options) {}
+
+Interpreter::~Interpreter() {
+    // Macros keep the frame they were defined in alive and namespaces can hold
+    // themselves; clearing both breaks every reference cycle a render can make.
+    for (auto& scope : captured_scopes_) {
+        scope->vars.clear();
+        scope->parent.reset();
+    }
+    for (auto& ns : namespaces_) ns->attributes.entries.clear();
+}
+
+std::string Interpreter::render(const nlohmann::ordered_json& context) {
+    if (!context.is_object())
+        throw TemplateError(TemplateError::Kind::Render, "the template context must be a JSON object", name_, {});
+    auto globals = std::make_shared<Scope>(nullptr);
+    for (auto it = context.begin(); it != context.end(); ++it) globals->set(it.key(), from_json(it.value()));
+    scope_ = std::make_shared<Scope>(globals);
+    try {
+        exec_body(program_.body);
+    } catch (const ScriptError& e) {
+        throw TemplateError(e.kind(), e.what(), name_, pos_);
+    }
+    return std::move(out_);
+}
+
+void Interpreter::check_output() {
+    if (out_.size() > options_.limits.max_output_bytes)
+        throw ScriptError("the rendered text exceeds the output limit of " +
+                              std::to_string(options_.limits.max_output_bytes) + " bytes",
+                          TemplateError::Kind::Limit);
+}
+
+void Interpreter::check_size(std::size_t bytes) const {
+    if (bytes > options_.limits.max_output_bytes)
+        throw ScriptError("a value built by the template exceeds the output limit of " +
+                              std::to_string(options_.limits.max_output_bytes) + " bytes",
+                          TemplateError::Kind::Limit);
+}
+
+std::tm Interpreter::now(int* microseconds) const {
+    auto t = options_.now ? *options_.now : std::chrono::system_clock::now();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+    if (us < 0) us += 1000000;
+    if (microseconds) *microseconds = static_cast<int>(us);
+    std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    if (std::chrono::system_clock::from_time_t(seconds) > t) --seconds;  // to_time_t may round up
+    std::tm tm{};
+    if (options_.now) gmtime_r(&seconds, &tm);
+    else localtime_r(&seconds, &tm);
+    return tm;
+}
+
+void Interpreter::track_namespace(std::shared_ptr<NamespaceObject> ns) { namespaces_.push_back(std::move(ns)); }
+
+// ----- statements -----
+
+Interpreter::Flow Interpreter::exec_body(const Body& body) {
+    for (const auto& stmt : body) {
+        Flow flow = exec(*stmt);
+        if (flow != Flow::Normal) return flow;
+    }
+    return Flow::Normal;
+}
+
+Interpreter::Flow Interpreter::exec(const Stmt& stmt) {
+    NativeDepthGuard guard(*this);
+    pos_ = stmt.pos;
+    switch (stmt.kind) {
+    case StmtKind::Text:
+        out_ += static_cast<const TextStmt&>(stmt).text;
+        check_output();
+        return Flow::Normal;
+    case StmtKind::Output: {
+        Value v = eval(*static_cast<const OutputStmt&>(stmt).expr);
+        append_str(out_, v);
+        check_output();
+        return Flow::Normal;
+    }
+    case StmtKind::If: {
+        const auto& s = static_cast<const IfStmt&>(stmt);
+        for (const auto& [test, body] : s.branches)
+            if (eval(*test).truthy()) return exec_body(body);
+        return exec_body(s.otherwise);
+    }
+    case StmtKind::For: return exec_for(static_cast<const ForStmt&>(stmt));
+    case StmtKind::Set: {
+        const auto& s = static_cast<const SetStmt&>(stmt);
+        Value v = eval(*s.value);
+        assign(s.target, v);
+        return Flow::Normal;
+    }
+    case StmtKind::SetBlock: exec_set_block(static_cast<const SetBlockStmt&>(stmt)); return Flow::Normal;
+    case StmtKind::Macro: {
+        const auto& def = *static_cast<const MacroStmt&>(stmt).def;
+        captured_scopes_.push_back(scope_);
+        scope_->set(def.name, Value::callable(std::make_shared<MacroObject>(&def, scope_)));
+        return Flow::Normal;
+    }
+    case StmtKind::CallBlock: exec_call_block(static_cast<const CallBlockStmt&>(stmt)); return Flow::Normal;
+    case StmtKind::FilterBlock: exec_filter_block(static_cast<const FilterBlockStmt&>(stmt)); return Flow::Normal;
+    case StmtKind::With: exec_with(static_cast<const WithStmt&>(stmt)); return Flow::Normal;
+    case StmtKind::Scope: {
+        auto parent = scope_;
+        scope_ = std::make_shared<Scope>(parent);
+        exec_body(static_cast<const ScopeStmt&>(stmt).body);
+        scope_ = parent;
+        return Flow::Normal;
+    }
+    case StmtKind::Break: return Flow::Break;
+    case StmtKind::Continue: return Flow::Continue;
+    }
+    return Flow::Normal;
+}
+
+Interpreter::Flow Interpreter::exec_for(const ForStmt& stmt) {
+    Value iterable = eval(*stmt.iterable);
+    pos_ = stmt.pos;
+    render_loop(stmt, iterable, 0);
+    return Flow::Normal;
+}
+
+void Interpreter::render_loop(const ForStmt& stmt, const Value& iterable, int depth0) {
+    auto items = iterate(iterable);
+    auto parent = scope_;
+    if (stmt.filter) {
+        // `for x in xs if cond`: the condition sees the loop target, and loop.* counts
+        // only the items that pass.
+        std::vector<Value> kept;
+        auto probe = std::make_shared<Scope>(parent);
+        for (const auto& item : items->items) {
+            probe->vars.clear();
+            scope_ = probe;
+            assign(stmt.target, item);
+            if (eval(*stmt.filter).truthy()) kept.push_back(item);
+        }
+        scope_ = parent;
+        items = std::make_shared<const SequenceObject>(std::move(kept), SeqKind::List);
+    }
+    auto loop = std::make_shared<LoopObject>();
+    loop->items = items;
+    loop->depth0 = depth0;
+    if (stmt.recursive) {
+        captured_scopes_.push_back(parent);
+        loop->recurse = std::make_shared<LoopRecursion>(&stmt, parent, depth0);
+    }
+    Value loop_value = Value::loop(loop);
+    const auto& vec = items->items;
+    std::shared_ptr<Scope> frame;
+    for (std::size_t i = 0; i < vec.size(); ++i) {
+        if (++iterations_ > options_.limits.max_loop_iterations) {
+            pos_ = stmt.pos;
+            throw ScriptError("the template ran more than " + std::to_string(options_.limits.max_loop_iterations) +
+                                  " loop iterations",
+                              TemplateError::Kind::Limit);
+        }
+        // Each iteration starts from a fresh frame, as in Jinja2; reuse the old one
+        // unless a macro defined in it still refers to it.
+        if (frame && frame.use_count() == 1) frame->vars.clear();
+        else frame = std::make_shared<Scope>(parent);
+        scope_ = frame;
+        loop->index0 = i;
+        assign(stmt.target, vec[i]);
+        frame->set("loop", loop_value);
+        Flow flow = exec_body(stmt.body);
+        scope_ = parent;
+        if (flow == Flow::Break) break;
+    }
+    if (vec.empty() && !stmt.otherwise.empty()) {
+        scope_ = std::make_shared<Scope>(parent);
+        exec_body(stmt.otherwise);
+        scope_ = parent;
+    }
+}
+
+Value Interpreter::recurse_loop(const ForStmt& stmt, const std::shared_ptr<Scope>& closure, const Value& iterable,
+                                int depth0) {
+    if (call_depth_ >= options_.limits.max_call_depth)
+        throw ScriptError("recursive loop nested more than " + std::to_string(options_.limits.max_call_depth) +
+                              " levels deep",
+                          TemplateError::Kind::Limit);
+    ++call_depth_;
+    auto saved = scope_;
+    scope_ = closure;
+    std::size_t mark = out_.size();
+    render_loop(stmt, iterable, depth0);
+    std::string text = out_.substr(mark);
+    out_.resize(mark);
+    scope_ = saved;
+    --call_depth_;
+    return Value::string(std::move(text));
+}
+
+std::string Interpreter::capture(const Body& body) {
+    std::size_t mark = out_.size();
+    exec_body(body);
+    std::string text = out_.substr(mark);
+    out_.resize(mark);
+    return text;
+}
+
+void Interpreter::exec_set_block(const SetBlockStmt& stmt) {
+    auto parent = scope_;
+    scope_ = std::make_shared<Scope>(parent);
+    Value v = Value::string(capture(stmt.body));
+    scope_ = parent;
+    if (stmt.filter) {
+        Value saved = block_input_;
+        block_input_ = v;
+        v = eval(*stmt.filter);
+        block_input_ = saved;
+    }
+    assign(stmt.target, v);
+}
+
+void Interpreter::exec_call_block(const CallBlockStmt& stmt) {
+    captured_scopes_.push_back(scope_);
+    Value caller = Value::callable(std::make_shared<MacroObject>(stmt.caller.get(), scope_));
+    Value result = eval_call(*stmt.call, &caller);
+    append_str(out_, result);
+    check_output();
+}
+
+void Interpreter::exec_filter_block(const FilterBlockStmt& stmt) {
+    auto parent = scope_;
+    scope_ = std::make_shared<Scope>(parent);
+    Value text = Value::string(capture(stmt.body));
+    scope_ = parent;
+    Value saved = block_input_;
+    block_input_ = text;
+    Value result = eval(*stmt.filter);
+    block_input_ = saved;
+    append_str(out_, result);
+    check_output();
+}
+
+void Interpreter::exec_with(const WithStmt& stmt) {
+    std::vector<Value> values;
+    for (const auto& v : stmt.values) values.push_back(eval(*v));
+    auto parent = scope_;
+    scope_ = std::make_shared<Scope>(parent);
+    for (std::size_t i = 0; i < values.size(); ++i) assign(stmt.targets[i], values[i]);
+    exec_body(stmt.body);
+    scope_ = parent;
+}
+
+Value Interpreter::invoke_macro(const MacroDef& def, const std::shared_ptr<Scope>& closure, CallArgs& args) {
+    if (call_depth_ >= options_.limits.max_call_depth)
+        throw ScriptError("macro '" + def.name + "' called recursively more than " +
+                              std::to_string(options_.limits.max_call_depth) + " levels deep",
+                          TemplateError::Kind::Limit);
+    auto frame = std::make_shared<Scope>(closure);
+    auto saved = scope_;
+    scope_ = frame;
+    ++call_depth_;
+
+    auto& positional = args.positional;
+    auto& named = args.named;
+    auto take_named = [&](std::string_view name, Value& out) {
+        for (auto it = named.begin(); it != named.end(); ++it) {
+            if (it->first == name) {
+                out = std::move(it->second);
+                named.erase(it);
+                return true;
+            }
+        }
+        return false;
+    };
+    // Python's rules as Jinja2's Macro.__call__ applies them: keyword arguments fill
+    // only the parameters left after the positional ones; defaults are evaluated in
+    // the macro's frame, so they can use earlier parameters.
+    bool explicit_caller = false;
+    for (std::size_t i = 0; i < def.params.size(); ++i) {
+        const std::string& param = def.params[i];
+        if (param == "caller") explicit_caller = true;
+        Value v;
+        bool given = false;
+        if (i < positional.size()) {
+            v = positional[i];
+            given = true;
+        } else {
+            given = take_named(param, v);
+        }
+        if (!given) {
+            if (def.defaults[i]) v = eval(*def.defaults[i]);
+            else v = Value::undefined("parameter '" + param + "' was not provided");
+        }
+        frame->set(param, std::move(v));
+    }
+    if (def.catch_caller && !explicit_caller) {
+        Value caller;
+        if (!take_named("caller", caller)) caller = Value::undefined("No caller defined");
+        frame->set("caller", std::move(caller));
+    }
+    if (def.catch_kwargs) {
+        auto kwargs = std::make_shared<DictObject>();
+        for (auto& [k, v] : named) kwargs->set(k, std::move(v));
+        frame->set("kwargs", Value::dict(std::move(kwargs)));
+    } else if (!named.empty()) {
+        for (const auto& [k, v] : named)
+            if (k == "caller")
+                fail("macro '" + def.name +
+                     "' was invoked with two values for the special caller argument. This is most likely a bug.");
+        fail("macro '" + def.name + "' takes no keyword argument '" + named.front().first + "'");
+    }
+    if (def.catch_varargs) {
+        std::vector<Value> rest;
+        for (std::size_t i = def.params.size(); i < positional.size(); ++i) rest.push_back(positional[i]);
+        frame->set("varargs", Value::sequence(std::move(rest), SeqKind::Tuple));
+    } else if (positional.size() > def.params.size()) {
+        fail("macro '" + def.name + "' takes not more than " + std::to_string(def.params.size()) + " argument(s)");
+    }
+
+    std::string text = capture(def.body);
+    scope_ = saved;
+    --call_depth_;
+    return Value::string(std::move(text));
+}
+
+void Interpreter::assign(const Target& target, const Value& value) {
+    switch (target.kind) {
+    case Target::Kind::Name: scope_->set(target.name, value); return;
+    case Target::Kind::NamespaceAttr: {
+        Value ns = lookup(target.name);
+        if (ns.kind() != Kind::Namespace) {
+            pos_ = target.pos;
+            fail("cannot assign attribute on non-namespace object");
+        }
+        ns.ns().attributes.set(target.attr, value);
+        return;
+    }
+    case Target::Kind::Tuple: {
+        pos_ = target.pos;
+        if (!value.is_sequence() && !value.is_dict() && !value.is_string() && !value.is_undefined())
+            fail("cannot unpack non-iterable " + type_name(value) + " object");
+        auto items = iterate(value);
+        std::size_t want = target.items.size(), got = items->items.size();
+        if (got < want)
+            fail("not enough values to unpack (expected " + std::to_string(want) + ", got " + std::to_string(got) + ")");
+        if (got > want) fail("too many values to unpack (expected " + std::to_string(want) + ")");
+        for (std::size_t i = 0; i < want; ++i) assign(target.items[i], items->items[i]);
+        return;
+    }
+    }
+}
+
+// ----- expressions -----
+
+Value Interpreter::lookup(std::string_view name) {
+    for (Scope* s = scope_.get(); s; s = s->parent.get())
+        if (Value* v = s->find_local(name)) return *v;
+    if (const Value* g = find_global(name)) return *g;
+    return Value::undefined("'" + std::string(name) + "' is undefined");
+}
+
+Value Interpreter::eval(const Expr& expr) {
+    NativeDepthGuard guard(*this);
+    switch (expr.kind) {
+    case ExprKind::Const: return static_cast<const ConstExpr&>(expr).value;
+    case ExprKind::Name: return lookup(static_cast<const NameExpr&>(expr).name);
+    case ExprKind::Getattr: {
+        const auto& g = static_cast<const GetattrExpr&>(expr);
+        Value obj = eval(*g.object);
+        pos_ = g.pos;
+        return getattr(obj, g.attr);
+    }
+    case ExprKind::Getitem: return eval_getitem(static_cast<const GetitemExpr&>(expr));
+    case ExprKind::Slice: {
+        pos_ = expr.pos;
+        fail("a slice is only valid inside []");
+    }
+    case ExprKind::Call: return eval_call(static_cast<const CallExpr&>(expr), nullptr);
+    case ExprKind::Filter: return eval_filter(static_cast<const FilterExpr&>(expr));
+    case ExprKind::Test: return Value::boolean(eval_test(static_cast<const TestExpr&>(expr)));
+    case ExprKind::Neg:
+    case ExprKind::Pos: {
+        Value v = eval(*static_cast<const UnaryExpr&>(expr).operand);
+        pos_ = expr.pos;
+        return expr.kind == ExprKind::Neg ? unary_minus(v) : unary_plus(v);
+    }
+    case ExprKind::Not: return Value::boolean(!eval(*static_cast<const UnaryExpr&>(expr).operand).truthy());
+    case ExprKind::Binary: {
+        const auto& b = static_cast<const BinaryExpr&>(expr);
+        Value left = eval(*b.left);
+        Value right = eval(*b.right);
+        pos_ = b.pos;
+        return binary_op(*this, b.op, left, right);
+    }
+    case ExprKind::And: {
+        const auto& b = static_cast<const BinaryExpr&>(expr);
+        Value left = eval(*b.left);
+        if (!left.truthy()) return left;
+        return eval(*b.right);
+    }
+    case ExprKind::Or: {
+        const auto& b = static_cast<const BinaryExpr&>(expr);
+        Value left = eval(*b.left);
+        if (left.truthy()) return left;
+        return eval(*b.right);
+    }
+    case ExprKind::Concat: {
+        std::string text;
+        for (const auto& part : static_cast<const ConcatExpr&>(expr).parts) {
+            append_str(text, eval(*part));
+            check_size(text.size());
+        }
+        return Value::string(std::move(text));
+    }
+    case ExprKind::Compare: return eval_compare(static_cast<const CompareExpr&>(expr));
+    case ExprKind::CondExpr: {
+        const auto& c = static_cast<const CondExpr&>(expr);
+        if (eval(*c.test).truthy()) return eval(*c.then);
+        if (c.otherwise) return eval(*c.otherwise);
+        return Value::undefined("the inline if-expression on line " + std::to_string(c.pos.line) +
+                                " evaluated to false and no else section was defined.");
+    }
+    case ExprKind::List:
+    case ExprKind::Tuple: {
+        const auto& l = static_cast<const ListExpr&>(expr);
+        std::vector<Value> items;
+        items.reserve(l.items.size());
+        for (const auto& item : l.items) items.push_back(eval(*item));
+        return Value::sequence(std::move(items), expr.kind == ExprKind::List ? SeqKind::List : SeqKind::Tuple);
+    }
+    case ExprKind::Dict: {
+        auto d = std::make_shared<DictObject>();
+        for (const auto& [k, v] : static_cast<const DictExpr&>(expr).items) {
+            Value key = eval(*k);
+            Value value = eval(*v);
+            if (unhashable(key)) {
+                pos_ = k->pos;
+                fail("unhashable type: '" + type_name(key) + "'");
+            }
+            d->set(std::move(key), std::move(value));
+        }
+        return Value::dict(std::move(d));
+    }
+    case ExprKind::BlockInput: return block_input_;
+    }
+    return Value();
+}
+
+void Interpreter::eval_args(const Arguments& args, CallArgs& out) {
+    out.positional.reserve(args.positional.size());
+    for (const auto& p : args.positional) out.positional.push_back(eval(*p));
+    for (const auto& [name, p] : args.named) out.named.emplace_back(name, eval(*p));
+    if (args.star) {
+        Value extra = eval(*args.star);
+        pos_ = args.star->pos;
+        for (const auto& v : iterate(extra)->items) out.positional.push_back(v);
+    }
+    if (args.star_star) {
+        Value extra = eval(*args.star_star);
+        pos_ = args.star_star->pos;
+        if (!extra.is_dict()) fail("argument after ** must be a mapping, not " + type_name(extra));
+        for (const auto& [k, v] : extra.dict().entries) {
+            if (!k.is_string()) fail("keywords must be strings");
+            out.named.emplace_back(k.str(), v);
+        }
+    }
+}
+
+Value Interpreter::eval_call(const CallExpr& expr, const Value* caller) {
+    CallArgs args;
+    Value callee;
+    if (expr.callee->kind == ExprKind::Getattr) {
+        // obj.method(...) without building a bound-method object first.
+        const auto& g = static_cast<const GetattrExpr&>(*expr.callee);
+        Value obj = eval(*g.object);
+        MethodKind kind = obj.is_undefined() ? MethodKind::None : method_kind(obj, g.attr);
+        if (kind == MethodKind::Safe && !caller) {
+            eval_args(expr.args, args);
+            pos_ = expr.pos;
+            return call_method(*this, obj, g.attr, args);
+        }
+        pos_ = g.pos;
+        callee = getattr(obj, g.attr);
+    } else {
+        callee = eval(*expr.callee);
+    }
+    eval_args(expr.args, args);
+    if (caller) args.named.emplace_back("caller", *caller);
+    pos_ = expr.pos;
+    return call(callee, args);
+}
+
+Value Interpreter::call(const Value& callee, CallArgs& args) {
+    switch (callee.kind()) {
+    case Kind::Callable: {
+        auto fn = callee.callable_ptr();  // keeps the callable alive while it runs
+        return fn->call(*this, args);
+    }
+    case Kind::Undefined: fail_undefined(callee);
+    case Kind::Loop:
+        if (!callee.loop().recurse) fail("The loop must have the 'recursive' marker to be called recursively.");
+        return callee.loop().recurse->call(*this, args);
+    default: fail("'" + type_name(callee) + "' object is not callable");
+    }
+}
+
+Value Interpreter::eval_filter(const FilterExpr& expr) {
+    Value operand = eval(*expr.operand);
+    CallArgs args;
+    eval_args(expr.args, args);
+    pos_ = expr.pos;
+    if (!expr.fn) fail("No filter named '" + expr.name + "' found.");
+    return expr.fn(*this, operand, args);
+}
+
+bool Interpreter::eval_test(const TestExpr& expr) {
+    Value operand = eval(*expr.operand);
+    CallArgs args;
+    eval_args(expr.args, args);
+    pos_ = expr.pos;
+    if (!expr.fn) fail("No test named '" + expr.name + "' found.");
+    return expr.fn(*this, operand, args);
+}
+
+Value Interpreter::call_filter(std::string_view name, const Value& operand, CallArgs& args) {
+    FilterFn fn = find_filter(name);
+    if (!fn) fail("No filter named '" + std::string(name) + "' found.");
+    return fn(*this, operand, args);
+}
+
+bool Interpreter::call_test(std::string_view name, const Value& operand, CallArgs& args) {
+    TestFn fn = find_test(name);
+    if (!fn) fail("No test named '" + std::string(name) + "' found.");
+    return fn(*this, operand, args);
+}
+
+static bool compare(CompareOp op, const Value& a, const Value& b) {
+    switch (op) {
+    case CompareOp::Eq: return equals(a, b);
+    case CompareOp::Ne: return !equals(a, b);
+    case CompareOp::Lt: return less(a, b);
+    case CompareOp::Le: return less(a, b) || equals(a, b);
+    case CompareOp::Gt: return less(b, a);
+    case CompareOp::Ge: return less(b, a) || equals(a, b);
+    case CompareOp::In: return contains(b, a);
+    case CompareOp::NotIn: return !contains(b, a);
+    }
+    return false;
+}
+
+Value Interpreter::eval_compare(const CompareExpr& expr) {
+    Value left = eval(*expr.first);
+    for (const auto& [op, operand] : expr.rest) {
+        Value right = eval(*operand);
+        pos_ = expr.pos;
+        if (!compare(op, left, right)) return Value::boolean(false);
+        left = std::move(right);
+    }
+    return Value::boolean(true);
+}
+
+namespace {
+
+std::string element_message(const Value& obj, const Value& key) {
+    std::string r;
+    append_repr(r, key);
+    return object_type_repr(obj) + " has no element " + r;
+}
+
+// Python's slice.indices() followed by the walk over them.
+std::vector<std::size_t> slice_positions(std::size_t length, const Value& start_v, const Value& stop_v,
+                                         const Value& step_v) {
+    auto len = static_cast<std::int64_t>(length);
+    std::int64_t step = step_v.is_none() ? 1 : step_v.as_int();
+    if (step == 0) fail("slice step cannot be zero");
+    std::int64_t lower = step < 0 ? -1 : 0;
+    std::int64_t upper = step < 0 ? len - 1 : len;
+    auto adjust = [&](const Value& v, std::int64_t fallback) {
+        if (v.is_none()) return fallback;
+        std::int64_t i = v.as_int();
+        if (i < 0) {
+            i += len;
+            if (i < lower) i = lower;
+        } else if (i > upper) {
+            i = upper;
+        }
+        return i;
+    };
+    std::int64_t start = adjust(start_v, step < 0 ? upper : lower);
+    std::int64_t stop = adjust(stop_v, step < 0 ? lower : upper);
+    std::vector<std::size_t> out;
+    if (step > 0)
+        for (std::int64_t i = start; i < stop; i += step) out.push_back(static_cast<std::size_t>(i));
+    else
+        for (std::int64_t i = start; i > stop; i += step) out.push_back(static_cast<std::size_t>(i));
+    return out;
+}
+
+}  // namespace
+
+Value Interpreter::eval_getitem(const GetitemExpr& expr) {
+    Value obj = eval(*expr.object);
+    if (expr.index->kind != ExprKind::Slice) {
+        Value key = eval(*expr.index);
+        pos_ = expr.pos;
+        return getitem(obj, key);
+    }
+    const auto& s = static_cast<const SliceExpr&>(*expr.index);
+    Value parts[3];
+    const ExprPtr* exprs[3] = {&s.start, &s.stop, &s.step};
+    for (int k = 0; k < 3; ++k) parts[k] = *exprs[k] ? eval(**exprs[k]) : Value::none();
+    pos_ = expr.pos;
+    if (obj.is_undefined()) fail_undefined(obj);
+    for (const auto& p : parts)
+        if (!p.is_none() && !p.is_integral()) return Value::undefined(object_type_repr(obj) + " has no element slice");
+    if (obj.is_sequence() && (obj.seq().kind == SeqKind::List || obj.seq().kind == SeqKind::Tuple)) {
+        const auto& items = obj.seq().items;
+        std::vector<Value> out;
+        for (std::size_t i : slice_positions(items.size(), parts[0], parts[1], parts[2])) out.push_back(items[i]);
+        return Value::sequence(std::move(out), obj.seq().kind);
+    }
+    if (obj.is_string()) {
+        const std::string& text = obj.str();
+        std::string out;
+        if (is_ascii(text)) {
+            for (std::size_t i : slice_positions(text.size(), parts[0], parts[1], parts[2])) out += text[i];
+        } else {
+            auto offsets = code_point_offsets(text);
+            for (std::size_t i : slice_positions(offsets.size() - 1, parts[0], parts[1], parts[2]))
+                out.append(text, offsets[i], offsets[i + 1] - offsets[i]);
+        }
+        return Value::string(std::move(out), obj.is_safe());
+    }
+    return Value::undefined(object_type_repr(obj) + " has no element slice");
+}
+
+Value Interpreter::getattr(const Value& obj, std::string_view name) {
+    switch (obj.kind()) {
+    case Kind::Undefined: fail_undefined(obj);
+    case Kind::Namespace:
+        if (const Value* v = obj.ns().attributes.find(name)) return *v;
+        break;
+    case Kind::Loop: {
+        Value v = loop_attribute(obj, name);
+        if (!v.is_undefined()) return v;
+        break;
+    }
+    default: {
+        // Attributes (methods) come before keys: `message.items` is dict.items.
+        MethodKind kind = method_kind(obj, name);
+        if (kind == MethodKind::Safe) return bound_method(obj, name);
+        if (kind == MethodKind::Unsafe) return unsafe_attribute(obj, name);
+        if (obj.is_dict())
+            if (const Value* v = obj.dict().find(name)) return *v;
+        break;
+    }
+    }
+    return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" + std::string(name) + "'");
+}
+
+Value Interpreter::getitem(const Value& obj, const Value& key) {
+    switch (obj.kind()) {
+    case Kind::Undefined: fail_undefined(obj);
+    case Kind::Dict:
+        if (!unhashable(key))
+            if (const Value* v = obj.dict().find(key)) return *v;
+        break;
+    case Kind::Sequence: {
+        const auto& s = obj.seq();
+        if (key.is_integral() && (s.kind == SeqKind::List || s.kind == SeqKind::Tuple)) {
+            auto n = static_cast<std::int64_t>(s.items.size());
+            std::int64_t i = key.as_int();
+            if (i < 0) i += n;
+            if (i >= 0 && i < n) return s.items[static_cast<std::size_t>(i)];
+            return Value::undefined(element_message(obj, key));
+        }
+        break;
+    }
+    case Kind::String:
+        if (key.is_integral()) {
+            const std::string& text = obj.str();
+            std::int64_t i = key.as_int();
+            if (is_ascii(text)) {
+                auto n = static_cast<std::int64_t>(text.size());
+                if (i < 0) i += n;
+                if (i >= 0 && i < n) return Value::string(std::string(1, text[static_cast<std::size_t>(i)]), obj.is_safe());
+            } else {
+                auto offsets = code_point_offsets(text);
+                auto n = static_cast<std::int64_t>(offsets.size() - 1);
+                if (i < 0) i += n;
+                if (i >= 0 && i < n) {
+                    auto k = static_cast<std::size_t>(i);
+                    return Value::string(text.substr(offsets[k], offsets[k + 1] - offsets[k]), obj.is_safe());
+                }
+            }
+            return Value::undefined(element_message(obj, key));
+        }
+        break;
+    default: break;
+    }
+    if (key.is_string()) {
+        // Jinja2 falls back to the attribute for a string subscript: loop['index'], x['items'].
+        if (obj.kind() == Kind::Namespace || obj.kind() == Kind::Loop) return getattr(obj, key.str());
+        MethodKind kind = method_kind(obj, key.str());
+        if (kind == MethodKind::Safe) return bound_method(obj, key.str());
+        if (kind == MethodKind::Unsafe) return unsafe_attribute(obj, key.str());
+        return Value::undefined("'" + object_type_repr(obj) + "' has no attribute '" + key.str() + "'");
+    }
+    return Value::undefined(element_message(obj, key));
+}
+
+}  // namespace ascent::templates::jinja

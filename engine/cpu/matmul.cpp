@@ -1,0 +1,178 @@
+#include "engine/cpu/matmul.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+#include "engine/cpu/matmul_path.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/error.h"
+
+namespace ascent::cpu {
+namespace {
+
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Below this many elements the conversion is cheaper than waking the pool.
+constexpr int64_t kParallelConvertElements = int64_t{1} << 16;
+
+}  // namespace
+
+MatmulInput::MatmulInput() = default;
+
+MatmulInput::~MatmulInput() { std::free(data_); }
+
+MatmulInput::MatmulInput(MatmulInput&& o) noexcept { *this = std::move(o); }
+
+MatmulInput& MatmulInput::operator=(MatmulInput&& o) noexcept {
+    if (this != &o) {
+        std::free(data_);
+        path_ = o.path_;
+        rows_ = o.rows_;
+        in_ = o.in_;
+        stride_ = o.stride_;
+        lanes_ = o.lanes_;
+        weight_type_ = o.weight_type_;
+        layout_ = o.layout_;
+        data_ = std::exchange(o.data_, nullptr);
+        capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+}
+
+void MatmulInput::reserve(size_t bytes) {
+    if (bytes <= capacity_) return;
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    const size_t size = (bytes + 63) / 64 * 64;
+    data_ = std::aligned_alloc(64, size);
+    if (!data_) throw std::bad_alloc();
+    capacity_ = size;
+}
+
+void MatmulInput::prepare(const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type) {
+    prepare(active_matmul_path(), x, rows, in, ldx, weight_type, nullptr);
+}
+
+void MatmulInput::prepare(ThreadPool& pool, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                          DType weight_type) {
+    prepare(active_matmul_path(), x, rows, in, ldx, weight_type, &pool);
+}
+
+void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                          DType weight_type, ThreadPool* pool) {
+    if (rows < 0 || in < 1 || ldx < in)
+        runtime_error("matmul: bad input shape (rows {}, in {}, ldx {})", rows, in, ldx);
+    const MatmulShape shape = path.shape(weight_type, rows);
+    path_ = &path;
+    rows_ = rows;
+    in_ = in;
+    stride_ = round_up(in, shape.pad);
+    lanes_ = shape.lanes;
+    weight_type_ = weight_type;
+    layout_ = shape.layout;
+    const size_t elem = layout_ == MatmulLayout::BF16 ? 2 : 4;
+    reserve(static_cast<size_t>(std::max<int64_t>(rows, 1) * stride_) * elem);
+    if (rows == 0) return;
+    if (pool && pool->size() > 1 && rows > 1 && rows * in >= kParallelConvertElements) {
+        const int64_t n_tasks = std::min<int64_t>(rows, 4 * pool->size());
+        pool->run(n_tasks, [&](int64_t task, int) {
+            const int64_t r0 = rows * task / n_tasks, r1 = rows * (task + 1) / n_tasks;
+            path.convert(*this, x, ldx, r0, r1);
+        });
+    } else {
+        path.convert(*this, x, ldx, 0, rows);
+    }
+}
+
+void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    const int64_t in = dst.in(), stride = dst.stride();
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * ldx;
+        switch (dst.layout()) {
+            case MatmulLayout::F32: {
+                float* d = dst.mutable_f32_row(r);
+                std::memcpy(d, xr, static_cast<size_t>(in) * sizeof(float));
+                std::fill(d + in, d + stride, 0.f);
+                break;
+            }
+            case MatmulLayout::BF16: {
+                uint16_t* d = dst.mutable_bf16_row(r);
+                for (int64_t i = 0; i < in; ++i) d[i] = f32_to_bf16(xr[i]);
+                std::fill(d + in, d + stride, uint16_t{0});
+                break;
+            }
+            case MatmulLayout::F32Split: {
+                float* d = dst.mutable_f32_row(r);
+                const int64_t lanes = dst.lanes(), chunk = 2 * lanes;
+                for (int64_t i = 0; i < stride; ++i) {
+                    const int64_t base = i / chunk * chunk, j = i - base;
+                    d[base + (j & 1) * lanes + j / 2] = i < in ? xr[i] : 0.f;
+                }
+                break;
+            }
+        }
+    }
+}
+
+void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
+                 const float* bias, float* y, int64_t ldy) {
+    if (wt != x.weight_type())
+        runtime_error("matmul: input prepared for {} weights used with {} weights", dtype_name(x.weight_type()),
+                      dtype_name(wt));
+    if (o1 <= o0 || x.rows() == 0) return;
+    x.path().rows(x, w, wt, o0, o1, bias, y, ldy);
+}
+
+int64_t matmul_block_rows(DType /*wt*/, int64_t rows, int64_t n_out, int threads) {
+    // Several tasks per thread, so that a thread slowed down by another process does not hold the
+    // others back; not so many that small matrices pay for the task hand-out. Every path's row
+    // tile divides 16.
+    constexpr int64_t kAlign = 16;
+    constexpr int64_t kTasksPerThread = 4;
+    const int64_t min_block = rows == 1 ? 64 : 32;
+    if (threads <= 1) return std::max<int64_t>(round_up(n_out, kAlign), kAlign);
+    const int64_t target_tasks = int64_t{threads} * kTasksPerThread;
+    const int64_t block = round_up((n_out + target_tasks - 1) / target_tasks, kAlign);
+    return std::max(block, min_block);
+}
+
+void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
+            const float* bias, float* y, int64_t ldy) {
+    const int64_t block = matmul_block_rows(wt, x.rows(), n_out, pool.size());
+    const int64_t n_tasks = (n_out + block - 1) / block;
+    pool.run(n_tasks, [&](int64_t task, int) {
+        const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
+        matmul_rows(x, w, wt, o0, o1, bias, y + o0, ldy);
+    });
+}
+
+void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const void* w, DType wt,
+            int64_t n_out, int64_t in, const float* bias, float* y, int64_t ldy) {
+    // One prepared buffer per calling thread, reused across calls so that decode does not
+    // allocate.
+    thread_local MatmulInput input;
+    input.prepare(pool, x, rows, in, ldx, wt);
+    matmul(pool, input, w, wt, n_out, bias, y, ldy);
+}
+
+const MatmulPath& matmul_path_for(const char* simd_env) {
+    if (simd_env && std::strcmp(simd_env, "scalar") == 0) return scalar_matmul_path();
+    if (simd_env && std::strcmp(simd_env, "hwy") == 0) return hwy_matmul_path();
+    if (const MatmulPath* x86 = x86_matmul_path()) return *x86;
+    return hwy_matmul_path();
+}
+
+const MatmulPath& active_matmul_path() { return matmul_path_for(std::getenv("ASCENT_SIMD")); }
+
+std::vector<const MatmulPath*> matmul_paths() {
+    std::vector<const MatmulPath*> paths{&scalar_matmul_path(), &hwy_matmul_path()};
+    if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(x86);
+    return paths;
+}
+
+std::string matmul_implementation() { return active_matmul_path().name; }
+
+}  // namespace ascent::cpu

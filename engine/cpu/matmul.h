@@ -1,0 +1,104 @@
+#pragma once
+// Matrix products for the `linear` op: y[r, o] = sum_i x[r, i] * W[o, i] (+ bias[o]), with x f32
+// [rows, in] and W the [n_out, in] row-major weight exactly as the model file stores it (F32,
+// BF16 or F16; read in place, never repacked).
+//
+// Three implementations ("paths") exist: a plain scalar one, a portable Highway one (NEON, SVE,
+// AVX2, AVX-512...) and an x86 one written with AVX-512 intrinsics incl. vdpbf16ps. The best one
+// this CPU supports is chosen at run time; ASCENT_SIMD=scalar forces the scalar path and
+// ASCENT_SIMD=hwy the Highway path.
+//
+// Numerics. The scalar path defines them and every other path computes the same products; only
+// the order in which the f32 partial sums are added differs.
+//  - F32 and F16 weights: weights widened exactly to f32, activations f32, sums in f32.
+//  - BF16 weights, rows == 1 (decode, bandwidth bound): weights widened exactly to f32,
+//    activations stay f32, sums in f32.
+//  - BF16 weights, rows > 1 (prefill, compute bound): activations are rounded to BF16 (nearest
+//    even) once per matmul, so every product bf16 x bf16 is exact in f32; sums in f32.
+//    (vdpbf16ps treats BF16 denormals as zero; they are below 1e-38.)
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include "engine/dtype.h"
+
+namespace ascent::cpu {
+
+class ThreadPool;
+struct MatmulPath;
+
+// How a MatmulInput stores the activations; each path asks for the one its kernels read.
+enum class MatmulLayout : uint8_t {
+    F32,       // f32 rows
+    F32Split,  // f32 rows whose every chunk of 2 * lanes elements is stored as [even i..., odd i...]
+               // (matches a BF16 weight vector split into its even and odd halves by two shifts)
+    BF16,      // rows rounded to BF16 (nearest even)
+};
+
+// Activations prepared once per matmul for the kernels that read them (e.g. converted to BF16);
+// reused across all threads and all weight matrices that share the same input (q/k/v). The
+// prepared copy does not refer to `x` afterwards. Rows are zero-padded to `stride()` elements.
+class MatmulInput {
+public:
+    MatmulInput();
+    ~MatmulInput();
+    MatmulInput(MatmulInput&&) noexcept;
+    MatmulInput& operator=(MatmulInput&&) noexcept;
+
+    // With the active path (see matmul_implementation()).
+    void prepare(const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type);
+    // The same, converting row blocks on the pool (worth it for long prefills).
+    void prepare(ThreadPool& pool, const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type);
+    // With a given path (tests and benchmarks compare paths).
+    void prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                 DType weight_type, ThreadPool* pool = nullptr);
+
+    int64_t rows() const { return rows_; }
+    int64_t in() const { return in_; }
+    DType weight_type() const { return weight_type_; }
+    const MatmulPath& path() const { return *path_; }
+    MatmulLayout layout() const { return layout_; }
+    int64_t stride() const { return stride_; }  // elements from one row to the next
+    int64_t lanes() const { return lanes_; }    // F32Split: f32 lanes of the kernel's vectors
+
+    const float* f32_row(int64_t r) const { return static_cast<const float*>(data_) + r * stride_; }
+    const uint16_t* bf16_row(int64_t r) const { return static_cast<const uint16_t*>(data_) + r * stride_; }
+    float* mutable_f32_row(int64_t r) { return static_cast<float*>(data_) + r * stride_; }
+    uint16_t* mutable_bf16_row(int64_t r) { return static_cast<uint16_t*>(data_) + r * stride_; }
+
+private:
+    void reserve(size_t bytes);
+
+    const MatmulPath* path_ = nullptr;
+    int64_t rows_ = 0;
+    int64_t in_ = 0;
+    int64_t stride_ = 0;
+    int64_t lanes_ = 0;
+    DType weight_type_ = DType::F32;
+    MatmulLayout layout_ = MatmulLayout::F32;
+    void* data_ = nullptr;  // 64-byte aligned, grows only
+    size_t capacity_ = 0;
+};
+
+// Single-threaded building block: for every row r of the input and every output o in
+// [o0, o1): y[r * ldy + (o - o0)] = dot(x[r], w[o]) (+ bias[o] when bias != nullptr).
+// w points at row 0 of the [n_out, in] weight (row-major, `in` elements per row, dtype wt);
+// wt must be the type x was prepared for.
+void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
+                 const float* bias, float* y, int64_t ldy);
+
+// Output rows per task that suits this shape: a multiple of 16 (one cache line of f32 outputs,
+// so threads never share a line of y when ldy is a multiple of 16) and of every path's row tile.
+int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int threads);
+
+// Whole product on the pool: splits [0, n_out) into blocks and calls matmul_rows.
+void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const void* w, DType wt,
+            int64_t n_out, int64_t in, const float* bias, float* y, int64_t ldy);
+// The same with an input prepared by the caller (one preparation shared by q, k and v).
+void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
+            const float* bias, float* y, int64_t ldy);
+
+// Which implementation runs ("avx512bf16", "hwy:AVX3", "scalar", ...), for stats and tests.
+std::string matmul_implementation();
+
+}  // namespace ascent::cpu

@@ -1,0 +1,53 @@
+#pragma once
+// The implementations behind matmul.h. Each path is a table of functions compiled for one
+// instruction set; MatmulInput remembers the path it was prepared for, so the layout of the
+// activations and the kernels that read them always agree.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+#include "engine/cpu/matmul.h"
+
+namespace ascent::cpu {
+
+struct MatmulShape {
+    MatmulLayout layout;
+    int64_t lanes;  // F32Split: f32 lanes of the vectors (chunks are 2 * lanes elements)
+    int64_t pad;    // rows are zero-padded to a multiple of this many elements
+};
+
+struct MatmulPath {
+    std::string name;
+    // Output rows the kernels handle together; blocks are multiples of it.
+    int64_t row_tile;
+    // The activation layout this path's kernels read for `rows` rows against weights of type wt.
+    MatmulShape (*shape)(DType wt, int64_t rows);
+    // Converts x rows [r0, r1) into dst (already shaped): zero padding included.
+    void (*convert)(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1);
+    // See matmul_rows() in matmul.h.
+    void (*rows)(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
+                 const float* bias, float* y, int64_t ldy);
+    // Probes: a register-resident multiply-add loop of `iterations` steps; returns the FLOPs it did
+    // (2 per multiply-add). nullptr when the path has no such loop.
+    double (*peak_loop)(int64_t iterations);
+    std::string peak_kernel;  // what peak_loop runs, e.g. "vdpbf16ps zmm"
+    // Probes: reads `bytes` (a multiple of 256, 64-byte aligned) and returns a value depending on
+    // all of them, so the reads cannot be skipped.
+    float (*read_sum)(const void* p, size_t bytes);
+};
+
+const MatmulPath& scalar_matmul_path();
+const MatmulPath& hwy_matmul_path();
+// nullptr when the CPU (or the build's architecture) lacks AVX-512 F/BW/VL + BF16.
+const MatmulPath* x86_matmul_path();
+// Every path this CPU can run, best last; the scalar one first.
+std::vector<const MatmulPath*> matmul_paths();
+// The path for an ASCENT_SIMD value: "scalar", "hwy", anything else (or nullptr) = best.
+const MatmulPath& matmul_path_for(const char* simd_env);
+// The path ASCENT_SIMD in the environment asks for (read on every call, so tests can set it).
+const MatmulPath& active_matmul_path();
+
+// Reference conversion used by the scalar path and as a fallback by the others.
+void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1);
+
+}  // namespace ascent::cpu
