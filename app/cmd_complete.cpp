@@ -2,9 +2,11 @@
 // stdout, statistics and errors on stderr.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <optional>
 #include <random>
 
+#include "app/chat_prompt.h"
 #include "app/commands.h"
 #include "app/completion_json.h"
 #include "app/model_options.h"
@@ -32,6 +34,10 @@ struct CompleteOptions {
     bool echo = false;
     bool ignore_eos = false;
     bool no_special = false;
+    bool chat = false;
+    std::string system;
+    std::string chat_template;
+    std::string chat_template_kwargs;
 };
 
 // Command-line flags win; then generation_config.json; then llama.cpp's defaults.
@@ -53,6 +59,17 @@ SamplingParams sampling_params(const CompleteOptions& o, const GenerationConfig&
     p.repeat_last_n = o.repeat_last_n;
     p.seed = o.seed ? *o.seed : std::random_device{}();
     return p;
+}
+
+nlohmann::ordered_json chat_kwargs(const std::string& text) {
+    if (text.empty()) return nlohmann::ordered_json::object();
+    try {
+        auto j = nlohmann::ordered_json::parse(text);
+        if (!j.is_object()) input_error("--chat-template-kwargs must be a JSON object, got {}", text);
+        return j;
+    } catch (const nlohmann::ordered_json::parse_error& e) {
+        input_error("--chat-template-kwargs is not valid JSON: {}", e.what());
+    }
 }
 
 int run_complete(const CompleteOptions& o) {
@@ -77,26 +94,55 @@ int run_complete(const CompleteOptions& o) {
     GenerateRequest req;
     EncodeOptions enc;
     enc.parse_special = !o.no_special;
-    req.prompt = m->tokenizer->encode(prompt, enc);
+    req.eos_ids = m->eos_ids();
+
+    // --chat: the prompt becomes one user message in the model's own chat format.
+    std::optional<ChatPrompt> chat;
+    if (o.chat) {
+        auto tmpl = resolve_chat_template(m->folder, o.chat_template, false);
+        if (tmpl) {
+            nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+            if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+            messages.push_back({{"role", "user"}, {"content", prompt}});
+            chat = build_chat_prompt(*m, *tmpl, messages, chat_kwargs(o.chat_template_kwargs));
+            enc.add_special_tokens = false;  // the template writes BOS itself where the model wants one
+            req.eos_ids.insert(req.eos_ids.end(), chat->stop_ids.begin(), chat->stop_ids.end());
+        } else {
+            std::fprintf(stderr, "ascent: note: %s; running as a plain completion\n",
+                         templates::no_template_message(m->folder).c_str());
+        }
+    }
+    req.prompt = m->tokenizer->encode(chat ? chat->text : prompt, enc);
     req.max_tokens = o.max_tokens;
     req.stop = o.stop;
-    req.eos_ids = m->eos_ids();
     req.ignore_eos = o.ignore_eos;
     req.logprobs = o.logprobs;
     req.echo = o.echo;
     req.cancel = &interrupted();
 
     bool stream = !o.json;
-    GenerationResult r = generate(session, *m->tokenizer, sampler, req, [&](std::string_view piece) {
-        return stream ? write_stdout(piece) : true;
-    });
-    if (o.json) {
+    ReasoningSplitter splitter(chat ? chat->reasoning : ReasoningFormat::None, chat ? chat->text : "");
+    req.skip_special = !splitter.needs_special_tokens();
+    std::string content, reasoning;
+    auto take = [&](SplitText part) {
+        content += part.content;
+        reasoning += part.reasoning;
+        return stream ? write_stdout(part.content) : true;
+    };
+    GenerationResult r = generate(session, *m->tokenizer, sampler, req,
+                                  [&](std::string_view piece) { return take(splitter.push(piece)); });
+    take(splitter.finish());
+    if (o.json && chat) {
+        auto j = chat_completion_json(m->folder.filename().string(), content, reasoning, r);
+        write_stdout(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    } else if (o.json) {
         auto j = text_completion_json(m->folder.filename().string(), prompt, r, *m->tokenizer, o.echo,
                                       o.logprobs > 0 || o.echo);
         write_stdout(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     } else if (stdout_is_terminal()) {
         write_stdout("\n");
     }
+    if (o.stats && !reasoning.empty()) std::fprintf(stderr, "\nreasoning:\n%s\n", reasoning.c_str());
     if (o.stats) print_run_stats(*m, session, sampler.params(), r);
     return r.finish_reason == "cancelled" ? 130 : 0;
 }
@@ -128,8 +174,17 @@ Runner add_complete_command(CLI::App& root) {
     cmd->add_flag("--echo", o->echo, "With --json: include the prompt (and its tokens' logprobs)");
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
     cmd->add_flag("--no-special", o->no_special, "Treat special-token text in the prompt as plain text");
+    cmd->add_flag("--chat", o->chat, "Send the prompt as a user message through the model's chat template");
+    cmd->add_option("--system", o->system, "With --chat: a system message first");
+    cmd->add_option("--chat-template", o->chat_template,
+                    "With --chat: a template file, or a bundled one by name (e.g. chatml), instead of the model's");
+    cmd->add_option("--chat-template-kwargs", o->chat_template_kwargs,
+                    "With --chat: extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
     return [o] {
         if ((o->logprobs > 0 || o->echo) && !o->json) input_error("--logprobs and --echo need --json");
+        if ((o->logprobs > 0 || o->echo) && o->chat) input_error("--logprobs and --echo are for plain completions, not --chat");
+        if (!o->chat && (!o->system.empty() || !o->chat_template.empty() || !o->chat_template_kwargs.empty()))
+            input_error("--system, --chat-template and --chat-template-kwargs need --chat");
         return run_complete(*o);
     };
 }

@@ -22,9 +22,9 @@ int run_info(const InfoOptions& o) {
     auto m = load(o.model);
     const auto& c = m->config;
     const int64_t ctx = context_size(o.model, *m);
-    // What the cache would take at --ctx in the weights' precision (f32 activations, f32 cache).
+    const DType kv_dtype = session_options(o.model, *m).kv_dtype;
     const size_t kv_bytes = 2 * static_cast<size_t>(m->model->n_layers()) * static_cast<size_t>(ctx) *
-                            static_cast<size_t>(m->model->kv_dim()) * sizeof(float);
+                            static_cast<size_t>(m->model->kv_dim()) * dtype_size(kv_dtype);
     const auto tmpl = templates::find_model_template(m->folder, false);
     nlohmann::ordered_json j;
     j["model"] = m->folder.string();
@@ -39,9 +39,9 @@ int run_info(const InfoOptions& o) {
     j["vocab_size"] = c.vocab_size;
     j["max_context"] = c.max_position_embeddings;
     j["context"] = ctx;
-    j["weight_bytes"] = m->weights->total_bytes();
+    j["weight_bytes"] = m->weight_bytes();
     j["kv_cache_bytes"] = kv_bytes;
-    j["kv_cache_dtype"] = "F32";
+    j["kv_cache_dtype"] = dtype_name(kv_dtype);
     j["tokenizer"] = m->tokenizer->family();
     j["tokenizer_vocab"] = m->tokenizer->vocab_size();
     j["chat_template"] = tmpl.has_value();
@@ -60,8 +60,8 @@ int run_info(const InfoOptions& o) {
     line("shape:", fmt::format("{} layers, hidden {}, {} heads ({} KV) x {}, vocab {}", c.num_hidden_layers,
                                c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.vocab_size));
     line("context:", fmt::format("{} (model maximum {})", ctx, c.max_position_embeddings));
-    line("weights:", human_bytes(m->weights->total_bytes()));
-    line("KV cache:", fmt::format("{} at {} tokens (F32)", human_bytes(kv_bytes), ctx));
+    line("weights:", human_bytes(m->weight_bytes()));
+    line("KV cache:", fmt::format("{} at {} tokens ({})", human_bytes(kv_bytes), ctx, dtype_name(kv_dtype)));
     line("tokenizer:", fmt::format("{}, {} tokens", m->tokenizer->family(), m->tokenizer->vocab_size()));
     line("chat template:", tmpl ? "yes (" + tmpl->origin + ")" : "none (base model: completion mode)");
     write_stdout(out);

@@ -10,5 +10,6 @@ using Runner = std::function<int()>;
 Runner add_complete_command(CLI::App& root);
 Runner add_tokenize_command(CLI::App& root);
 Runner add_info_command(CLI::App& root);
+Runner add_template_command(CLI::App& root);
 
 }  // namespace ascent::app

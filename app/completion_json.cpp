@@ -9,13 +9,19 @@ using nlohmann::ordered_json;
 
 namespace {
 
-std::string completion_id() {
+std::string completion_id(const char* prefix = "cmpl-") {
     std::random_device rd;
     std::mt19937_64 g(rd());
     static const char* hex = "0123456789abcdef";
-    std::string id = "cmpl-";
+    std::string id = prefix;
     for (int i = 0; i < 24; ++i) id += hex[g() % 16];
     return id;
+}
+
+ordered_json usage_json(const GenerationResult& r) {
+    return {{"prompt_tokens", r.stats.prompt_tokens},
+            {"completion_tokens", r.stats.generated_tokens},
+            {"total_tokens", r.stats.prompt_tokens + r.stats.generated_tokens}};
 }
 
 }  // namespace
@@ -59,9 +65,23 @@ ordered_json text_completion_json(const std::string& model_name, const std::stri
                        std::chrono::system_clock::now().time_since_epoch()).count();
     j["model"] = model_name;
     j["choices"] = ordered_json::array({choice});
-    j["usage"] = {{"prompt_tokens", r.stats.prompt_tokens},
-                  {"completion_tokens", r.stats.generated_tokens},
-                  {"total_tokens", r.stats.prompt_tokens + r.stats.generated_tokens}};
+    j["usage"] = usage_json(r);
+    return j;
+}
+
+ordered_json chat_completion_json(const std::string& model_name, const std::string& content,
+                                  const std::string& reasoning, const GenerationResult& r) {
+    ordered_json message = {{"role", "assistant"}, {"content", content}};
+    if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+    ordered_json choice = {{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", r.finish_reason}};
+    ordered_json j;
+    j["id"] = completion_id("chatcmpl-");
+    j["object"] = "chat.completion";
+    j["created"] = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+    j["model"] = model_name;
+    j["choices"] = ordered_json::array({choice});
+    j["usage"] = usage_json(r);
     return j;
 }
 

@@ -13,4 +13,9 @@ nlohmann::ordered_json text_completion_json(const std::string& model_name, const
                                             const GenerationResult& r, const Tokenizer& tok, bool echo,
                                             bool with_logprobs);
 
+// A `chat.completion` object: choices[0].message with content and, when the model reasoned,
+// reasoning_content; finish_reason and usage as above.
+nlohmann::ordered_json chat_completion_json(const std::string& model_name, const std::string& content,
+                                            const std::string& reasoning, const GenerationResult& r);
+
 }  // namespace ascent::app

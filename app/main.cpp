@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/terminal_io.h"
+#include "chat_templates/jinja/error.h"
 #include "engine/error.h"
 
 namespace {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
     runners["complete"] = add_complete_command(app);
     runners["tokenize"] = add_tokenize_command(app);
     runners["info"] = add_info_command(app);
+    runners["template"] = add_template_command(app);
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);
@@ -44,6 +46,9 @@ int main(int argc, char** argv) {
     } catch (const ascent::Error& e) {
         print_error(e.what());
         return e.exit_code();
+    } catch (const ascent::templates::TemplateError& e) {
+        print_error(e.what());  // a template is input: the model folder's or the user's
+        return 2;
     } catch (const CLI::ParseError& e) {
         print_error(e.what());
         return 2;

@@ -22,6 +22,11 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool runs_model) {
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
     cmd.add_option("--mode", o.mode, "Execution mode: eager or graph")->check(CLI::IsMember({"eager", "graph"}));
     cmd.add_option("--device", o.device, "Backend device (cpu)");
+    cmd.add_option("--load-format", o.load_format,
+                   "auto/safetensors: the folder's weights; dummy: seeded random weights from config.json alone")
+        ->check(CLI::IsMember({"auto", "safetensors", "dummy"}));
+    cmd.add_option("--kv-cache-dtype", o.kv_cache_dtype, "KV cache precision: auto (the weights' dtype), f32, bf16, f16")
+        ->check(CLI::IsMember({"auto", "f32", "bf16", "f16"}));
 }
 
 std::filesystem::path model_folder(const ModelOptions& o) {
@@ -32,7 +37,7 @@ std::unique_ptr<models::LoadedModel> load(const ModelOptions& o) {
     BackendOptions b;
     b.device = o.device;
     b.threads = o.threads;
-    return models::load_model(model_folder(o), b);
+    return models::load_model(model_folder(o), b, models::parse_load_format(o.load_format), o.dummy_seed);
 }
 
 int64_t context_size(const ModelOptions& o, const models::LoadedModel& m) {
@@ -49,6 +54,10 @@ SessionOptions session_options(const ModelOptions& o, const models::LoadedModel&
     SessionOptions s;
     s.context = context_size(o, m);
     s.mode = parse_mode(o.mode);
+    if (o.kv_cache_dtype == "f32") s.kv_dtype = DType::F32;
+    else if (o.kv_cache_dtype == "bf16") s.kv_dtype = DType::BF16;
+    else if (o.kv_cache_dtype == "f16") s.kv_dtype = DType::F16;
+    else s.kv_dtype = m.main_dtype();  // F32 checkpoints keep exact F32 attention
     return s;
 }
 

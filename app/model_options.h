@@ -16,6 +16,9 @@ struct ModelOptions {
     int64_t ctx = 0;       // 0: min(model maximum, 4096)
     std::string mode = "eager";
     std::string device = "cpu";
+    std::string load_format = "auto";
+    std::string kv_cache_dtype = "auto";
+    uint64_t dummy_seed = 0;
 };
 
 void add_model_options(CLI::App& cmd, ModelOptions& o, bool runs_model = true);

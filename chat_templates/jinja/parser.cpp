@@ -754,7 +754,7 @@ private:
         if (t.op == Op::Dot) {
             const Token& attr = next();
             if (attr.type == TokenType::Name)
-                return finish(std::make_unique<GetattrExpr>(t.pos, std::move(node), attr.text));
+                return finish(std::make_unique<GetattrExpr>(attr.pos, std::move(node), attr.text));
             if (attr.type != TokenType::Integer) error("expected name or number", attr.pos);
             auto index = std::make_unique<ConstExpr>(attr.pos, Value::integer(attr.integer));
             return finish(std::make_unique<GetitemExpr>(t.pos, std::move(node), std::move(index)));
@@ -828,7 +828,8 @@ private:
     }
 
     ExprPtr parse_call(ExprPtr node) {
-        auto call = std::make_unique<CallExpr>(cur().pos, std::move(node));
+        SourcePos pos = node->pos;  // errors point at what is called, e.g. raise_exception
+        auto call = std::make_unique<CallExpr>(pos, std::move(node));
         parse_call_args(call->args);
         return finish(std::move(call));
     }

@@ -165,7 +165,7 @@ void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weig
         const float* xr = x + r * cols;
         const float ms = k_.sum_squares(xr, n) / static_cast<float>(cols);
         k_.scale_mul(xr, 1.f / std::sqrt(ms + eps), wf, out + r * cols, n);
-    });
+    }, rows * cols);
 }
 
 void CpuBackend::matmul_block(const float* x, int64_t rows, const Weight& w, int64_t o0, int64_t o1,
@@ -273,6 +273,8 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         for (int64_t o0 = 0; o0 < n_out; o0 += block)
             tasks.push_back({&out, o0, std::min(n_out, o0 + block), cs, bias});
     }
+    int64_t work = 0;
+    for (const auto& out : outputs) work += rows * out.weight->rows * out.weight->cols;
     pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int thread) {
         const Task& t = tasks[static_cast<size_t>(i)];
         const LinearOutput& out = *t.out;
@@ -287,7 +289,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
                            t.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
             }
         }
-    });
+    }, work);
 }
 
 void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
@@ -305,7 +307,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
         matmul_block(x, rows, gate, o0, o1, gb, g, w, thread);
         matmul_block(x, rows, up, o0, o1, ub, u, w, thread);
         for (int64_t r = 0; r < rows; ++r) k_.swiglu(g + r * w, u + r * w, out + r * n_out + o0, static_cast<size_t>(w));
-    });
+    }, 2 * rows * n_out * gate.cols);
 }
 
 void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
@@ -316,7 +318,7 @@ void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<cons
         float* yr = out + r * cols;
         if (yr != x + r * cols) std::memcpy(yr, x + r * cols, static_cast<size_t>(cols) * sizeof(float));
         rope_heads(yr, 0, p.n_heads, p, rope_cs_.data() + r * half * 2);
-    });
+    }, rows * cols * 4);
 }
 
 namespace {
@@ -355,6 +357,8 @@ void CpuBackend::attention(const float* q, const float* k, const float* v, int64
     const int group = p.n_heads / p.n_kv_heads;
     const int64_t q_cols = static_cast<int64_t>(p.n_heads) * p.head_dim;
     const auto hd = static_cast<size_t>(p.head_dim);
+    int64_t work = 0;
+    for (int64_t r = 0; r < rows; ++r) work += (positions[static_cast<size_t>(r)] + 1) * 2 * p.n_heads * p.head_dim;
     pool_.run(rows * p.n_heads, [&](int64_t task, int thread) {
         const int64_t r = task / p.n_heads;
         const int h = static_cast<int>(task % p.n_heads);
@@ -377,7 +381,7 @@ void CpuBackend::attention(const float* q, const float* k, const float* v, int64
         const float inv = 1.f / sum;
         for (size_t t = 0; t < n_ctx; ++t)
             axpy(k_, cache.dtype, scores[t] * inv, vc + t * row_bytes + static_cast<size_t>(g) * hd * elem, oh, hd);
-    });
+    }, work);
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {

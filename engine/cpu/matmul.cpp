@@ -107,10 +107,9 @@ void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64
             case MatmulLayout::F32Split: {
                 float* d = dst.mutable_f32_row(r);
                 const int64_t lanes = dst.lanes(), chunk = 2 * lanes;
-                for (int64_t i = 0; i < stride; ++i) {
-                    const int64_t base = i / chunk * chunk, j = i - base;
-                    d[base + (j & 1) * lanes + j / 2] = i < in ? xr[i] : 0.f;
-                }
+                for (int64_t base = 0; base < stride; base += chunk)
+                    for (int64_t j = 0; j < chunk; ++j)
+                        d[base + (j & 1) * lanes + j / 2] = base + j < in ? xr[base + j] : 0.f;
                 break;
             }
         }

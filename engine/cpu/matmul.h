@@ -61,6 +61,7 @@ public:
     int64_t stride() const { return stride_; }  // elements from one row to the next
     int64_t lanes() const { return lanes_; }    // F32Split: f32 lanes of the kernel's vectors
 
+    const void* data() const { return data_; }
     const float* f32_row(int64_t r) const { return static_cast<const float*>(data_) + r * stride_; }
     const uint16_t* bf16_row(int64_t r) const { return static_cast<const uint16_t*>(data_) + r * stride_; }
     float* mutable_f32_row(int64_t r) { return static_cast<float*>(data_) + r * stride_; }

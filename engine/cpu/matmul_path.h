@@ -38,6 +38,10 @@ struct MatmulPath {
 
 const MatmulPath& scalar_matmul_path();
 const MatmulPath& hwy_matmul_path();
+// The Highway path once for every instruction set compiled in and supported by this CPU (SSE4,
+// AVX2, AVX-512, the scalar emulation... on x86), so tests cover the targets other machines pick.
+// Changes Highway's global target choice while it runs: tests only, no other thread active.
+std::vector<MatmulPath> hwy_matmul_paths_for_each_target();
 // nullptr when the CPU (or the build's architecture) lacks AVX-512 F/BW/VL + BF16.
 const MatmulPath* x86_matmul_path();
 // Every path this CPU can run, best last; the scalar one first.

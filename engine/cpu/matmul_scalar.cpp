@@ -1,6 +1,5 @@
 // The reference path: plain loops that spell out the numerics stated in matmul.h. Every other
 // path is tested against it.
-#include <cstring>
 #include "engine/cpu/matmul_path.h"
 
 namespace ascent::cpu {

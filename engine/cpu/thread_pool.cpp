@@ -47,7 +47,11 @@ void ThreadPool::dispatch(int64_t n_tasks, Thunk thunk, void* ctx) {
     }
     wake_.notify_all();
     work_on_job(0);
-    while (busy_workers_.load(std::memory_order_acquire) != 0) ASCENT_PAUSE();
+    // Workers finish within microseconds on an idle machine; on a busy one, give the core away.
+    for (int spins = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spins) {
+        if (spins < 4096) ASCENT_PAUSE();
+        else std::this_thread::yield();
+    }
 }
 
 void ThreadPool::worker(int index) {

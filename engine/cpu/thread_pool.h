@@ -21,16 +21,20 @@ public:
     int size() const { return n_threads_; }
 
     // Calls fn(task, thread_index) for every task in [0, n_tasks); returns when all are done.
+    // `work` estimates the whole job's cost in multiply-adds: below a few tens of thousands,
+    // waking other threads costs more than it saves and the caller runs it alone.
     template <typename F>
-    void run(int64_t n_tasks, F&& fn) {
+    void run(int64_t n_tasks, F&& fn, int64_t work = INT64_MAX) {
         if (n_tasks <= 0) return;
-        if (n_threads_ == 1 || n_tasks == 1) {
+        if (n_threads_ == 1 || n_tasks == 1 || work < kMinParallelWork) {
             for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
             return;
         }
         auto thunk = [](void* ctx, int64_t task, int thread) { (*static_cast<F*>(ctx))(task, thread); };
         dispatch(n_tasks, thunk, &fn);
     }
+
+    static constexpr int64_t kMinParallelWork = 64 * 1024;
 
 private:
     using Thunk = void (*)(void*, int64_t, int);

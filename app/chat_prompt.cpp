@@ -1,0 +1,88 @@
+#include "app/chat_prompt.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "app/data_dir.h"
+#include "engine/error.h"
+
+namespace ascent::app {
+
+using nlohmann::ordered_json;
+
+std::optional<templates::FoundTemplate> resolve_chat_template(const std::filesystem::path& model_folder,
+                                                              const std::string& choice, bool has_tools) {
+    if (choice.empty()) return templates::find_model_template(model_folder, has_tools);
+    if (std::filesystem::is_regular_file(choice)) return templates::template_from_file(choice);
+    const auto dir = data_dir() / "chat_templates";
+    if (auto t = templates::bundled_template(choice, dir)) return t;
+    std::string names;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().extension() == ".jinja") names += (names.empty() ? "" : ", ") + e.path().stem().string();
+    input_error("--chat-template {}: no such file, and no bundled template of that name (bundled: {})", choice, names);
+}
+
+namespace {
+
+// The text a template writes right after an assistant message: its end-of-turn marker.
+std::optional<std::string> end_marker(const templates::Template& t, const templates::SpecialTokens& tokens) {
+    static const std::string kProbe = "ASCENT_END_PROBE";
+    templates::ChatRequest req;
+    req.messages = ordered_json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", kProbe}}});
+    req.add_generation_prompt = false;
+    std::string out;
+    try {
+        out = t.render(templates::chat_context(req, tokens));
+    } catch (const templates::TemplateError&) {
+        return std::nullopt;  // a template that refuses this probe conversation: no marker learned
+    }
+    size_t at = out.rfind(kProbe);
+    if (at == std::string::npos) return std::nullopt;
+    std::string tail = out.substr(at + kProbe.size());
+    size_t nl = tail.find('\n');
+    if (nl != std::string::npos) tail.resize(nl);
+    while (!tail.empty() && tail.back() == ' ') tail.pop_back();
+    if (tail.empty()) return std::nullopt;
+    return tail;
+}
+
+}  // namespace
+
+ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::FoundTemplate& found,
+                             const ordered_json& messages, const ordered_json& extra, bool add_generation_prompt) {
+    const auto t = templates::Template::parse(found.source, found.origin);
+    const auto tokens = templates::read_special_tokens(m.folder);
+    templates::ChatRequest req;
+    req.messages = messages;
+    req.extra = extra;
+    req.add_generation_prompt = add_generation_prompt;
+    ChatPrompt p;
+    p.text = t.render(templates::chat_context(req, tokens));
+    p.reasoning = detect_reasoning_format(found.source);
+    // gpt-oss ends an analysis message with <|end|> but the reply with <|return|>: its stops
+    // come from generation_config.json alone.
+    if (p.reasoning != ReasoningFormat::Harmony)
+        if (auto marker = end_marker(t, tokens))
+            if (auto id = m.tokenizer->token_id(*marker)) p.stop_ids.push_back(*id);
+    return p;
+}
+
+std::chrono::system_clock::time_point parse_iso8601(const std::string& s) {
+    std::tm tm{};
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    char tail = 0;
+    const int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail);
+    const bool date_only = n == 3 && s.size() == 10;
+    if (!(date_only || n == 6 || (n == 7 && tail == 'Z')) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60)
+        input_error("--now {}: expected an ISO-8601 time such as 2025-01-15T12:00:00", s);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+}  // namespace ascent::app

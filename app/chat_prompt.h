@@ -1,0 +1,33 @@
+#pragma once
+// Turning a conversation into the prompt a chat model expects: find its template (or the one
+// the user names), render it with the model's special tokens, and learn from the template how
+// the model ends a turn and whether it writes reasoning first.
+#include <optional>
+#include <string>
+#include <vector>
+#include <nlohmann/json.hpp>
+#include "chat_templates/chat_template.h"
+#include "engine/reasoning.h"
+#include "models/loader.h"
+
+namespace ascent::app {
+
+// --chat-template: a file path, or the name of a bundled template (chat_templates/NAME.jinja).
+// Empty: the model's own template, nullopt when it has none.
+std::optional<templates::FoundTemplate> resolve_chat_template(const std::filesystem::path& model_folder,
+                                                              const std::string& choice, bool has_tools);
+
+struct ChatPrompt {
+    std::string text;
+    std::vector<int32_t> stop_ids;  // the template's end-of-turn token, when it is one token
+    ReasoningFormat reasoning = ReasoningFormat::None;
+};
+
+ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::FoundTemplate& tmpl,
+                             const nlohmann::ordered_json& messages, const nlohmann::ordered_json& extra,
+                             bool add_generation_prompt = true);
+
+// "2025-01-15T12:00:00", "2025-01-15T12:00:00Z" or "2025-01-15", read as UTC.
+std::chrono::system_clock::time_point parse_iso8601(const std::string& s);
+
+}  // namespace ascent::app

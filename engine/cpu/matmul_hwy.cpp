@@ -1,0 +1,360 @@
+// Portable matmul path: Highway compiles this file once per instruction set (NEON, SVE, AVX2,
+// AVX-512...) and the best one is chosen at run time. Same structure as the x86 path: decode
+// streams several weight rows against shared x vectors; prefill runs a register tile of tokens x
+// weight rows. BF16 data is split into its even and odd halves with one shift and one mask per
+// vector (each half is a valid f32), so the activations of decode come de-interleaved
+// (MatmulLayout::F32Split) and prefill multiplies BF16 by BF16 exactly in f32.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "engine/cpu/matmul_hwy.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <algorithm>
+#include <cstring>
+#include "engine/cpu/matmul_path.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ascent::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr size_t kMaxF32Lanes = hn::MaxLanes(DF());
+constexpr int kGemvRows = 4;
+constexpr int kTileM = 4;
+constexpr int kTileN = 4;
+
+// Two f32 vectors from 2 * Lanes(df) BF16 values: the even-indexed and the odd-indexed ones.
+HWY_INLINE void LoadPairs(DF df, const uint16_t* p, VF& even, VF& odd) {
+#if HWY_TARGET == HWY_SCALAR
+    even = hn::Set(df, bf16_to_f32(p[0]));
+    odd = hn::Set(df, bf16_to_f32(p[1]));
+#else
+    const hn::RebindToUnsigned<DF> du32;
+    const hn::Repartition<uint16_t, DF> du16;
+    const auto v = hn::BitCast(du32, hn::LoadU(du16, p));
+    even = hn::BitCast(df, hn::ShiftLeft<16>(v));
+    odd = hn::BitCast(df, hn::And(v, hn::Set(du32, 0xFFFF0000u)));
+#endif
+}
+
+HWY_INLINE VF LoadWeights(DF df, const float* p) { return hn::LoadU(df, p); }
+HWY_INLINE VF LoadWeights(DF df, const uint16_t* p) {  // F16
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    return hn::PromoteTo(df, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
+}
+
+HWY_INLINE float Sum(DF df, VF v) { return hn::GetLane(hn::SumOfLanes(df, v)); }
+
+// The last, partial vector of a weight row, zero-padded in a local buffer so that the vector
+// loads never read past the row.
+template <typename T>
+HWY_INLINE const T* PaddedTail(const T* p, size_t n, size_t width, T* buf) {
+    std::memcpy(buf, p, n * sizeof(T));
+    std::fill(buf + n, buf + width, T{0});
+    return buf;
+}
+
+// ------------------------------------------------------------------------------------------
+// Decode
+
+template <int R>
+HWY_INLINE void GemvBF16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df)), chunk = 2 * L;
+    VF even[R], odd[R];
+    for (int r = 0; r < R; ++r) even[r] = odd[r] = hn::Zero(df);
+    int64_t k = 0;
+    for (; k + chunk <= in; k += chunk) {
+        const VF xe = hn::Load(df, xs + k), xo = hn::Load(df, xs + k + L);
+        for (int r = 0; r < R; ++r) {
+            VF we, wo;
+            LoadPairs(df, w + r * in + k, we, wo);
+            even[r] = hn::MulAdd(we, xe, even[r]);
+            odd[r] = hn::MulAdd(wo, xo, odd[r]);
+        }
+    }
+    if (k < in) {
+        HWY_ALIGN uint16_t buf[2 * kMaxF32Lanes];
+        const VF xe = hn::Load(df, xs + k), xo = hn::Load(df, xs + k + L);
+        for (int r = 0; r < R; ++r) {
+            VF we, wo;
+            LoadPairs(df, PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf),
+                      we, wo);
+            even[r] = hn::MulAdd(we, xe, even[r]);
+            odd[r] = hn::MulAdd(wo, xo, odd[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        const float s = Sum(df, hn::Add(even[r], odd[r]));
+        y[r] = bias ? s + bias[r] : s;
+    }
+}
+
+template <int R, typename T>
+HWY_INLINE void GemvF32(const float* x, const T* w, int64_t in, const float* bias, float* y) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df));
+    VF acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
+    int64_t k = 0;
+    for (; k + L <= in; k += L) {
+        const VF xv = hn::Load(df, x + k);
+        for (int r = 0; r < R; ++r) acc[r] = hn::MulAdd(LoadWeights(df, w + r * in + k), xv, acc[r]);
+    }
+    if (k < in) {
+        HWY_ALIGN T buf[kMaxF32Lanes];
+        const VF xv = hn::Load(df, x + k);
+        for (int r = 0; r < R; ++r) {
+            const T* tail = PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
+            acc[r] = hn::MulAdd(LoadWeights(df, tail), xv, acc[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        const float s = Sum(df, acc[r]);
+        y[r] = bias ? s + bias[r] : s;
+    }
+}
+
+// Calls kernel<R>(o, R) over [o0, o1) in groups of kGemvRows rows.
+template <typename Group, typename Tail>
+HWY_INLINE void ForRowGroups(int64_t o0, int64_t o1, Group group, Tail tail) {
+    int64_t o = o0;
+    for (; o + kGemvRows <= o1; o += kGemvRows) group(o);
+    for (; o < o1; ++o) tail(o);
+}
+
+// ------------------------------------------------------------------------------------------
+// Prefill: M tokens x N weight rows.
+
+template <int M, int N>
+HWY_INLINE void TileBF16(const uint16_t* x, int64_t xs, const uint16_t* w, int64_t in, const float* bias, float* y,
+                         int64_t ldy) {
+    const DF df;
+    const int64_t chunk = 2 * static_cast<int64_t>(hn::Lanes(df));
+    VF acc[M][N];
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(df);
+    HWY_ALIGN uint16_t buf[2 * kMaxF32Lanes];
+    for (int64_t k = 0; k < in; k += chunk) {
+        VF xe[M], xo[M];
+        for (int m = 0; m < M; ++m) LoadPairs(df, x + m * xs + k, xe[m], xo[m]);  // rows are zero-padded
+        for (int n = 0; n < N; ++n) {
+            const uint16_t* p = w + n * in + k;
+            if (k + chunk > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf);
+            VF we, wo;
+            LoadPairs(df, p, we, wo);
+            for (int m = 0; m < M; ++m) acc[m][n] = hn::MulAdd(wo, xo[m], hn::MulAdd(we, xe[m], acc[m][n]));
+        }
+    }
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+            const float s = Sum(df, acc[m][n]);
+            y[m * ldy + n] = bias ? s + bias[n] : s;
+        }
+}
+
+template <int M, int N, typename T>
+HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, const float* bias, float* y,
+                        int64_t ldy) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df));
+    VF acc[M][N];
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(df);
+    HWY_ALIGN T buf[kMaxF32Lanes];
+    for (int64_t k = 0; k < in; k += L) {
+        VF xv[M];
+        for (int m = 0; m < M; ++m) xv[m] = hn::Load(df, x + m * xs + k);
+        for (int n = 0; n < N; ++n) {
+            const T* p = w + n * in + k;
+            if (k + L > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
+            const VF wv = LoadWeights(df, p);
+            for (int m = 0; m < M; ++m) acc[m][n] = hn::MulAdd(wv, xv[m], acc[m][n]);
+        }
+    }
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+            const float s = Sum(df, acc[m][n]);
+            y[m * ldy + n] = bias ? s + bias[n] : s;
+        }
+}
+
+// Full tiles where possible, single tokens x single rows at the edges. The weight panel
+// (kTileN rows) stays in cache while all token tiles pass over it.
+template <typename Full, typename Edge>
+HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge edge) {
+    for (int64_t n0 = o0; n0 < o1; n0 += kTileN) {
+        const int64_t n1 = std::min(o1, n0 + kTileN);
+        int64_t m0 = 0;
+        if (n1 - n0 == kTileN)
+            for (; m0 + kTileM <= rows; m0 += kTileM) full(m0, n0);
+        for (int64_t m = m0; m < rows; ++m)
+            for (int64_t n = n0; n < n1; ++n) edge(m, n);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Path entry points
+
+MatmulShape Shape(DType wt, int64_t rows) {
+    const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
+    if (wt == DType::BF16)
+        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, L, 2 * L} : MatmulShape{MatmulLayout::BF16, 1, 2 * L};
+    return {MatmulLayout::F32, 1, L};
+}
+
+template <typename T>
+void RowsF32(const MatmulInput& x, const T* w, int64_t o0, int64_t o1, const float* bias, float* y, int64_t ldy) {
+    const int64_t in = x.in(), xs = x.stride();
+    const float* xb = x.f32_row(0);
+    if (x.rows() == 1) {
+        ForRowGroups(
+            o0, o1,
+            [&](int64_t o) { GemvF32<kGemvRows>(xb, w + o * in, in, bias ? bias + o : nullptr, y + (o - o0)); },
+            [&](int64_t o) { GemvF32<1>(xb, w + o * in, in, bias ? bias + o : nullptr, y + (o - o0)); });
+        return;
+    }
+    ForTiles(
+        x.rows(), o0, o1,
+        [&](int64_t m0, int64_t n0) {
+            TileF32<kTileM, kTileN>(xb + m0 * xs, xs, w + n0 * in, in, bias ? bias + n0 : nullptr,
+                                    y + m0 * ldy + (n0 - o0), ldy);
+        },
+        [&](int64_t m, int64_t n) {
+            TileF32<1, 1>(xb + m * xs, xs, w + n * in, in, bias ? bias + n : nullptr, y + m * ldy + (n - o0), ldy);
+        });
+}
+
+void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
+          int64_t ldy) {
+    const int64_t in = x.in(), xs = x.stride();
+    switch (x.layout()) {
+        case MatmulLayout::F32Split: {
+            const auto* wb = static_cast<const uint16_t*>(w);
+            for (int64_t r = 0; r < x.rows(); ++r) {
+                const float* xr = x.f32_row(r);
+                float* yr = y + r * ldy;
+                ForRowGroups(
+                    o0, o1,
+                    [&](int64_t o) { GemvBF16<kGemvRows>(xr, wb + o * in, in, bias ? bias + o : nullptr, yr + (o - o0)); },
+                    [&](int64_t o) { GemvBF16<1>(xr, wb + o * in, in, bias ? bias + o : nullptr, yr + (o - o0)); });
+            }
+            return;
+        }
+        case MatmulLayout::BF16: {
+            const auto* wb = static_cast<const uint16_t*>(w);
+            const uint16_t* xb = x.bf16_row(0);
+            ForTiles(
+                x.rows(), o0, o1,
+                [&](int64_t m0, int64_t n0) {
+                    TileBF16<kTileM, kTileN>(xb + m0 * xs, xs, wb + n0 * in, in, bias ? bias + n0 : nullptr,
+                                             y + m0 * ldy + (n0 - o0), ldy);
+                },
+                [&](int64_t m, int64_t n) {
+                    TileBF16<1, 1>(xb + m * xs, xs, wb + n * in, in, bias ? bias + n : nullptr,
+                                   y + m * ldy + (n - o0), ldy);
+                });
+            return;
+        }
+        case MatmulLayout::F32:
+            if (wt == DType::F32)
+                RowsF32(x, static_cast<const float*>(w), o0, o1, bias, y, ldy);
+            else
+                RowsF32(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            return;
+    }
+}
+
+// Register-resident f32 multiply-add loop: what the prefill kernels of this path run on.
+double PeakLoop(int64_t iterations) {
+    const DF df;
+    constexpr int kAcc = 16;
+    VF acc[kAcc];
+    for (int i = 0; i < kAcc; ++i) acc[i] = hn::Zero(df);
+    const VF a = hn::Set(df, 0.999f), b = hn::Set(df, 1e-3f);
+    // Each accumulator is its own dependency chain (acc = acc * a + b), so the loop cannot be
+    // folded; 16 chains cover the multiply-add latency on every target.
+    for (int64_t it = 0; it < iterations; ++it)
+        for (int i = 0; i < kAcc; ++i) acc[i] = hn::MulAdd(acc[i], a, b);
+    VF s = acc[0];
+    for (int i = 1; i < kAcc; ++i) s = hn::Add(s, acc[i]);
+    volatile float sink = Sum(df, s);
+    (void)sink;
+    return static_cast<double>(iterations) * kAcc * static_cast<double>(hn::Lanes(df)) * 2;
+}
+
+float ReadSum(const void* p, size_t bytes) {
+    const DF df;
+    const size_t L = hn::Lanes(df);
+    const auto* f = static_cast<const float*>(p);
+    VF s0 = hn::Zero(df), s1 = s0, s2 = s0, s3 = s0;
+    const size_t n = bytes / sizeof(float);
+    size_t i = 0;
+    for (; i + 4 * L <= n; i += 4 * L) {
+        s0 = hn::Add(s0, hn::Load(df, f + i));
+        s1 = hn::Add(s1, hn::Load(df, f + i + L));
+        s2 = hn::Add(s2, hn::Load(df, f + i + 2 * L));
+        s3 = hn::Add(s3, hn::Load(df, f + i + 3 * L));
+    }
+    float s = Sum(df, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)));
+    for (; i < n; ++i) s += f[i];
+    return s;
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ascent::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ascent::cpu {
+
+HWY_EXPORT(Shape);
+HWY_EXPORT(Rows);
+HWY_EXPORT(PeakLoop);
+HWY_EXPORT(ReadSum);
+HWY_EXPORT(TargetName);
+
+namespace {
+
+// Resolves the functions for the currently chosen target once, so each call is one indirect call
+// with no dispatch check.
+MatmulPath resolve_hwy_path() {
+    const std::string target = HWY_DYNAMIC_DISPATCH(TargetName)();
+    return MatmulPath{"hwy:" + target,
+                      4,
+                      &HWY_DYNAMIC_DISPATCH(Shape),
+                      convert_rows_reference,
+                      &HWY_DYNAMIC_DISPATCH(Rows),
+                      &HWY_DYNAMIC_DISPATCH(PeakLoop),
+                      "f32 FMA (hwy:" + target + ")",
+                      &HWY_DYNAMIC_DISPATCH(ReadSum)};
+}
+
+}  // namespace
+
+const MatmulPath& hwy_matmul_path() {
+    static const MatmulPath path = [] {
+        hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+        return resolve_hwy_path();
+    }();
+    return path;
+}
+
+std::vector<MatmulPath> hwy_matmul_paths_for_each_target() {
+    std::vector<MatmulPath> paths;
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+        hwy::SetSupportedTargetsForTest(target);
+        hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+        paths.push_back(resolve_hwy_path());
+    }
+    hwy::SetSupportedTargetsForTest(0);
+    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+    return paths;
+}
+
+}  // namespace ascent::cpu
+#endif  // HWY_ONCE

@@ -1,0 +1,448 @@
+// x86 matmul path written with AVX-512 intrinsics, because Highway 1.0.3 has no vdpbf16ps. Every
+// function carries its own target attribute (the rest of the project is built for baseline
+// x86-64) and the path is only offered when the CPU reports the features at run time.
+//
+// Decode (one row): bandwidth bound. Eight weight rows are streamed at once against the same x
+// vectors; a BF16 weight vector is split into its even and odd elements by one shift and one
+// mask (each already a valid f32), which is why the activations come de-interleaved
+// (MatmulLayout::F32Split) and stay f32.
+// Prefill (several rows): compute bound. Activations are BF16 (converted once per matmul); the
+// weights are read in place, so both operands are contiguous along `in` and the micro-kernel is
+// a 3-token x 8-output tile of vdpbf16ps accumulators, reduced horizontally at the end of each
+// K block. Loops are blocked so the 8-row weight panel stays in L1 across token tiles and the
+// token block stays in L2 across panels.
+#include "engine/cpu/matmul_path.h"
+
+#if defined(__x86_64__)
+
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_*() helpers
+// (GCC bug 105593, fixed in 13); the warning is about the header, not this file.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#define ASCENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,f16c,fma")))
+#define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
+
+namespace ascent::cpu {
+namespace {
+
+constexpr int64_t kF32Lanes = 16;
+constexpr int64_t kBF16Lanes = 32;
+constexpr int kGemvRows = 8;  // weight rows streamed together in decode
+constexpr int kTileM = 3;     // tokens per micro-kernel tile
+constexpr int kTileN = 8;     // weight rows per micro-kernel tile
+
+// ------------------------------------------------------------------------------------------
+// Horizontal sums
+
+// 128-bit lanes [a0+a2, a1+a3, b0+b2, b1+b3].
+ASCENT_AVX512_INLINE __m512 fold_pair(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+}
+// From two fold_pair results: 128-bit lanes [A, B, C, D], each a 4-lane partial sum of one input.
+ASCENT_AVX512_INLINE __m512 fold_quad(__m512 ab, __m512 cd) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
+}
+// Lane j of the result is the sum of all lanes of v[j]; 24 instructions for 8 vectors instead of
+// 8 separate reductions.
+ASCENT_AVX512_INLINE __m256 sum8(const __m512 (&v)[8]) {
+    const __m512 u0 = fold_quad(fold_pair(v[0], v[1]), fold_pair(v[2], v[3]));
+    const __m512 u1 = fold_quad(fold_pair(v[4], v[5]), fold_pair(v[6], v[7]));
+    __m512 s = _mm512_add_ps(_mm512_unpacklo_ps(u0, u1), _mm512_unpackhi_ps(u0, u1));
+    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4F));
+    // Lanes are now [v0, v4, v0, v4, v1, v5, v1, v5, v2, v6, .., v3, v7, ..].
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, s));
+}
+
+ASCENT_AVX512_INLINE __mmask8 first_n8(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
+ASCENT_AVX512_INLINE __mmask16 first_n16(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+ASCENT_AVX512_INLINE __mmask32 first_n32(int64_t n) {
+    return _cvtu32_mask32(static_cast<uint32_t>((uint64_t{1} << n) - 1u));
+}
+
+// Stores n (<= 8) sums, adding bias or the values already in y.
+ASCENT_AVX512_INLINE void store_sums(__m256 s, int n, const float* bias, bool accumulate, float* y) {
+    const __mmask8 m = first_n8(n);
+    if (accumulate)
+        s = _mm256_add_ps(s, _mm256_maskz_loadu_ps(m, y));
+    else if (bias)
+        s = _mm256_add_ps(s, _mm256_maskz_loadu_ps(m, bias));
+    _mm256_mask_storeu_ps(y, m, s);
+}
+
+// ------------------------------------------------------------------------------------------
+// Weight loads: 16 f32 lanes from F32 or F16 storage.
+
+struct LoadF32 {
+    using T = float;
+    ASCENT_AVX512_INLINE static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+    ASCENT_AVX512_INLINE static __m512 load_first(const float* p, int64_t n) {
+        return _mm512_maskz_loadu_ps(first_n16(n), p);
+    }
+};
+struct LoadF16 {
+    using T = uint16_t;
+    ASCENT_AVX512_INLINE static __m512 load(const uint16_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+    ASCENT_AVX512_INLINE static __m512 load_first(const uint16_t* p, int64_t n) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_n16(n), p));
+    }
+};
+
+// ------------------------------------------------------------------------------------------
+// Decode: one activation row against R weight rows.
+
+// BF16 weights, activations in F32Split layout (per 32 elements: 16 even, then 16 odd).
+template <int R>
+ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
+    __m512 even[R], odd[R];
+    for (int r = 0; r < R; ++r) even[r] = odd[r] = _mm512_setzero_ps();
+    const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    int64_t k = 0;
+    for (; k + kBF16Lanes <= in; k += kBF16Lanes) {
+        const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
+        for (int r = 0; r < R; ++r) {
+            const __m512i v = _mm512_loadu_si512(w + r * in + k);
+            even[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[r]);
+            odd[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, odd[r]);
+        }
+    }
+    if (k < in) {  // x is zero-padded; the weights must not be read past the row
+        const __mmask32 m = first_n32(in - k);
+        const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
+        for (int r = 0; r < R; ++r) {
+            const __m512i v = _mm512_maskz_loadu_epi16(m, w + r * in + k);
+            even[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[r]);
+            odd[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, odd[r]);
+        }
+    }
+    __m512 sums[8];
+    for (int r = 0; r < 8; ++r) sums[r] = r < R ? _mm512_add_ps(even[r], odd[r]) : _mm512_setzero_ps();
+    store_sums(sum8(sums), R, bias, false, y);
+}
+
+// F32 or F16 weights, f32 activations in natural order.
+template <class L, int R>
+ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, const float* bias, float* y) {
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + kF32Lanes <= in; k += kF32Lanes) {
+        const __m512 xv = _mm512_load_ps(x + k);
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load(w + r * in + k), xv, acc[r]);
+    }
+    if (k < in) {
+        const __m512 xv = _mm512_load_ps(x + k);
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load_first(w + r * in + k, in - k), xv, acc[r]);
+    }
+    __m512 sums[8];
+    for (int r = 0; r < 8; ++r) sums[r] = r < R ? acc[r] : _mm512_setzero_ps();
+    store_sums(sum8(sums), R, bias, false, y);
+}
+
+using GemvBF16 = void (*)(const float*, const uint16_t*, int64_t, const float*, float*);
+template <class L>
+using GemvF32 = void (*)(const float*, const typename L::T*, int64_t, const float*, float*);
+
+template <class T, class Fn, Fn (*Pick)(int)>
+void gemv_loop(const float* x, const T* w, int64_t in, int64_t o0, int64_t o1, const float* bias, float* y) {
+    for (int64_t o = o0; o < o1; o += kGemvRows) {
+        const int r = static_cast<int>(std::min<int64_t>(kGemvRows, o1 - o));
+        Pick(r)(x, w + o * in, in, bias ? bias + o : nullptr, y + (o - o0));
+    }
+}
+
+GemvBF16 pick_gemv_bf16(int r) {
+    static constexpr GemvBF16 table[kGemvRows] = {gemv_bf16<1>, gemv_bf16<2>, gemv_bf16<3>, gemv_bf16<4>,
+                                                  gemv_bf16<5>, gemv_bf16<6>, gemv_bf16<7>, gemv_bf16<8>};
+    return table[r - 1];
+}
+template <class L>
+GemvF32<L> pick_gemv_f32(int r) {
+    static constexpr GemvF32<L> table[kGemvRows] = {gemv_f32<L, 1>, gemv_f32<L, 2>, gemv_f32<L, 3>,
+                                                    gemv_f32<L, 4>, gemv_f32<L, 5>, gemv_f32<L, 6>,
+                                                    gemv_f32<L, 7>, gemv_f32<L, 8>};
+    return table[r - 1];
+}
+
+// ------------------------------------------------------------------------------------------
+// Prefill: a tile of M tokens x N weight rows over the K range [k0, k1).
+
+// BF16 activations and weights: 32 products per vdpbf16ps.
+struct DotBF16 {
+    using X = uint16_t;
+    using W = uint16_t;
+    using XVec = __m512i;
+    static constexpr int64_t kStep = kBF16Lanes;
+    static constexpr int64_t kBlockK = 1536;  // 8 rows x 1536 x 2 bytes = 24 KiB panel in L1
+    ASCENT_AVX512_INLINE static __m512i load_x(const uint16_t* p) { return _mm512_load_si512(p); }
+    ASCENT_AVX512_INLINE static __m512i load_w(const uint16_t* p) { return _mm512_loadu_si512(p); }
+    ASCENT_AVX512_INLINE static __m512i load_w_first(const uint16_t* p, int64_t n) {
+        return _mm512_maskz_loadu_epi16(first_n32(n), p);
+    }
+    ASCENT_AVX512_INLINE static __m512 madd(__m512 acc, __m512i x, __m512i w) {
+        return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(w));
+    }
+};
+
+// f32 activations against F32 or F16 weights widened on load.
+template <class L>
+struct DotF32 {
+    using X = float;
+    using W = typename L::T;
+    using XVec = __m512;
+    static constexpr int64_t kStep = kF32Lanes;
+    static constexpr int64_t kBlockK = 24576 / (kTileN * static_cast<int64_t>(sizeof(W)));
+    ASCENT_AVX512_INLINE static __m512 load_x(const float* p) { return _mm512_load_ps(p); }
+    ASCENT_AVX512_INLINE static __m512 load_w(const W* p) { return L::load(p); }
+    ASCENT_AVX512_INLINE static __m512 load_w_first(const W* p, int64_t n) { return L::load_first(p, n); }
+    ASCENT_AVX512_INLINE static __m512 madd(__m512 acc, __m512 x, __m512 w) { return _mm512_fmadd_ps(x, w, acc); }
+};
+
+struct TileArgs {
+    const void* x;      // token m0's row at column 0
+    int64_t x_stride;   // elements between token rows
+    const void* w;      // weight row n0 at column 0
+    int64_t in;         // elements per weight row
+    int64_t k0, k1;     // K range; k1 - k0 is a multiple of kStep unless k1 == in
+    const float* bias;  // at n0, or nullptr
+    bool accumulate;    // add to y instead of storing (later K blocks)
+    float* y;           // y for (m0, n0)
+    int64_t ldy;
+};
+
+template <class D, int M, int N>
+ASCENT_AVX512 void gemm_tile(const TileArgs& a) {
+    const auto* x = static_cast<const typename D::X*>(a.x);
+    const auto* w = static_cast<const typename D::W*>(a.w);
+    __m512 acc[M][N];
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) acc[m][n] = _mm512_setzero_ps();
+    int64_t k = a.k0;
+    for (; k + D::kStep <= a.k1; k += D::kStep) {
+        typename D::XVec xv[M];
+        for (int m = 0; m < M; ++m) xv[m] = D::load_x(x + m * a.x_stride + k);
+        for (int n = 0; n < N; ++n) {
+            const auto wv = D::load_w(w + n * a.in + k);
+            for (int m = 0; m < M; ++m) acc[m][n] = D::madd(acc[m][n], xv[m], wv);
+        }
+    }
+    if (k < a.k1) {  // the row's end: x is zero-padded, the weights are not
+        typename D::XVec xv[M];
+        for (int m = 0; m < M; ++m) xv[m] = D::load_x(x + m * a.x_stride + k);
+        for (int n = 0; n < N; ++n) {
+            const auto wv = D::load_w_first(w + n * a.in + k, a.k1 - k);
+            for (int m = 0; m < M; ++m) acc[m][n] = D::madd(acc[m][n], xv[m], wv);
+        }
+    }
+    for (int m = 0; m < M; ++m) {
+        __m512 v[8];
+        for (int n = 0; n < 8; ++n) v[n] = n < N ? acc[m][n] : _mm512_setzero_ps();
+        store_sums(sum8(v), N, a.bias, a.accumulate, a.y + m * a.ldy);
+    }
+}
+
+using TileFn = void (*)(const TileArgs&);
+
+template <class D, int M, std::size_t... N>
+constexpr std::array<TileFn, sizeof...(N)> tile_row(std::index_sequence<N...>) {
+    return {gemm_tile<D, M, static_cast<int>(N) + 1>...};
+}
+
+template <class D>
+TileFn pick_tile(int m, int n) {
+    static constexpr std::array<std::array<TileFn, kTileN>, kTileM> table = {
+        tile_row<D, 1>(std::make_index_sequence<kTileN>()), tile_row<D, 2>(std::make_index_sequence<kTileN>()),
+        tile_row<D, 3>(std::make_index_sequence<kTileN>())};
+    return table[m - 1][n - 1];
+}
+
+template <class D>
+void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, const float* bias, float* y,
+          int64_t ldy) {
+    const int64_t rows = x.rows(), in = x.in(), xs = x.stride();
+    const auto* xbase = static_cast<const typename D::X*>(x.data());
+    // K blocks of equal size (multiples of the vector step), so the panel fits L1.
+    const int64_t n_kblocks = (in + D::kBlockK - 1) / D::kBlockK;
+    const int64_t kc = ((in + n_kblocks - 1) / n_kblocks + D::kStep - 1) / D::kStep * D::kStep;
+    // Token blocks that fit L2 next to the weight block.
+    const int64_t x_block_bytes = 512 * 1024;
+    const int64_t mc = std::max<int64_t>(
+        kTileM, x_block_bytes / (kc * static_cast<int64_t>(sizeof(typename D::X))) / kTileM * kTileM);
+    TileArgs a{};
+    a.x_stride = xs;
+    a.in = in;
+    a.ldy = ldy;
+    for (int64_t m_block = 0; m_block < rows; m_block += mc) {
+        const int64_t m_end = std::min(rows, m_block + mc);
+        for (int64_t k0 = 0; k0 < in; k0 += kc) {
+            a.k0 = k0;
+            a.k1 = std::min(in, k0 + kc);
+            a.accumulate = k0 > 0;
+            for (int64_t n0 = o0; n0 < o1; n0 += kTileN) {
+                const int nn = static_cast<int>(std::min<int64_t>(kTileN, o1 - n0));
+                a.w = w + n0 * in;
+                a.bias = bias ? bias + n0 : nullptr;
+                const TileFn full = pick_tile<D>(kTileM, nn);
+                for (int64_t m0 = m_block; m0 < m_end; m0 += kTileM) {
+                    const int mm = static_cast<int>(std::min<int64_t>(kTileM, m_end - m0));
+                    a.x = xbase + m0 * xs;
+                    a.y = y + m0 * ldy + (n0 - o0);
+                    (mm == kTileM ? full : pick_tile<D>(mm, nn))(a);
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The path's entry points
+
+MatmulShape x86_shape(DType wt, int64_t rows) {
+    if (wt == DType::BF16)
+        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, kF32Lanes, kBF16Lanes}
+                         : MatmulShape{MatmulLayout::BF16, 1, kBF16Lanes};
+    return {MatmulLayout::F32, 1, kF32Lanes};
+}
+
+ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    const int64_t in = dst.in(), stride = dst.stride();
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * ldx;
+        switch (dst.layout()) {
+            case MatmulLayout::F32: {
+                float* d = dst.mutable_f32_row(r);
+                for (int64_t k = 0; k < stride; k += kF32Lanes)
+                    _mm512_store_ps(d + k, _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k));
+                break;
+            }
+            case MatmulLayout::F32Split: {
+                float* d = dst.mutable_f32_row(r);
+                const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+                for (int64_t k = 0; k < stride; k += kBF16Lanes) {
+                    const int64_t left = in - k;
+                    const __m512 lo = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(left, 0, 16)), xr + k);
+                    const __m512 hi =
+                        _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(left - 16, 0, 16)), xr + k + 16);
+                    _mm512_store_ps(d + k, _mm512_permutex2var_ps(lo, evens, hi));
+                    _mm512_store_ps(d + k + kF32Lanes, _mm512_permutex2var_ps(lo, odds, hi));
+                }
+                break;
+            }
+            case MatmulLayout::BF16: {
+                // Integer round-to-nearest-even, bit-identical to f32_to_bf16 (NaN stays NaN).
+                uint16_t* d = dst.mutable_bf16_row(r);
+                const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
+                const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+                const __m512i quiet = _mm512_set1_epi32(0x40);
+                for (int64_t k = 0; k < stride; k += kF32Lanes) {
+                    const __m512i bits = _mm512_castps_si512(
+                        _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k));
+                    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
+                    __m512i out = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(bias, lsb)), 16);
+                    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, abs_mask), inf);
+                    out = _mm512_mask_or_epi32(out, nan, _mm512_srli_epi32(bits, 16), quiet);
+                    _mm256_store_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(out));
+                }
+                break;
+            }
+        }
+    }
+}
+
+void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
+              int64_t ldy) {
+    const int64_t in = x.in();
+    switch (x.layout()) {
+        case MatmulLayout::F32Split:  // BF16 decode
+            for (int64_t r = 0; r < x.rows(); ++r)
+                gemv_loop<uint16_t, GemvBF16, pick_gemv_bf16>(x.f32_row(r), static_cast<const uint16_t*>(w), in, o0,
+                                                              o1, bias, y + r * ldy);
+            return;
+        case MatmulLayout::BF16:
+            gemm<DotBF16>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            return;
+        case MatmulLayout::F32:
+            if (wt == DType::F32) {
+                if (x.rows() == 1)
+                    gemv_loop<float, GemvF32<LoadF32>, pick_gemv_f32<LoadF32>>(
+                        x.f32_row(0), static_cast<const float*>(w), in, o0, o1, bias, y);
+                else
+                    gemm<DotF32<LoadF32>>(x, static_cast<const float*>(w), o0, o1, bias, y, ldy);
+            } else {
+                if (x.rows() == 1)
+                    gemv_loop<uint16_t, GemvF32<LoadF16>, pick_gemv_f32<LoadF16>>(
+                        x.f32_row(0), static_cast<const uint16_t*>(w), in, o0, o1, bias, y);
+                else
+                    gemm<DotF32<LoadF16>>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            }
+            return;
+    }
+}
+
+// Register-resident vdpbf16ps loop: 24 independent accumulators hide the latency; the asm
+// barrier keeps the compiler from hoisting the constant products out of the loop.
+ASCENT_AVX512 double x86_peak_loop(int64_t iterations) {
+    constexpr int kAcc = 24;
+    __m512 acc[kAcc];
+    for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_setzero_ps();
+    __m512i a = _mm512_set1_epi16(0x3f80), b = _mm512_set1_epi16(0x3c00);  // 1.0 and 2^-7
+    for (int64_t it = 0; it < iterations; ++it) {
+        __asm__ volatile("" : "+v"(a), "+v"(b));
+        for (int i = 0; i < kAcc; ++i)
+            acc[i] = _mm512_dpbf16_ps(acc[i], reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < kAcc; ++i) s = _mm512_add_ps(s, acc[i]);
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return static_cast<double>(iterations) * kAcc * kBF16Lanes * 2;
+}
+
+ASCENT_AVX512 float x86_read_sum(const void* p, size_t bytes) {
+    const auto* f = static_cast<const float*>(p);
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i < bytes / sizeof(float); i += 4 * kF32Lanes) {
+        s0 = _mm512_add_ps(s0, _mm512_load_ps(f + i));
+        s1 = _mm512_add_ps(s1, _mm512_load_ps(f + i + 16));
+        s2 = _mm512_add_ps(s2, _mm512_load_ps(f + i + 32));
+        s3 = _mm512_add_ps(s3, _mm512_load_ps(f + i + 48));
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+bool cpu_has_avx512_bf16() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+}
+
+}  // namespace
+
+const MatmulPath* x86_matmul_path() {
+    static const MatmulPath path{"avx512bf16", kTileN, x86_shape, x86_convert, x86_rows,
+                                 x86_peak_loop, "vdpbf16ps zmm", x86_read_sum};
+    static const bool supported = cpu_has_avx512_bf16();
+    return supported ? &path : nullptr;
+}
+
+}  // namespace ascent::cpu
+
+#pragma GCC diagnostic pop
+
+#else  // not x86-64
+
+namespace ascent::cpu {
+const MatmulPath* x86_matmul_path() { return nullptr; }
+}  // namespace ascent::cpu
+
+#endif

@@ -1,0 +1,111 @@
+#include "engine/cpu/probes.h"
+
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+#include "engine/cpu/matmul_path.h"
+#include "engine/cpu/thread_pool.h"
+
+namespace ascent::cpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The probes measure the machine, so they use the best path whatever ASCENT_SIMD says.
+const MatmulPath& best_path() { return matmul_path_for(nullptr); }
+
+struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+};
+
+constexpr size_t kSliceAlign = 256;  // read_sum reads multiples of 256 bytes
+
+}  // namespace
+
+size_t default_bandwidth_buffer_bytes() {
+    constexpr size_t kMiB = size_t{1} << 20;
+    size_t bytes = 256 * kMiB;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (l3 > 0) bytes = std::max(bytes, 2 * static_cast<size_t>(l3));
+#endif
+    bytes = std::min(bytes, 1024 * kMiB);
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) bytes = std::min(bytes, static_cast<size_t>(pages) * static_cast<size_t>(page) / 8);
+    return std::max(bytes, 16 * kMiB);
+}
+
+double measure_read_bandwidth(ThreadPool& pool, double seconds_budget) {
+    return measure_read_bandwidth(pool, seconds_budget, default_bandwidth_buffer_bytes());
+}
+
+double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes) {
+    const MatmulPath& path = best_path();
+    // Several slices per thread: a thread slowed down by another process then reads less,
+    // instead of holding the whole pass up.
+    const int64_t n_slices = int64_t{pool.size()} * 4;
+    const size_t slice = std::max(kSliceAlign, buffer_bytes / static_cast<size_t>(n_slices) / kSliceAlign * kSliceAlign);
+    const size_t total = slice * static_cast<size_t>(n_slices);
+    std::unique_ptr<std::byte, FreeDeleter> buffer(static_cast<std::byte*>(std::aligned_alloc(64, total)));
+    if (!buffer) throw std::bad_alloc();
+    std::byte* base = buffer.get();
+    // First touch on the threads that will read, so the pages are really mapped (an untouched
+    // anonymous page reads as the shared zero page, which sits in cache).
+    pool.run(n_slices, [&](int64_t s, int) { std::memset(base + static_cast<size_t>(s) * slice, 0x3c, slice); });
+
+    std::vector<float> sink(static_cast<size_t>(n_slices));
+    double best = 0;
+    const auto start = Clock::now();
+    for (int pass = 0; pass < 50; ++pass) {
+        const auto t0 = Clock::now();
+        pool.run(n_slices, [&](int64_t s, int) {
+            sink[static_cast<size_t>(s)] = path.read_sum(base + static_cast<size_t>(s) * slice, slice);
+        });
+        const double t = seconds_since(t0);
+        if (t > 0) best = std::max(best, static_cast<double>(total) / t);
+        if (pass >= 2 && seconds_since(start) > seconds_budget) break;
+    }
+    volatile float keep = sink[0];
+    (void)keep;
+    return best;
+}
+
+PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget) {
+    const MatmulPath* path = &best_path();
+    if (!path->peak_loop) path = &hwy_matmul_path();
+    const int threads = pool.size();
+    // Calibrate on one thread, then time passes of about a fifth of the budget each.
+    int64_t iterations = 1000;
+    for (;;) {
+        const auto t0 = Clock::now();
+        path->peak_loop(iterations);
+        const double t = seconds_since(t0);
+        if (t > 2e-3 || iterations > (int64_t{1} << 40)) {
+            iterations = std::max<int64_t>(1000, static_cast<int64_t>(iterations * (seconds_budget / 5) / t));
+            break;
+        }
+        iterations *= 4;
+    }
+    double best = 0;
+    const auto start = Clock::now();
+    for (int pass = 0; pass < 20; ++pass) {
+        std::vector<double> flops(static_cast<size_t>(threads));
+        const auto t0 = Clock::now();
+        pool.run(threads, [&](int64_t task, int) { flops[static_cast<size_t>(task)] = path->peak_loop(iterations); });
+        const double t = seconds_since(t0);
+        double sum = 0;
+        for (double f : flops) sum += f;
+        if (t > 0) best = std::max(best, sum / t);
+        if (pass >= 2 && seconds_since(start) > seconds_budget) break;
+    }
+    return {best, path->peak_kernel};
+}
+
+}  // namespace ascent::cpu

@@ -1,0 +1,28 @@
+#pragma once
+// Machine probes for the roofline that `ascent bench` and the micro-benchmarks compare the matmul
+// kernels against: how fast this machine can read memory, and how fast it can multiply-add BF16.
+#include <cstddef>
+#include <string>
+
+namespace ascent::cpu {
+
+class ThreadPool;
+
+// Read bandwidth of the machine with all of the pool's threads (STREAM-like sum over a buffer much
+// larger than the caches, best of a few passes), bytes per second. The budget covers the timed
+// passes; filling the buffer once comes on top.
+double measure_read_bandwidth(ThreadPool& pool, double seconds_budget = 0.3);
+// The same over a buffer of the given size (rounded down to whole cache lines per thread).
+double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes);
+// The default buffer: twice the last-level cache, at least 256 MiB, at most 1 GiB and 1/8 of RAM.
+size_t default_bandwidth_buffer_bytes();
+
+// Peak BF16 dot-product FLOP/s with all threads: a register-resident vdpbf16ps loop, or the best
+// available equivalent on this CPU (`kernel` says which), FLOP counted as 2 per multiply-add.
+struct PeakFlops {
+    double flops_per_second;
+    std::string kernel;
+};
+PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget = 0.2);
+
+}  // namespace ascent::cpu

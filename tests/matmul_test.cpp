@@ -1,0 +1,354 @@
+// The matmul paths (scalar, Highway, x86 AVX-512) against each other and against a double
+// precision dot product, on sizes that are not multiples of any tile or vector width.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/matmul_path.h"
+#include "engine/cpu/probes.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/error.h"
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+constexpr float kUntouched = 12345.f;
+
+std::vector<float> randoms(size_t n, uint32_t seed, float scale = 1.f) {
+    std::mt19937 g(seed);
+    std::normal_distribution<float> d(0.f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(g);
+    return v;
+}
+
+// A weight matrix in its storage type, plus the exact f32 value of every element.
+struct Weights {
+    DType type;
+    std::vector<float> f32;      // storage when type == F32
+    std::vector<uint16_t> u16;   // storage when type is BF16 / F16
+    std::vector<float> exact;    // the stored values, widened
+    const void* data() const { return type == DType::F32 ? static_cast<const void*>(f32.data()) : u16.data(); }
+};
+
+Weights make_weights(DType type, int64_t n_out, int64_t in, uint32_t seed) {
+    Weights w{type, {}, {}, randoms(static_cast<size_t>(n_out * in), seed, 0.5f)};
+    if (type == DType::F32) {
+        w.f32 = w.exact;
+    } else {
+        w.u16.resize(w.exact.size());
+        for (size_t i = 0; i < w.exact.size(); ++i) {
+            w.u16[i] = type == DType::BF16 ? f32_to_bf16(w.exact[i]) : f32_to_f16(w.exact[i]);
+            w.exact[i] = type == DType::BF16 ? bf16_to_f32(w.u16[i]) : f16_to_f32(w.u16[i]);
+        }
+    }
+    return w;
+}
+
+struct Problem {
+    int64_t rows, in, n_out, ldx, ldy;
+    std::vector<float> x;  // rows x ldx
+    Weights w;
+    std::vector<float> bias;
+};
+
+Problem make_problem(int64_t rows, int64_t in, int64_t n_out, DType type, uint32_t seed) {
+    Problem p{rows, in, n_out, in + 3, n_out + 5, randoms(static_cast<size_t>(rows * (in + 3)), seed),
+              make_weights(type, n_out, in, seed + 1), randoms(static_cast<size_t>(n_out), seed + 2)};
+    return p;
+}
+
+// Runs one path on outputs [o0, o1); y has ldy columns and keeps kUntouched elsewhere.
+std::vector<float> run(const MatmulPath& path, const Problem& p, int64_t o0, int64_t o1, bool with_bias) {
+    MatmulInput input;
+    input.prepare(path, p.x.data(), p.rows, p.in, p.ldx, p.w.type);
+    std::vector<float> y(static_cast<size_t>(p.rows * p.ldy), kUntouched);
+    matmul_rows(input, p.w.data(), p.w.type, o0, o1, with_bias ? p.bias.data() : nullptr, y.data(), p.ldy);
+    return y;
+}
+
+// The activation as the numerics of matmul.h say the kernels see it.
+float activation(const Problem& p, int64_t r, int64_t i) {
+    const float v = p.x[static_cast<size_t>(r * p.ldx + i)];
+    return p.w.type == DType::BF16 && p.rows > 1 ? bf16_to_f32(f32_to_bf16(v)) : v;
+}
+
+// Sum of |terms| of one output: f32 rounding of a reordered sum stays well within 1e-5 of it
+// for these lengths, while one missing or doubled term is far outside.
+double magnitude(const Problem& p, int64_t r, int64_t o) {
+    double m = 0;
+    for (int64_t i = 0; i < p.in; ++i)
+        m += std::fabs(static_cast<double>(activation(p, r, i)) * p.w.exact[static_cast<size_t>(o * p.in + i)]);
+    return m;
+}
+
+double exact_dot(const Problem& p, int64_t r, int64_t o) {
+    double s = 0;
+    for (int64_t i = 0; i < p.in; ++i)
+        s += static_cast<double>(activation(p, r, i)) * p.w.exact[static_cast<size_t>(o * p.in + i)];
+    return s;
+}
+
+void expect_untouched_outside(const Problem& p, const std::vector<float>& y, int64_t width, const std::string& what) {
+    for (int64_t r = 0; r < p.rows; ++r)
+        for (int64_t c = width; c < p.ldy; ++c)
+            ASSERT_EQ(y[static_cast<size_t>(r * p.ldy + c)], kUntouched) << what << " row " << r << " col " << c;
+}
+
+std::string describe(const MatmulPath& path, const Problem& p, int64_t o0, bool bias) {
+    return path.name + " " + std::string(dtype_name(p.w.type)) + " rows=" + std::to_string(p.rows) +
+           " in=" + std::to_string(p.in) + " n_out=" + std::to_string(p.n_out) + " o0=" + std::to_string(o0) +
+           (bias ? " bias" : "");
+}
+
+const DType kTypes[] = {DType::F32, DType::BF16, DType::F16};
+
+// Restores ASCENT_SIMD when a test that changes it ends.
+class SimdEnv {
+public:
+    SimdEnv() {
+        const char* v = std::getenv("ASCENT_SIMD");
+        had_ = v != nullptr;
+        if (had_) old_ = v;
+    }
+    ~SimdEnv() {
+        if (had_)
+            setenv("ASCENT_SIMD", old_.c_str(), 1);
+        else
+            unsetenv("ASCENT_SIMD");
+    }
+    void set(const char* v) { v ? setenv("ASCENT_SIMD", v, 1) : unsetenv("ASCENT_SIMD"); }
+
+private:
+    bool had_ = false;
+    std::string old_;
+};
+
+}  // namespace
+
+TEST(Matmul, PathsAreListed) {
+    const auto paths = matmul_paths();
+    ASSERT_GE(paths.size(), 2u);
+    EXPECT_EQ(paths.front()->name, "scalar");
+    EXPECT_EQ(paths[1]->name.rfind("hwy:", 0), 0u) << paths[1]->name;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bf16")) {
+        ASSERT_NE(x86_matmul_path(), nullptr);
+        EXPECT_EQ(paths.back()->name, "avx512bf16");
+    }
+#endif
+    for (const MatmulPath* p : paths) EXPECT_EQ(16 % p->row_tile, 0) << p->name;
+}
+
+TEST(Matmul, EverySimdPathMatchesScalarOnOddSizes) {
+    const MatmulPath& scalar = scalar_matmul_path();
+    const auto paths = matmul_paths();
+    uint32_t seed = 1;
+    for (DType type : kTypes)
+        for (int64_t rows : {1, 2, 3, 5, 17, 33})
+            for (int64_t in : {1, 7, 31, 64, 65, 896 + 3})
+                for (int64_t n_out : {1, 5, 17, 40, 129}) {
+                    const Problem p = make_problem(rows, in, n_out, type, seed++);
+                    for (bool bias : {false, true}) {
+                        // Whole range, and a range that starts inside the matrix.
+                        for (int64_t o0 : {int64_t{0}, n_out / 3}) {
+                            const auto want = run(scalar, p, o0, n_out, bias);
+                            for (size_t k = 1; k < paths.size(); ++k) {
+                                const auto got = run(*paths[k], p, o0, n_out, bias);
+                                const std::string what = describe(*paths[k], p, o0, bias);
+                                expect_untouched_outside(p, got, n_out - o0, what);
+                                for (int64_t r = 0; r < rows; ++r)
+                                    for (int64_t o = o0; o < n_out; ++o) {
+                                        const size_t at = static_cast<size_t>(r * p.ldy + (o - o0));
+                                        ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
+                                            << what << " r=" << r << " o=" << o;
+                                    }
+                            }
+                        }
+                    }
+                }
+}
+
+TEST(Matmul, EveryHighwayTargetMatchesScalar) {
+    // The Highway targets this machine does not pick (e.g. 128-bit vectors, as on NEON, and the
+    // scalar emulation) on a smaller set of odd sizes.
+    const MatmulPath& scalar = scalar_matmul_path();
+    const std::vector<MatmulPath> targets = hwy_matmul_paths_for_each_target();
+    ASSERT_FALSE(targets.empty());
+    uint32_t seed = 500;
+    for (const MatmulPath& path : targets)
+        for (DType type : kTypes)
+            for (int64_t rows : {1, 2, 5})
+                for (int64_t in : {1, 7, 31, 65, 899}) {
+                    const Problem p = make_problem(rows, in, 9, type, seed++);
+                    const auto want = run(scalar, p, 1, p.n_out, true);
+                    const auto got = run(path, p, 1, p.n_out, true);
+                    expect_untouched_outside(p, got, p.n_out - 1, path.name);
+                    for (int64_t r = 0; r < rows; ++r)
+                        for (int64_t o = 1; o < p.n_out; ++o) {
+                            const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
+                            ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
+                                << describe(path, p, 1, true) << " r=" << r << " o=" << o;
+                        }
+                }
+}
+
+TEST(Matmul, EveryPathMatchesDoublePrecision) {
+    uint32_t seed = 1000;
+    for (const MatmulPath* path : matmul_paths())
+        for (DType type : kTypes)
+            for (int64_t rows : {1, 4})
+                for (int64_t in : {33, 896, 4864 + 3}) {  // 4867: several K blocks in the x86 kernels
+                    const Problem p = make_problem(rows, in, 19, type, seed++);
+                    const auto y = run(*path, p, 0, p.n_out, true);
+                    for (int64_t r = 0; r < rows; ++r)
+                        for (int64_t o = 0; o < p.n_out; ++o) {
+                            const double want = exact_dot(p, r, o) + p.bias[static_cast<size_t>(o)];
+                            ASSERT_NEAR(y[static_cast<size_t>(r * p.ldy + o)], want, 1e-5 * magnitude(p, r, o))
+                                << describe(*path, p, 0, true) << " r=" << r << " o=" << o;
+                        }
+                }
+}
+
+TEST(Matmul, ManyTokensCrossTheBlockBoundaries) {
+    // More tokens than one L2 block of the x86 prefill kernels, with several K blocks for F32.
+    const MatmulPath& scalar = scalar_matmul_path();
+    for (const MatmulPath* path : matmul_paths()) {
+        if (path == &scalar) continue;
+        for (DType type : kTypes) {
+            const Problem p = make_problem(300, 899, 21, type, 77);
+            const auto want = run(scalar, p, 0, p.n_out, true);
+            const auto got = run(*path, p, 0, p.n_out, true);
+            for (int64_t r = 0; r < p.rows; ++r)
+                for (int64_t o = 0; o < p.n_out; ++o) {
+                    const size_t at = static_cast<size_t>(r * p.ldy + o);
+                    ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o)) << describe(*path, p, 0, true);
+                }
+        }
+    }
+}
+
+TEST(Matmul, Bf16PrefillRoundsActivationsDecodeDoesNot) {
+    // 1 + 2^-10 is not a BF16 value: prefill rounds it to 1, decode keeps it.
+    const int64_t in = 64;
+    std::vector<uint16_t> w(static_cast<size_t>(in), f32_to_bf16(1.f));
+    std::vector<float> x(static_cast<size_t>(2 * in), 1.f + 1.f / 1024.f);
+    for (const MatmulPath* path : matmul_paths()) {
+        MatmulInput input;
+        float y[2] = {0, 0};
+        input.prepare(*path, x.data(), 1, in, in, DType::BF16);
+        matmul_rows(input, w.data(), DType::BF16, 0, 1, nullptr, y, 1);
+        EXPECT_EQ(y[0], 64.f + 64.f / 1024.f) << path->name;
+        input.prepare(*path, x.data(), 2, in, in, DType::BF16);
+        matmul_rows(input, w.data(), DType::BF16, 0, 1, nullptr, y, 1);
+        EXPECT_EQ(y[0], 64.f) << path->name;
+        EXPECT_EQ(y[1], 64.f) << path->name;
+    }
+}
+
+TEST(Matmul, PreparedActivationsMatchTheReferenceConversion) {
+    // Special values included: the BF16 rounding must be bit-identical to f32_to_bf16.
+    std::vector<float> x = randoms(3 * 101, 5, 10.f);
+    x[0] = std::numeric_limits<float>::quiet_NaN();
+    x[1] = std::numeric_limits<float>::infinity();
+    x[2] = -std::numeric_limits<float>::infinity();
+    x[3] = 1e-40f;  // denormal
+    x[4] = -0.f;
+    x[5] = 3.0000002f;
+    x[6] = 65504.f * 1e30f;
+    for (const MatmulPath* path : matmul_paths())
+        for (DType type : kTypes)
+            for (int64_t rows : {1, 3}) {
+                MatmulInput fast, reference;
+                fast.prepare(*path, x.data(), rows, 99, 101, type);
+                reference.prepare(*path, x.data(), rows, 99, 101, type);
+                convert_rows_reference(reference, x.data(), 101, 0, rows);
+                ASSERT_EQ(fast.stride(), reference.stride());
+                const size_t bytes = static_cast<size_t>(rows * fast.stride()) *
+                                     (fast.layout() == MatmulLayout::BF16 ? 2 : 4);
+                EXPECT_EQ(std::memcmp(fast.data(), reference.data(), bytes), 0)
+                    << path->name << " " << dtype_name(type) << " rows " << rows;
+            }
+}
+
+TEST(Matmul, ResultsDoNotDependOnThreadsOrBlocks) {
+    for (DType type : kTypes)
+        for (int64_t rows : {1, 7}) {
+            const Problem p = make_problem(rows, 200, 333, type, 9);
+            const auto whole = run(active_matmul_path(), p, 0, p.n_out, true);
+            for (int threads : {1, 2, 3}) {
+                ThreadPool pool(threads);
+                std::vector<float> y(static_cast<size_t>(rows * p.ldy), kUntouched);
+                matmul(pool, p.x.data(), rows, p.ldx, p.w.data(), type, p.n_out, p.in, p.bias.data(), y.data(), p.ldy);
+                EXPECT_EQ(y, whole) << dtype_name(type) << " rows " << rows << " threads " << threads;
+            }
+        }
+}
+
+TEST(Matmul, BlockRowsAreAlignedAndSplitTheWork) {
+    for (DType type : kTypes)
+        for (int64_t rows : {1, 64})
+            for (int64_t n_out : {1, 128, 896, 4864, 151936})
+                for (int threads : {1, 2, 8}) {
+                    const int64_t b = matmul_block_rows(type, rows, n_out, threads);
+                    EXPECT_GT(b, 0);
+                    EXPECT_EQ(b % 16, 0) << b;
+                    if (threads > 1 && n_out >= 896) {
+                        EXPECT_GE((n_out + b - 1) / b, threads) << n_out;
+                    }
+                }
+}
+
+TEST(Matmul, AscentSimdSelectsThePath) {
+    SimdEnv env;
+    const Problem p = make_problem(3, 70, 20, DType::BF16, 4);
+    ThreadPool pool(2);
+    std::vector<float> y(static_cast<size_t>(p.rows * p.ldy), kUntouched);
+
+    env.set("scalar");
+    EXPECT_EQ(matmul_implementation(), "scalar");
+    matmul(pool, p.x.data(), p.rows, p.ldx, p.w.data(), p.w.type, p.n_out, p.in, p.bias.data(), y.data(), p.ldy);
+    EXPECT_EQ(y, run(scalar_matmul_path(), p, 0, p.n_out, true));
+
+    env.set("hwy");
+    EXPECT_EQ(matmul_implementation(), hwy_matmul_path().name);
+
+    env.set(nullptr);
+    const std::string best = matmul_paths().back()->name;
+    EXPECT_EQ(matmul_implementation(), best);
+    matmul(pool, p.x.data(), p.rows, p.ldx, p.w.data(), p.w.type, p.n_out, p.in, p.bias.data(), y.data(), p.ldy);
+    EXPECT_EQ(y, run(*matmul_paths().back(), p, 0, p.n_out, true));
+}
+
+TEST(Matmul, InputPreparedForAnotherTypeIsRejected) {
+    const Problem p = make_problem(2, 8, 4, DType::BF16, 3);
+    MatmulInput input;
+    input.prepare(p.x.data(), p.rows, p.in, p.ldx, DType::F16);
+    std::vector<float> y(static_cast<size_t>(p.rows * p.ldy));
+    EXPECT_THROW(matmul_rows(input, p.w.data(), DType::BF16, 0, 4, nullptr, y.data(), p.ldy), Error);
+}
+
+TEST(Probes, ReadBandwidthIsPlausible) {
+    ThreadPool pool(2);
+    const double bw = measure_read_bandwidth(pool, 0.05, size_t{64} << 20);
+    EXPECT_GT(bw, 2e8);   // 0.2 GB/s: any machine this runs on reads faster
+    EXPECT_LT(bw, 1e13);  // 10 TB/s: no CPU reads faster
+    EXPECT_GE(default_bandwidth_buffer_bytes(), size_t{16} << 20);
+}
+
+TEST(Probes, Bf16PeakIsPlausible) {
+    ThreadPool pool(2);
+    const PeakFlops peak = measure_bf16_peak(pool, 0.05);
+    EXPECT_FALSE(peak.kernel.empty());
+    EXPECT_GT(peak.flops_per_second, 1e9);
+    EXPECT_LT(peak.flops_per_second, 1e14);
+}
