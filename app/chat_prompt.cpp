@@ -48,22 +48,33 @@ std::optional<std::string> end_marker(const templates::Template& t, const templa
 
 }  // namespace
 
+TemplateTraits template_traits(const models::LoadedModel& m, const templates::FoundTemplate& found) {
+    TemplateTraits traits;
+    traits.reasoning = detect_reasoning_format(found.source);
+    // gpt-oss ends an analysis message with <|end|> but the reply with <|return|>: its stops
+    // come from generation_config.json alone.
+    if (traits.reasoning == ReasoningFormat::Harmony) return traits;
+    const auto t = templates::Template::parse(found.source, found.origin);
+    if (auto marker = end_marker(t, templates::read_special_tokens(m.folder)))
+        if (auto id = m.tokenizer->token_id(*marker)) {
+            traits.stop_ids.push_back(*id);
+            traits.stop_texts.push_back(*marker);
+        }
+    return traits;
+}
+
 ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::FoundTemplate& found,
                              const ordered_json& messages, const ordered_json& extra, bool add_generation_prompt) {
     const auto t = templates::Template::parse(found.source, found.origin);
-    const auto tokens = templates::read_special_tokens(m.folder);
     templates::ChatRequest req;
     req.messages = messages;
     req.extra = extra;
     req.add_generation_prompt = add_generation_prompt;
     ChatPrompt p;
-    p.text = t.render(templates::chat_context(req, tokens));
-    p.reasoning = detect_reasoning_format(found.source);
-    // gpt-oss ends an analysis message with <|end|> but the reply with <|return|>: its stops
-    // come from generation_config.json alone.
-    if (p.reasoning != ReasoningFormat::Harmony)
-        if (auto marker = end_marker(t, tokens))
-            if (auto id = m.tokenizer->token_id(*marker)) p.stop_ids.push_back(*id);
+    p.text = t.render(templates::chat_context(req, templates::read_special_tokens(m.folder)));
+    const auto traits = template_traits(m, found);
+    p.reasoning = traits.reasoning;
+    p.stop_ids = traits.stop_ids;
     return p;
 }
 

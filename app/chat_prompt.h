@@ -17,6 +17,15 @@ namespace ascent::app {
 std::optional<templates::FoundTemplate> resolve_chat_template(const std::filesystem::path& model_folder,
                                                               const std::string& choice, bool has_tools);
 
+// What a template tells about its model's turns: the end-of-turn marker (when it is one token)
+// and the reasoning convention.
+struct TemplateTraits {
+    std::vector<int32_t> stop_ids;
+    std::vector<std::string> stop_texts;
+    ReasoningFormat reasoning = ReasoningFormat::None;
+};
+TemplateTraits template_traits(const models::LoadedModel& m, const templates::FoundTemplate& tmpl);
+
 struct ChatPrompt {
     std::string text;
     std::vector<int32_t> stop_ids;  // the template's end-of-turn token, when it is one token

@@ -108,7 +108,7 @@ int run_complete(const CompleteOptions& o) {
             enc.add_special_tokens = false;  // the template writes BOS itself where the model wants one
             req.eos_ids.insert(req.eos_ids.end(), chat->stop_ids.begin(), chat->stop_ids.end());
         } else {
-            std::fprintf(stderr, "ascent: note: %s; running as a plain completion\n",
+            std::fprintf(stderr, "ascent: note: %s Running it as a plain completion.\n",
                          templates::no_template_message(m->folder).c_str());
         }
     }
@@ -166,7 +166,8 @@ Runner add_complete_command(CLI::App& root) {
     cmd->add_option("--repeat-last-n", o->repeat_last_n, "How many recent tokens the penalty looks at (-1: all)")
         ->check(CLI::Range(-1, 1 << 30));
     cmd->add_option("--seed,-s", o->seed, "Random seed (default: random; printed by --stats)");
-    cmd->add_option("--stop", o->stop, "Stop when this text appears (repeatable); it is not printed");
+    cmd->add_option("--stop", o->stop, "Stop when this text appears (repeat the flag for several); it is not printed")
+        ->allow_extra_args(false);  // one string per --stop, so a prompt after it stays the prompt
     cmd->add_flag("--json", o->json, "Print one OpenAI-style text_completion object instead of streaming");
     cmd->add_flag("--stats", o->stats, "Print timings and memory to stderr");
     cmd->add_option("--logprobs", o->logprobs, "With --json: top-N log-probabilities of every generated token")

@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
+#include "app/chat_prompt.h"
 #include "app/commands.h"
 #include "app/model_options.h"
 #include "app/run_stats.h"
@@ -45,7 +48,15 @@ int run_info(const InfoOptions& o) {
     j["tokenizer"] = m->tokenizer->family();
     j["tokenizer_vocab"] = m->tokenizer->vocab_size();
     j["chat_template"] = tmpl.has_value();
-    if (tmpl) j["chat_template_origin"] = tmpl->origin;
+    nlohmann::ordered_json stops = nlohmann::ordered_json::array();
+    std::vector<int32_t> stop_ids = m->eos_ids();
+    if (tmpl) {
+        j["chat_template_origin"] = tmpl->origin;
+        for (int32_t id : template_traits(*m, *tmpl).stop_ids)
+            if (std::find(stop_ids.begin(), stop_ids.end(), id) == stop_ids.end()) stop_ids.push_back(id);
+    }
+    for (int32_t id : stop_ids) stops.push_back({{"id", id}, {"text", m->tokenizer->token_text(id)}});
+    j["stop_tokens"] = stops;
     if (o.json) {
         write_stdout(j.dump(2) + "\n");
         return 0;
@@ -64,6 +75,9 @@ int run_info(const InfoOptions& o) {
     line("KV cache:", fmt::format("{} at {} tokens ({})", human_bytes(kv_bytes), ctx, dtype_name(kv_dtype)));
     line("tokenizer:", fmt::format("{}, {} tokens", m->tokenizer->family(), m->tokenizer->vocab_size()));
     line("chat template:", tmpl ? "yes (" + tmpl->origin + ")" : "none (base model: completion mode)");
+    std::string stop_list;
+    for (const auto& s : stops) stop_list += fmt::format("{}{} {}", stop_list.empty() ? "" : ", ", s["id"].get<int>(), s["text"].get<std::string>());
+    line("stop tokens:", stop_list.empty() ? "none" : stop_list);
     write_stdout(out);
     return 0;
 }

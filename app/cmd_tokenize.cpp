@@ -31,7 +31,9 @@ int run_tokenize(const TokenizeOptions& o) {
     } else {
         text = o.text;
     }
-    const Tokenizer tok = Tokenizer::from_folder(model_folder(o.model));
+    // A folder holding only the tokenizer files is enough: no config.json, no weights.
+    const bool bare_folder = !o.model.model.empty() && std::filesystem::is_directory(o.model.model);
+    const Tokenizer tok = Tokenizer::from_folder(bare_folder ? std::filesystem::path(o.model.model) : model_folder(o.model));
     EncodeOptions enc;
     enc.parse_special = !o.no_special;
     enc.add_special_tokens = !o.no_bos;

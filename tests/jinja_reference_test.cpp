@@ -53,7 +53,10 @@ std::vector<Record> load_records() {
         stem = stem.substr(0, stem.rfind(".jinja"));
         std::string id = sanitize(stem) + "__" + sanitize(data["scenario"].get<std::string>());
         int n = ++seen[id];
-        if (n > 1) id += "_" + std::to_string(n);
+        if (n > 1) {
+            id += '_';
+            id += std::to_string(n);
+        }
         records.push_back({id, std::move(data)});
     }
     return records;

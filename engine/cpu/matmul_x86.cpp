@@ -22,6 +22,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <utility>
 
@@ -29,6 +30,8 @@
 #define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
 
 namespace ascent::cpu {
+int g_pf_mode = 0;
+int64_t g_pf_dist = 512;
 namespace {
 
 constexpr int64_t kF32Lanes = 16;
@@ -54,7 +57,7 @@ ASCENT_AVX512_INLINE __m256 sum8(const __m512 (&v)[8]) {
     const __m512 u0 = fold_quad(fold_pair(v[0], v[1]), fold_pair(v[2], v[3]));
     const __m512 u1 = fold_quad(fold_pair(v[4], v[5]), fold_pair(v[6], v[7]));
     __m512 s = _mm512_add_ps(_mm512_unpacklo_ps(u0, u1), _mm512_unpackhi_ps(u0, u1));
-    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4F));
+    s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4E));
     // Lanes are now [v0, v4, v0, v4, v1, v5, v1, v5, v2, v6, .., v3, v7, ..].
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, s));
@@ -108,6 +111,15 @@ ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, con
     int64_t k = 0;
     for (; k + kBF16Lanes <= in; k += kBF16Lanes) {
         const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
+        if (g_pf_mode == 1) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R) * in + k), _MM_HINT_T0);
+        if (g_pf_mode == 2) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R) * in + k), _MM_HINT_T1);
+        if (g_pf_mode == 3) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * in + k) + g_pf_dist, _MM_HINT_T0);
+        if (g_pf_mode == 5) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w) + g_pf_dist + 2 * R * k + 64 * r, _MM_HINT_T0);
+        if (g_pf_mode == 6) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w) + g_pf_dist + 2 * R * k + 64 * r, _MM_HINT_T1);
+        if (g_pf_mode == 7) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_T1);
+        if (g_pf_mode == 8) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_T0);
+        if (g_pf_mode == 9) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_NTA);
+        if (g_pf_mode == 4) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + 2*R) * in + k), _MM_HINT_T1);
         for (int r = 0; r < R; ++r) {
             const __m512i v = _mm512_loadu_si512(w + r * in + k);
             even[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[r]);

@@ -1,5 +1,7 @@
 #include "tests/support/tiny_model.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <random>
 #include <vector>
@@ -14,8 +16,27 @@ namespace fs = std::filesystem;
 
 std::filesystem::path demo_model() { return fs::path(ASCENT_SOURCE_DIR) / "models/demo/stories260K"; }
 
+namespace {
+
+// CTest runs test cases as parallel processes: each gets its own scratch folder, removed at exit.
+struct ScratchRoot {
+    fs::path path = fs::path(ASCENT_TEST_TMP) / std::to_string(getpid());
+    ~ScratchRoot() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+}  // namespace
+
+const fs::path& scratch_root() {
+    static ScratchRoot root;
+    fs::create_directories(root.path);
+    return root.path;
+}
+
 std::filesystem::path test_tmp(const std::string& name) {
-    fs::path p = fs::path(ASCENT_TEST_TMP) / name;
+    fs::path p = scratch_root() / name;
     fs::remove_all(p);
     fs::create_directories(p);
     return p;

@@ -33,5 +33,6 @@ std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const Ti
 // Paths the tests share.
 std::filesystem::path demo_model();              // models/demo/stories260K in the source tree
 std::filesystem::path test_tmp(const std::string& name);  // fresh empty scratch folder
+const std::filesystem::path& scratch_root();              // this process's scratch area
 
 }  // namespace ascent::test

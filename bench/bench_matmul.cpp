@@ -1,0 +1,263 @@
+// Matmul micro-benchmarks on the shapes of Qwen2-0.5B (hidden 896, intermediate 4864, 14 q heads
+// and 2 kv heads of 64, vocab 151936, 24 layers), 2 threads, against the machine probes:
+//  - decode (1 token) is bandwidth bound: GB/s of weights read, and that as a fraction of the
+//    measured read bandwidth (counter bw_frac);
+//  - prefill (128 / 512 tokens) is compute bound: GFLOP/s, and that as a fraction of the measured
+//    BF16 dot-product peak (counter peak_frac).
+// Decode sweeps all 24 layers, so the weights (~1 GB with the LM head) come from memory, not cache.
+// Paths: "best" is what the engine picks; "hwy" the portable Highway path for comparison.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/matmul_path.h"
+#include "engine/cpu/probes.h"
+#include "engine/cpu/thread_pool.h"
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+constexpr int kThreads = 2;
+constexpr int kLayers = 24;
+constexpr int64_t kHidden = 896;
+constexpr int64_t kVocab = 151936;
+
+struct Shape {
+    const char* name;
+    int64_t n_out, in;
+};
+// One transformer layer: q, k, v, o, gate, up, down.
+constexpr Shape kLayerShapes[] = {{"q", 896, 896},     {"k", 128, 896},   {"v", 128, 896},   {"o", 896, 896},
+                                  {"gate", 4864, 896}, {"up", 4864, 896}, {"down", 896, 4864}};
+
+ThreadPool& pool() {
+    static ThreadPool p(kThreads);
+    return p;
+}
+
+const MatmulPath& path_arg(int64_t which) { return which == 0 ? matmul_path_for(nullptr) : hwy_matmul_path(); }
+
+struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+};
+
+// A weight matrix filled with small pseudo-random values in its storage type.
+class Matrix {
+public:
+    Matrix(DType t, int64_t n_out, int64_t in) : type_(t), n_out_(n_out), in_(in) {
+        const size_t n = static_cast<size_t>(n_out * in);
+        bytes_ = n * dtype_size(t);
+        data_.reset(std::aligned_alloc(64, (bytes_ + 63) / 64 * 64));
+        uint32_t s = static_cast<uint32_t>(n_out * 7919 + in);
+        for (size_t i = 0; i < n; ++i) {
+            s = s * 1664525u + 1013904223u;
+            const float v = static_cast<float>(static_cast<int32_t>(s) >> 8) * (1.f / 8388608.f) * 0.1f;
+            switch (t) {
+                case DType::F32: static_cast<float*>(data_.get())[i] = v; break;
+                case DType::BF16: static_cast<uint16_t*>(data_.get())[i] = f32_to_bf16(v); break;
+                case DType::F16: static_cast<uint16_t*>(data_.get())[i] = f32_to_f16(v); break;
+            }
+        }
+    }
+    const void* data() const { return data_.get(); }
+    DType type() const { return type_; }
+    int64_t n_out() const { return n_out_; }
+    int64_t in() const { return in_; }
+    size_t bytes() const { return bytes_; }
+
+private:
+    DType type_;
+    int64_t n_out_, in_;
+    size_t bytes_;
+    std::unique_ptr<void, FreeDeleter> data_;
+};
+
+// All layers of the model plus the LM head, allocated once per weight type.
+struct Model {
+    std::vector<Matrix> layers;  // kLayers x 7, in layer order
+    std::unique_ptr<Matrix> lm_head;
+    size_t bytes = 0;
+};
+
+const Model& model(DType t) {
+    static std::unique_ptr<Model> models[3];
+    auto& m = models[static_cast<int>(t)];
+    if (!m) {
+        m = std::make_unique<Model>();
+        for (int l = 0; l < kLayers; ++l)
+            for (const Shape& s : kLayerShapes) {
+                m->layers.emplace_back(t, s.n_out, s.in);
+                m->bytes += m->layers.back().bytes();
+            }
+        m->lm_head = std::make_unique<Matrix>(t, kVocab, kHidden);
+        m->bytes += m->lm_head->bytes();
+    }
+    return *m;
+}
+
+// The probes, measured once per run so every ratio in the run uses the same reference.
+double read_bandwidth() {
+    static const double bw = measure_read_bandwidth(pool(), 0.5);
+    return bw;
+}
+const PeakFlops& bf16_peak() {
+    static const PeakFlops peak = measure_bf16_peak(pool(), 0.5);
+    return peak;
+}
+
+std::vector<float> activations(int64_t rows, int64_t in) {
+    std::vector<float> x(static_cast<size_t>(rows * in));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) * 0.01f - 0.5f;
+    return x;
+}
+
+// One matmul as the backend will run it: prepare the input once, then split the outputs.
+void run_matmul(const MatmulPath& path, MatmulInput& input, const std::vector<float>& x, int64_t rows,
+                const Matrix& w, std::vector<float>& y) {
+    input.prepare(path, x.data(), rows, w.in(), w.in(), w.type(), &pool());
+    matmul(pool(), input, w.data(), w.type(), w.n_out(), nullptr, y.data(), w.n_out());
+}
+
+using Clock = std::chrono::steady_clock;
+
+// ------------------------------------------------------------------------------------------
+// Probes
+
+void BM_ReadBandwidth(benchmark::State& state) {
+    double bw = 0;
+    for (auto _ : state) bw = measure_read_bandwidth(pool(), 0.5);
+    state.counters["GB/s"] = bw / 1e9;
+    state.counters["buffer_MiB"] = static_cast<double>(default_bandwidth_buffer_bytes() >> 20);
+}
+BENCHMARK(BM_ReadBandwidth)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_Bf16Peak(benchmark::State& state) {
+    PeakFlops p{};
+    for (auto _ : state) p = measure_bf16_peak(pool(), 0.5);
+    state.counters["GFLOP/s"] = p.flops_per_second / 1e9;
+    state.SetLabel(p.kernel);
+}
+BENCHMARK(BM_Bf16Peak)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ------------------------------------------------------------------------------------------
+// Decode: all 24 layers (and optionally the LM head), one token.
+
+void BM_DecodeModel(benchmark::State& state) {
+    const MatmulPath& path = path_arg(state.range(0));
+    const DType type = static_cast<DType>(state.range(1));
+    const bool with_head = state.range(2) != 0;
+    const Model& m = model(type);
+    const double bw = read_bandwidth();
+    const auto x_hidden = activations(1, kHidden), x_inter = activations(1, 4864);
+    std::vector<float> y(static_cast<size_t>(kVocab));
+    MatmulInput input;
+    double seconds = 0;
+    size_t bytes = 0;
+    for (auto _ : state) {
+        const auto t0 = Clock::now();
+        for (const Matrix& w : m.layers) {
+            run_matmul(path, input, w.in() == kHidden ? x_hidden : x_inter, 1, w, y);
+            bytes += w.bytes();
+        }
+        if (with_head) {
+            run_matmul(path, input, x_hidden, 1, *m.lm_head, y);
+            bytes += m.lm_head->bytes();
+        }
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const double rate = static_cast<double>(bytes) / seconds;
+    state.counters["GB/s"] = rate / 1e9;
+    state.counters["bw_frac"] = rate / bw;
+    state.SetLabel(path.name + " " + std::string(dtype_name(type)));
+}
+BENCHMARK(BM_DecodeModel)
+    ->ArgNames({"path", "dtype", "head"})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 1})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 0})
+    ->Args({1, static_cast<int64_t>(DType::BF16), 1})
+    ->Args({0, static_cast<int64_t>(DType::F16), 0})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Decode of one shape, cycling through the 24 layers' copies of it.
+void BM_DecodeShape(benchmark::State& state) {
+    const MatmulPath& path = path_arg(state.range(0));
+    const Shape& shape = kLayerShapes[state.range(1)];
+    const Model& m = model(DType::BF16);
+    const double bw = read_bandwidth();
+    const auto x = activations(1, shape.in);
+    std::vector<float> y(static_cast<size_t>(shape.n_out));
+    MatmulInput input;
+    const size_t index = static_cast<size_t>(state.range(1));
+    double seconds = 0;
+    size_t bytes = 0;
+    for (auto _ : state) {
+        const auto t0 = Clock::now();
+        for (int l = 0; l < kLayers; ++l) {
+            const Matrix& w = m.layers[static_cast<size_t>(l) * std::size(kLayerShapes) + index];
+            run_matmul(path, input, x, 1, w, y);
+            bytes += w.bytes();
+        }
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const double rate = static_cast<double>(bytes) / seconds;
+    state.counters["GB/s"] = rate / 1e9;
+    state.counters["bw_frac"] = rate / bw;
+    state.SetLabel(path.name + " " + shape.name);
+}
+BENCHMARK(BM_DecodeShape)
+    ->ArgNames({"path", "shape"})
+    ->ArgsProduct({{0}, {0, 1, 4, 6}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// ------------------------------------------------------------------------------------------
+// Prefill: one layer's matmuls (or one shape) on `rows` tokens.
+
+void BM_Prefill(benchmark::State& state) {
+    const MatmulPath& path = path_arg(state.range(0));
+    const int64_t rows = state.range(1);
+    const int64_t shape = state.range(2);  // -1: the whole layer
+    const DType type = static_cast<DType>(state.range(3));
+    const double peak = bf16_peak().flops_per_second;
+    std::vector<std::unique_ptr<Matrix>> ws;
+    for (int64_t s = 0; s < static_cast<int64_t>(std::size(kLayerShapes)); ++s)
+        if (shape < 0 || s == shape)
+            ws.push_back(std::make_unique<Matrix>(type, kLayerShapes[s].n_out, kLayerShapes[s].in));
+    const auto x_hidden = activations(rows, kHidden), x_inter = activations(rows, 4864);
+    std::vector<float> y(static_cast<size_t>(rows * 4864));
+    MatmulInput input;
+    double seconds = 0, flops = 0;
+    for (auto _ : state) {
+        const auto t0 = Clock::now();
+        for (const auto& w : ws) {
+            run_matmul(path, input, w->in() == kHidden ? x_hidden : x_inter, rows, *w, y);
+            flops += 2.0 * static_cast<double>(rows * w->n_out() * w->in());
+        }
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const double rate = flops / seconds;
+    state.counters["GFLOP/s"] = rate / 1e9;
+    state.counters["peak_frac"] = rate / peak;
+    state.SetLabel(path.name + " " + std::string(dtype_name(type)) + " " +
+                   (shape < 0 ? "layer" : kLayerShapes[shape].name));
+}
+BENCHMARK(BM_Prefill)
+    ->ArgNames({"path", "rows", "shape", "dtype"})
+    ->ArgsProduct({{0}, {32, 128, 512}, {-1}, {static_cast<int64_t>(DType::BF16)}})
+    ->ArgsProduct({{0}, {512}, {0, 4, 6}, {static_cast<int64_t>(DType::BF16)}})
+    ->Args({1, 128, -1, static_cast<int64_t>(DType::BF16)})
+    ->Args({0, 128, -1, static_cast<int64_t>(DType::F16)})
+    ->Args({0, 128, -1, static_cast<int64_t>(DType::F32)})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
