@@ -96,17 +96,29 @@ GenerationResult generate(Session& session, const Tokenizer& tokenizer, Sampler&
     const auto t0 = Clock::now();
     GenerationResult res;
     auto& st = res.stats;
-    if (req.prompt.empty() && session.n_past() == 0)
+    std::span<const int32_t> prompt = req.prompt;
+    if (req.reuse_prefix) {
+        // Keep what the cache already holds of this prompt; at least the last token is fed again
+        // so there are logits to sample from.
+        const auto& h = session.history();
+        size_t common = 0;
+        while (common < h.size() && common < prompt.size() && h[common] == prompt[common]) ++common;
+        if (common == prompt.size() && common > 0) --common;
+        session.rewind(static_cast<int64_t>(common));
+        st.reused_tokens = static_cast<int64_t>(common);
+        prompt = prompt.subspan(common);
+    }
+    if (prompt.empty() && session.n_past() == 0)
         input_error("the prompt is empty (it encodes to no tokens)");
     const int64_t room = session.capacity() - session.n_past();
-    if (static_cast<int64_t>(req.prompt.size()) > room)
+    if (static_cast<int64_t>(prompt.size()) > room)
         input_error("the prompt is {} tokens but only {} of the {}-token context are free (raise --ctx or shorten the prompt)",
-                    req.prompt.size(), room, session.capacity());
+                    prompt.size(), room, session.capacity());
     st.prompt_tokens = static_cast<int64_t>(req.prompt.size());
     const int vocab_rows = static_cast<int>(session.model().vocab_size());
     std::vector<float> scratch;
 
-    if (!req.prompt.empty() && !session.feed(req.prompt, req.echo, req.cancel)) {
+    if (!prompt.empty() && !session.feed(prompt, req.echo, req.cancel, req.on_prefill_progress)) {
         res.finish_reason = "cancelled";
         st.prefill_seconds = st.total_seconds = since(t0);
         return res;
@@ -146,6 +158,7 @@ GenerationResult generate(Session& session, const Tokenizer& tokenizer, Sampler&
             st.token_seconds.push_back(since(first_token_at) - st.decode_seconds);
             st.decode_seconds = since(first_token_at);
         }
+        if (req.on_token) req.on_token(tok, since(t0));
         const bool is_eos = std::find(req.eos_ids.begin(), req.eos_ids.end(), tok) != req.eos_ids.end();
         if (is_eos && !req.ignore_eos) {
             res.finish_reason = "stop";
@@ -168,6 +181,7 @@ GenerationResult generate(Session& session, const Tokenizer& tokenizer, Sampler&
             res.finish_reason = "length";
             break;
         }
+        if (req.between_steps) req.between_steps(session);
         if (!session.feed(std::span<const int32_t>(&tok, 1), false, req.cancel)) {
             res.finish_reason = "cancelled";
             break;

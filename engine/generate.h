@@ -23,6 +23,15 @@ struct GenerateRequest {
     bool echo = false;                  // also report logprobs of the prompt tokens
     bool skip_special = true;           // special tokens are not printed
     const std::atomic<bool>* cancel = nullptr;
+    // Chat: keep the longest cached prefix shared with `prompt` (a whole conversation) and
+    // feed only what follows it; stats.reused_tokens tells how much was reused.
+    bool reuse_prefix = false;
+    // Hooks for interactive front ends: prefill progress (tokens done of total), every token
+    // as it is sampled (seconds since the request started), and a point between two forward
+    // steps where the session may be changed (e.g. the execution mode switched).
+    std::function<void(int64_t done, int64_t total)> on_prefill_progress;
+    std::function<void(int32_t token, double seconds)> on_token;
+    std::function<void(Session&)> between_steps;
 };
 
 struct TokenLogprob {

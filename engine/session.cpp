@@ -35,7 +35,8 @@ void Session::rewind(int64_t n) {
     history_.resize(static_cast<size_t>(n));
 }
 
-bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::atomic<bool>* cancel) {
+bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::atomic<bool>* cancel,
+                   const std::function<void(int64_t, int64_t)>& progress) {
     if (tokens.empty()) runtime_error("feed() needs at least one token");
     const int64_t vocab = model_.vocab_size();
     for (int32_t t : tokens)
@@ -58,6 +59,7 @@ bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::
         if (all_logits) logits_.insert(logits_.end(), chunk_logits_.begin(), chunk_logits_.end());
         history_.insert(history_.end(), chunk.begin(), chunk.end());
         done += n;
+        if (progress) progress(static_cast<int64_t>(done), static_cast<int64_t>(tokens.size()));
     }
     return true;
 }

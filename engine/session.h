@@ -3,6 +3,7 @@
 // that runs the model. Prompts are fed in chunks (bounded activation memory, and a place to
 // notice a cancel request); decode feeds one token at a time.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -26,7 +27,8 @@ public:
     // Runs `tokens` after the ones already cached. False when cancelled between chunks (the
     // tokens fed so far stay cached). Logits: the last token's, or every token's with all_logits.
     bool feed(std::span<const int32_t> tokens, bool all_logits = false,
-              const std::atomic<bool>* cancel = nullptr);
+              const std::atomic<bool>* cancel = nullptr,
+              const std::function<void(int64_t done, int64_t total)>& progress = nullptr);
     const std::vector<float>& logits() const { return logits_; }
 
     int64_t n_past() const { return static_cast<int64_t>(history_.size()); }

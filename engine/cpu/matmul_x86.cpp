@@ -22,7 +22,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #include <algorithm>
-#include <cstdlib>
 #include <array>
 #include <utility>
 
@@ -30,8 +29,6 @@
 #define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
 
 namespace ascent::cpu {
-int g_pf_mode = 0;
-int64_t g_pf_dist = 512;
 namespace {
 
 constexpr int64_t kF32Lanes = 16;
@@ -101,29 +98,37 @@ struct LoadF16 {
 
 // ------------------------------------------------------------------------------------------
 // Decode: one activation row against R weight rows.
+//
+// With R rows interleaved, each row is a short stream that the hardware prefetcher picks up
+// late (it restarts at every 4 KiB page), so the kernels prefetch the rows of a later group
+// themselves, at the same offsets they are reading now. Measured on the Qwen2-0.5B shapes this
+// takes rows of 896 BF16 from ~75% to ~97% of the single-core read bandwidth. Prefetches past
+// the end of the matrix are harmless (they never fault).
+
+// Rows ahead to prefetch: whole groups, at least ~16 KiB ahead of the reads.
+inline int64_t gemv_prefetch_rows(int64_t row_bytes) {
+    const int64_t group_bytes = kGemvRows * row_bytes;
+    return kGemvRows * std::max<int64_t>(1, (16384 + group_bytes - 1) / group_bytes);
+}
+
+// Into L2 only: a group ahead can be larger than L1.
+ASCENT_AVX512_INLINE void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
 // BF16 weights, activations in F32Split layout (per 32 elements: 16 even, then 16 odd).
 template <int R>
 ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
-    __m512 even[R], odd[R];
-    for (int r = 0; r < R; ++r) even[r] = odd[r] = _mm512_setzero_ps();
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    const uint16_t* next = w + gemv_prefetch_rows(in * 2) * in;
     int64_t k = 0;
     for (; k + kBF16Lanes <= in; k += kBF16Lanes) {
         const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
-        if (g_pf_mode == 1) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R) * in + k), _MM_HINT_T0);
-        if (g_pf_mode == 2) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R) * in + k), _MM_HINT_T1);
-        if (g_pf_mode == 3) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * in + k) + g_pf_dist, _MM_HINT_T0);
-        if (g_pf_mode == 5) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w) + g_pf_dist + 2 * R * k + 64 * r, _MM_HINT_T0);
-        if (g_pf_mode == 6) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w) + g_pf_dist + 2 * R * k + 64 * r, _MM_HINT_T1);
-        if (g_pf_mode == 7) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_T1);
-        if (g_pf_mode == 8) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_T0);
-        if (g_pf_mode == 9) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + R * g_pf_dist / 64) * in + k), _MM_HINT_NTA);
-        if (g_pf_mode == 4) for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + (r + 2*R) * in + k), _MM_HINT_T1);
+        for (int r = 0; r < R; ++r) prefetch_l2(next + r * in + k);
         for (int r = 0; r < R; ++r) {
             const __m512i v = _mm512_loadu_si512(w + r * in + k);
-            even[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[r]);
-            odd[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, odd[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, acc[r]);
         }
     }
     if (k < in) {  // x is zero-padded; the weights must not be read past the row
@@ -131,13 +136,15 @@ ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, con
         const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
         for (int r = 0; r < R; ++r) {
             const __m512i v = _mm512_maskz_loadu_epi16(m, w + r * in + k);
-            even[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, even[r]);
-            odd[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, odd[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, acc[r]);
         }
     }
-    __m512 sums[8];
-    for (int r = 0; r < 8; ++r) sums[r] = r < R ? _mm512_add_ps(even[r], odd[r]) : _mm512_setzero_ps();
-    store_sums(sum8(sums), R, bias, false, y);
+    for (int r0 = 0; r0 < R; r0 += 8) {
+        __m512 sums[8];
+        for (int r = 0; r < 8; ++r) sums[r] = r0 + r < R ? acc[r0 + r] : _mm512_setzero_ps();
+        store_sums(sum8(sums), std::min(8, R - r0), bias ? bias + r0 : nullptr, false, y + r0);
+    }
 }
 
 // F32 or F16 weights, f32 activations in natural order.
@@ -145,18 +152,24 @@ template <class L, int R>
 ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, const float* bias, float* y) {
     __m512 acc[R];
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    const typename L::T* next = w + gemv_prefetch_rows(in * static_cast<int64_t>(sizeof(typename L::T))) * in;
     int64_t k = 0;
     for (; k + kF32Lanes <= in; k += kF32Lanes) {
         const __m512 xv = _mm512_load_ps(x + k);
+        // One prefetch per 64-byte line: every step for F32, every other step for F16.
+        if (sizeof(typename L::T) == 4 || (k & kF32Lanes) == 0)
+            for (int r = 0; r < R; ++r) prefetch_l2(next + r * in + k);
         for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load(w + r * in + k), xv, acc[r]);
     }
     if (k < in) {
         const __m512 xv = _mm512_load_ps(x + k);
         for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load_first(w + r * in + k, in - k), xv, acc[r]);
     }
-    __m512 sums[8];
-    for (int r = 0; r < 8; ++r) sums[r] = r < R ? acc[r] : _mm512_setzero_ps();
-    store_sums(sum8(sums), R, bias, false, y);
+    for (int r0 = 0; r0 < R; r0 += 8) {
+        __m512 sums[8];
+        for (int r = 0; r < 8; ++r) sums[r] = r0 + r < R ? acc[r0 + r] : _mm512_setzero_ps();
+        store_sums(sum8(sums), std::min(8, R - r0), bias ? bias + r0 : nullptr, false, y + r0);
+    }
 }
 
 using GemvBF16 = void (*)(const float*, const uint16_t*, int64_t, const float*, float*);
@@ -176,11 +189,13 @@ GemvBF16 pick_gemv_bf16(int r) {
                                                   gemv_bf16<5>, gemv_bf16<6>, gemv_bf16<7>, gemv_bf16<8>};
     return table[r - 1];
 }
+template <class L, std::size_t... I>
+constexpr std::array<GemvF32<L>, sizeof...(I)> gemv_f32_table(std::index_sequence<I...>) {
+    return {gemv_f32<L, static_cast<int>(I) + 1>...};
+}
 template <class L>
 GemvF32<L> pick_gemv_f32(int r) {
-    static constexpr GemvF32<L> table[kGemvRows] = {gemv_f32<L, 1>, gemv_f32<L, 2>, gemv_f32<L, 3>,
-                                                    gemv_f32<L, 4>, gemv_f32<L, 5>, gemv_f32<L, 6>,
-                                                    gemv_f32<L, 7>, gemv_f32<L, 8>};
+    static constexpr auto table = gemv_f32_table<L>(std::make_index_sequence<kGemvRows>());
     return table[r - 1];
 }
 
