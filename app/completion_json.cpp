@@ -9,7 +9,7 @@ using nlohmann::ordered_json;
 
 namespace {
 
-std::string completion_id(const char* prefix = "cmpl-") {
+std::string completion_id(const char* prefix) {
     std::random_device rd;
     std::mt19937_64 g(rd());
     static const char* hex = "0123456789abcdef";
@@ -18,10 +18,20 @@ std::string completion_id(const char* prefix = "cmpl-") {
     return id;
 }
 
-ordered_json usage_json(const GenerationResult& r) {
-    return {{"prompt_tokens", r.stats.prompt_tokens},
-            {"completion_tokens", r.stats.generated_tokens},
-            {"total_tokens", r.stats.prompt_tokens + r.stats.generated_tokens}};
+// The fields every OpenAI completion object shares around its one choice.
+ordered_json envelope(const char* id_prefix, const char* object, const std::string& model_name, ordered_json choice,
+                      const GenerationResult& r) {
+    ordered_json j;
+    j["id"] = completion_id(id_prefix);
+    j["object"] = object;
+    j["created"] = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+    j["model"] = model_name;
+    j["choices"] = ordered_json::array({std::move(choice)});
+    j["usage"] = {{"prompt_tokens", r.stats.prompt_tokens},
+                  {"completion_tokens", r.stats.generated_tokens},
+                  {"total_tokens", r.stats.prompt_tokens + r.stats.generated_tokens}};
+    return j;
 }
 
 }  // namespace
@@ -58,15 +68,7 @@ ordered_json text_completion_json(const std::string& model_name, const std::stri
         choice["logprobs"] = nullptr;
     }
     choice["finish_reason"] = r.finish_reason;
-    ordered_json j;
-    j["id"] = completion_id();
-    j["object"] = "text_completion";
-    j["created"] = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-    j["model"] = model_name;
-    j["choices"] = ordered_json::array({choice});
-    j["usage"] = usage_json(r);
-    return j;
+    return envelope("cmpl-", "text_completion", model_name, std::move(choice), r);
 }
 
 ordered_json chat_completion_json(const std::string& model_name, const std::string& content,
@@ -74,15 +76,7 @@ ordered_json chat_completion_json(const std::string& model_name, const std::stri
     ordered_json message = {{"role", "assistant"}, {"content", content}};
     if (!reasoning.empty()) message["reasoning_content"] = reasoning;
     ordered_json choice = {{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", r.finish_reason}};
-    ordered_json j;
-    j["id"] = completion_id("chatcmpl-");
-    j["object"] = "chat.completion";
-    j["created"] = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-    j["model"] = model_name;
-    j["choices"] = ordered_json::array({choice});
-    j["usage"] = usage_json(r);
-    return j;
+    return envelope("chatcmpl-", "chat.completion", model_name, std::move(choice), r);
 }
 
 }  // namespace ascent::app

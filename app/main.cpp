@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     runners["tokenize"] = add_tokenize_command(app);
     runners["info"] = add_info_command(app);
     runners["template"] = add_template_command(app);
+    runners["bench"] = add_bench_command(app);
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);

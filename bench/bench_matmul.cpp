@@ -5,7 +5,8 @@
 //  - prefill (128 / 512 tokens) is compute bound: GFLOP/s, and that as a fraction of the measured
 //    BF16 dot-product peak (counter peak_frac).
 // Decode sweeps all 24 layers, so the weights (~1 GB with the LM head) come from memory, not cache.
-// Paths: "best" is what the engine picks; "hwy" the portable Highway path for comparison.
+// Paths (first argument): 0 = what the engine picks (AMX where present), 1 = the portable
+// Highway path, 2 = the x86 AVX-512 path without AMX (vdpbf16ps prefill).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -43,7 +44,11 @@ ThreadPool& pool() {
     return p;
 }
 
-const MatmulPath& path_arg(int64_t which) { return which == 0 ? matmul_path_for(nullptr) : hwy_matmul_path(); }
+const MatmulPath& path_arg(int64_t which) {
+    if (which == 1) return hwy_matmul_path();
+    if (which == 2) return matmul_path_for("avx512bf16");
+    return matmul_path_for(nullptr);
+}
 
 struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
@@ -112,6 +117,10 @@ const PeakFlops& bf16_peak() {
     static const PeakFlops peak = measure_bf16_peak(pool(), 0.5);
     return peak;
 }
+const PeakFlops& amx_peak() {
+    static const PeakFlops peak = measure_amx_bf16_peak(pool(), 0.5);
+    return peak;
+}
 
 std::vector<float> activations(int64_t rows, int64_t in) {
     std::vector<float> x(static_cast<size_t>(rows * in));
@@ -147,6 +156,14 @@ void BM_Bf16Peak(benchmark::State& state) {
 }
 BENCHMARK(BM_Bf16Peak)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+void BM_AmxPeak(benchmark::State& state) {
+    PeakFlops p{};
+    for (auto _ : state) p = measure_amx_bf16_peak(pool(), 0.5);
+    state.counters["GFLOP/s"] = p.flops_per_second / 1e9;
+    state.SetLabel(p.kernel);
+}
+BENCHMARK(BM_AmxPeak)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // ------------------------------------------------------------------------------------------
 // Decode: all 24 layers (and optionally the LM head), one token.
 
@@ -154,18 +171,37 @@ void BM_DecodeModel(benchmark::State& state) {
     const MatmulPath& path = path_arg(state.range(0));
     const DType type = static_cast<DType>(state.range(1));
     const bool with_head = state.range(2) != 0;
+    // Fused: q/k/v and gate/up each in one hand-out of work (matmul() with several outputs).
+    const bool fused = state.range(3) != 0;
     const Model& m = model(type);
     const double bw = read_bandwidth();
     const auto x_hidden = activations(1, kHidden), x_inter = activations(1, 4864);
-    std::vector<float> y(static_cast<size_t>(kVocab));
+    std::vector<float> y(static_cast<size_t>(kVocab)), y2(4864), y3(4864);
     MatmulInput input;
     double seconds = 0;
     size_t bytes = 0;
+    const size_t per_layer = std::size(kLayerShapes);
     for (auto _ : state) {
         const auto t0 = Clock::now();
-        for (const Matrix& w : m.layers) {
-            run_matmul(path, input, w.in() == kHidden ? x_hidden : x_inter, 1, w, y);
-            bytes += w.bytes();
+        for (size_t l = 0; l < m.layers.size(); l += per_layer) {
+            const Matrix* w = &m.layers[l];  // q k v o gate up down
+            if (fused) {
+                input.prepare(path, x_hidden.data(), 1, kHidden, kHidden, type, &pool());
+                const MatmulOutput qkv[] = {{w[0].data(), w[0].n_out(), nullptr, y.data(), w[0].n_out()},
+                                            {w[1].data(), w[1].n_out(), nullptr, y2.data(), w[1].n_out()},
+                                            {w[2].data(), w[2].n_out(), nullptr, y3.data(), w[2].n_out()}};
+                matmul(pool(), input, type, qkv);
+                run_matmul(path, input, x_hidden, 1, w[3], y);
+                input.prepare(path, x_hidden.data(), 1, kHidden, kHidden, type, &pool());
+                const MatmulOutput gate_up[] = {{w[4].data(), w[4].n_out(), nullptr, y2.data(), w[4].n_out()},
+                                                {w[5].data(), w[5].n_out(), nullptr, y3.data(), w[5].n_out()}};
+                matmul(pool(), input, type, gate_up);
+                run_matmul(path, input, x_inter, 1, w[6], y);
+            } else {
+                for (size_t i = 0; i < per_layer; ++i)
+                    run_matmul(path, input, w[i].in() == kHidden ? x_hidden : x_inter, 1, w[i], y);
+            }
+            for (size_t i = 0; i < per_layer; ++i) bytes += w[i].bytes();
         }
         if (with_head) {
             run_matmul(path, input, x_hidden, 1, *m.lm_head, y);
@@ -176,14 +212,15 @@ void BM_DecodeModel(benchmark::State& state) {
     const double rate = static_cast<double>(bytes) / seconds;
     state.counters["GB/s"] = rate / 1e9;
     state.counters["bw_frac"] = rate / bw;
-    state.SetLabel(path.name + " " + std::string(dtype_name(type)));
+    state.SetLabel(path.name + " " + std::string(dtype_name(type)) + (fused ? " fused" : ""));
 }
 BENCHMARK(BM_DecodeModel)
-    ->ArgNames({"path", "dtype", "head"})
-    ->Args({0, static_cast<int64_t>(DType::BF16), 1})
-    ->Args({0, static_cast<int64_t>(DType::BF16), 0})
-    ->Args({1, static_cast<int64_t>(DType::BF16), 1})
-    ->Args({0, static_cast<int64_t>(DType::F16), 0})
+    ->ArgNames({"path", "dtype", "head", "fused"})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 1, 0})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 0, 0})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 1, 1})
+    ->Args({1, static_cast<int64_t>(DType::BF16), 1, 0})
+    ->Args({0, static_cast<int64_t>(DType::F16), 0, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -247,13 +284,14 @@ void BM_Prefill(benchmark::State& state) {
     const double rate = flops / seconds;
     state.counters["GFLOP/s"] = rate / 1e9;
     state.counters["peak_frac"] = rate / peak;
+    if (amx_peak().flops_per_second > 0) state.counters["amx_peak_frac"] = rate / amx_peak().flops_per_second;
     state.SetLabel(path.name + " " + std::string(dtype_name(type)) + " " +
                    (shape < 0 ? "layer" : kLayerShapes[shape].name));
 }
 BENCHMARK(BM_Prefill)
     ->ArgNames({"path", "rows", "shape", "dtype"})
-    ->ArgsProduct({{0}, {32, 128, 512}, {-1}, {static_cast<int64_t>(DType::BF16)}})
-    ->ArgsProduct({{0}, {512}, {0, 4, 6}, {static_cast<int64_t>(DType::BF16)}})
+    ->ArgsProduct({{0, 2}, {32, 128, 512}, {-1}, {static_cast<int64_t>(DType::BF16)}})
+    ->ArgsProduct({{0, 2}, {512}, {0, 4, 6}, {static_cast<int64_t>(DType::BF16)}})
     ->Args({1, 128, -1, static_cast<int64_t>(DType::BF16)})
     ->Args({0, 128, -1, static_cast<int64_t>(DType::F16)})
     ->Args({0, 128, -1, static_cast<int64_t>(DType::F32)})

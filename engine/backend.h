@@ -46,6 +46,14 @@ struct LinearOutput {
     const RopeParams* rope = nullptr;
 };
 
+// What the device can do at best, measured on the spot: the roofline `ascent bench` compares
+// achieved figures against.
+struct RooflineProbe {
+    double read_bytes_per_second = 0;  // streaming read bandwidth of the weights' memory
+    double peak_flops = 0;             // dot-product peak in the weights' precision (BF16)
+    std::string peak_kernel;           // how the peak was measured
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -62,6 +70,7 @@ public:
     virtual float* alloc_activation(size_t floats) = 0;
     virtual void free_activation(float* p, size_t floats) = 0;
     virtual BackendMemory memory() const = 0;
+    virtual RooflineProbe probe_roofline() = 0;
 
     // Kernels. Activations are f32 row-major [rows, cols].
     virtual void embed(const Weight& table, std::span<const int32_t> tokens, float* out) = 0;

@@ -11,6 +11,7 @@
 #include "engine/weight_binder.h"
 #include "models/loader.h"
 #include "models/registry.h"
+#include "tests/support/built_model.h"
 #include "tests/support/tiny_model.h"
 
 using namespace ascent;
@@ -18,20 +19,9 @@ using namespace ascent::test;
 
 namespace {
 
-struct Built {
-    std::unique_ptr<WeightStore> weights;
-    std::unique_ptr<Backend> backend;
-    std::unique_ptr<Model> model;
-};
+using Built = BuiltModel;
 
-Built build(const std::filesystem::path& folder) {
-    Built b;
-    b.weights = std::make_unique<WeightStore>(WeightStore::open_folder(folder));
-    b.backend = create_backend(BackendOptions{"cpu", 2});
-    WeightBinder binder(*b.weights, *b.backend);
-    b.model = models::build_model(ModelConfig::load(folder), binder);
-    return b;
-}
+Built build(const std::filesystem::path& folder, int threads = 2) { return build_model_folder(folder, threads); }
 
 std::filesystem::path tiny(const std::string& arch, DType dtype) {
     TinyModelSpec spec;

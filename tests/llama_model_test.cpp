@@ -12,6 +12,7 @@
 #include "engine/weight_binder.h"
 #include "models/registry.h"
 #include "tests/support/reference_llama.h"
+#include "tests/support/built_model.h"
 #include "tests/support/tiny_model.h"
 
 using namespace ascent;
@@ -19,22 +20,9 @@ using namespace ascent::test;
 
 namespace {
 
-struct Built {
-    ModelConfig config;
-    std::unique_ptr<WeightStore> weights;
-    std::unique_ptr<Backend> backend;
-    std::unique_ptr<Model> model;
-};
+using Built = BuiltModel;
 
-Built build(const std::filesystem::path& folder, int threads = 2) {
-    Built b;
-    b.config = ModelConfig::load(folder);
-    b.weights = std::make_unique<WeightStore>(WeightStore::open_folder(folder));
-    b.backend = create_backend(BackendOptions{"cpu", threads});
-    WeightBinder binder(*b.weights, *b.backend);
-    b.model = models::build_model(b.config, binder);
-    return b;
-}
+Built build(const std::filesystem::path& folder, int threads = 2) { return build_model_folder(folder, threads); }
 
 std::vector<int32_t> sample_tokens(int n, int vocab, uint32_t seed) {
     std::vector<int32_t> t;

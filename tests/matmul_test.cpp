@@ -143,7 +143,13 @@ TEST(Matmul, PathsAreListed) {
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512bf16")) {
         ASSERT_NE(x86_matmul_path(), nullptr);
-        EXPECT_EQ(paths.back()->name, "avx512bf16");
+        EXPECT_EQ(x86_matmul_path()->name, "avx512bf16");
+        if (const MatmulPath* amx = amx_matmul_path()) {
+            EXPECT_EQ(amx->name, "avx512bf16+amx");
+            EXPECT_EQ(paths.back(), amx);
+        } else {
+            EXPECT_EQ(paths.back(), x86_matmul_path());
+        }
     }
 #endif
     for (const MatmulPath* p : paths) EXPECT_EQ(16 % p->row_tile, 0) << p->name;
@@ -176,6 +182,55 @@ TEST(Matmul, EverySimdPathMatchesScalarOnOddSizes) {
                         }
                     }
                 }
+}
+
+TEST(Matmul, TileFriendlySizesMatchScalar) {
+    // Shapes the AMX kernels take (at least 16 tokens, `in` a multiple of 32), with token and
+    // weight row counts around the 16 x 16 tiles and the 32-row panels.
+    const MatmulPath& scalar = scalar_matmul_path();
+    uint32_t seed = 3000;
+    for (const MatmulPath* path : matmul_paths()) {
+        if (path == &scalar) continue;
+        for (int64_t rows : {16, 31, 48, 100})
+            for (int64_t in : {32, 96, 896})
+                for (int64_t n_out : {16, 17, 33, 48, 129})
+                    for (int64_t o0 : {int64_t{0}, int64_t{5}, int64_t{16}}) {
+                        if (o0 >= n_out) continue;
+                        const Problem p = make_problem(rows, in, n_out, DType::BF16, seed++);
+                        const auto want = run(scalar, p, o0, n_out, true);
+                        const auto got = run(*path, p, o0, n_out, true);
+                        expect_untouched_outside(p, got, n_out - o0, describe(*path, p, o0, true));
+                        for (int64_t r = 0; r < rows; ++r)
+                            for (int64_t o = o0; o < n_out; ++o) {
+                                const size_t at = static_cast<size_t>(r * p.ldy + (o - o0));
+                                ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o))
+                                    << describe(*path, p, o0, true) << " r=" << r << " o=" << o;
+                            }
+                    }
+    }
+}
+
+TEST(Matmul, AmxTilesHoldTokenColumnPairs) {
+    const MatmulPath* amx = amx_matmul_path();
+    if (!amx) GTEST_SKIP() << "no AMX on this machine";
+    const int64_t rows = 20, in = 64, ldx = 70;
+    const std::vector<float> x = randoms(static_cast<size_t>(rows * ldx), 8);
+    MatmulInput input;
+    input.prepare(*amx, x.data(), rows, in, ldx, DType::BF16);
+    ASSERT_EQ(input.layout(), MatmulLayout::BF16Tiles);
+    const uint16_t* tiles = input.bf16_row(0);
+    const int64_t n_kb = in / 32;
+    for (int64_t tb = 0; tb < 2; ++tb)
+        for (int64_t kb = 0; kb < n_kb; ++kb)
+            for (int64_t p = 0; p < 16; ++p)
+                for (int64_t t = 0; t < 16; ++t)
+                    for (int64_t j = 0; j < 2; ++j) {
+                        const int64_t token = tb * 16 + t, col = kb * 32 + 2 * p + j;
+                        const uint16_t want =
+                            token < rows ? f32_to_bf16(x[static_cast<size_t>(token * ldx + col)]) : uint16_t{0};
+                        ASSERT_EQ(tiles[(tb * n_kb + kb) * 512 + p * 32 + t * 2 + j], want)
+                            << "token " << token << " col " << col;
+                    }
 }
 
 TEST(Matmul, EveryHighwayTargetMatchesScalar) {
@@ -281,9 +336,13 @@ TEST(Matmul, PreparedActivationsMatchTheReferenceConversion) {
 }
 
 TEST(Matmul, ResultsDoNotDependOnThreadsOrBlocks) {
+    struct Case {
+        int64_t rows, in;
+    };
     for (DType type : kTypes)
-        for (int64_t rows : {1, 7}) {
-            const Problem p = make_problem(rows, 200, 333, type, 9);
+        for (Case c : {Case{1, 200}, Case{7, 200}, Case{40, 224}}) {  // 40 x 224: AMX tiles where present
+            const int64_t rows = c.rows;
+            const Problem p = make_problem(rows, c.in, 333, type, 9);
             const auto whole = run(active_matmul_path(), p, 0, p.n_out, true);
             for (int threads : {1, 2, 3}) {
                 ThreadPool pool(threads);
@@ -291,6 +350,28 @@ TEST(Matmul, ResultsDoNotDependOnThreadsOrBlocks) {
                 matmul(pool, p.x.data(), rows, p.ldx, p.w.data(), type, p.n_out, p.in, p.bias.data(), y.data(), p.ldy);
                 EXPECT_EQ(y, whole) << dtype_name(type) << " rows " << rows << " threads " << threads;
             }
+        }
+}
+
+TEST(Matmul, SeveralOutputsInOnePass) {
+    // q/k/v-like: three matrices of different heights over one prepared input.
+    for (DType type : kTypes)
+        for (int64_t rows : {1, 5}) {
+            const Problem q = make_problem(rows, 96, 131, type, 20);
+            Problem k = make_problem(rows, 96, 17, type, 21), v = make_problem(rows, 96, 40, type, 22);
+            k.x = v.x = q.x;
+            MatmulInput input;
+            input.prepare(q.x.data(), rows, q.in, q.ldx, type);
+            std::vector<float> yq(static_cast<size_t>(rows * q.ldy), kUntouched), yk(static_cast<size_t>(rows * k.ldy), kUntouched),
+                yv(static_cast<size_t>(rows * v.ldy), kUntouched);
+            const MatmulOutput outs[] = {{q.w.data(), q.n_out, q.bias.data(), yq.data(), q.ldy},
+                                         {k.w.data(), k.n_out, nullptr, yk.data(), k.ldy},
+                                         {v.w.data(), v.n_out, v.bias.data(), yv.data(), v.ldy}};
+            ThreadPool pool(2);
+            matmul(pool, input, type, outs);
+            EXPECT_EQ(yq, run(active_matmul_path(), q, 0, q.n_out, true)) << dtype_name(type);
+            EXPECT_EQ(yk, run(active_matmul_path(), k, 0, k.n_out, false)) << dtype_name(type);
+            EXPECT_EQ(yv, run(active_matmul_path(), v, 0, v.n_out, true)) << dtype_name(type);
         }
 }
 
@@ -351,4 +432,11 @@ TEST(Probes, Bf16PeakIsPlausible) {
     EXPECT_FALSE(peak.kernel.empty());
     EXPECT_GT(peak.flops_per_second, 1e9);
     EXPECT_LT(peak.flops_per_second, 1e14);
+    const PeakFlops amx = measure_amx_bf16_peak(pool, 0.05);
+    if (amx_matmul_path()) {
+        EXPECT_GT(amx.flops_per_second, peak.flops_per_second);  // 16x the work per instruction
+        EXPECT_LT(amx.flops_per_second, 1e15);
+    } else {
+        EXPECT_EQ(amx.flops_per_second, 0.0);
+    }
 }

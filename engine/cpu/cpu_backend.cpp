@@ -1,4 +1,5 @@
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/probes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -123,6 +124,15 @@ void CpuBackend::free_activation(float* p, size_t floats) {
 
 BackendMemory CpuBackend::memory() const {
     return BackendMemory{weight_bytes_, kv_bytes_.load(), act_bytes_.load(), act_peak_.load()};
+}
+
+RooflineProbe CpuBackend::probe_roofline() {
+    RooflineProbe r;
+    r.read_bytes_per_second = measure_read_bandwidth(pool_);
+    const PeakFlops peak = measure_bf16_peak(pool_);
+    r.peak_flops = peak.flops_per_second;
+    r.peak_kernel = peak.kernel;
+    return r;
 }
 
 const float* CpuBackend::f32_vector_cached(const Weight& w) {

@@ -24,6 +24,7 @@ public:
     float* alloc_activation(size_t floats) override;
     void free_activation(float* p, size_t floats) override;
     BackendMemory memory() const override;
+    RooflineProbe probe_roofline() override;
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,

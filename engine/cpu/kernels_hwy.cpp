@@ -136,7 +136,7 @@ void Add(const float* a, const float* b, float* out, size_t n) {
     for (; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+const char* KernelsTargetName() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
 }  // namespace ascent::cpu
@@ -157,7 +157,7 @@ HWY_EXPORT(SumSquares);
 HWY_EXPORT(ScaleMul);
 HWY_EXPORT(Swiglu);
 HWY_EXPORT(Add);
-HWY_EXPORT(TargetName);
+HWY_EXPORT(KernelsTargetName);
 
 // Resolve the table entries once, so each kernel call is one indirect call with no dispatch check.
 #define ASCENT_RESOLVED(F) (&HWY_DYNAMIC_DISPATCH(F))
@@ -166,7 +166,7 @@ const KernelSet& simd_kernels() {
     static const KernelSet set = [] {
         hwy::GetChosenTarget().Update(hwy::SupportedTargets());
         return KernelSet{
-            std::string("simd:") + HWY_DYNAMIC_DISPATCH(TargetName)(),
+            std::string("simd:") + HWY_DYNAMIC_DISPATCH(KernelsTargetName)(),
             ASCENT_RESOLVED(DotF32),    ASCENT_RESOLVED(DotBF16),  ASCENT_RESOLVED(DotF16),
             ASCENT_RESOLVED(AxpyF32),   ASCENT_RESOLVED(AxpyBF16), ASCENT_RESOLVED(AxpyF16),
             ASCENT_RESOLVED(WidenBF16), ASCENT_RESOLVED(WidenF16), ASCENT_RESOLVED(SumSquares),

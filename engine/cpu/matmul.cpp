@@ -65,7 +65,7 @@ void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, 
                           DType weight_type, ThreadPool* pool) {
     if (rows < 0 || in < 1 || ldx < in)
         runtime_error("matmul: bad input shape (rows {}, in {}, ldx {})", rows, in, ldx);
-    const MatmulShape shape = path.shape(weight_type, rows);
+    const MatmulShape shape = path.shape(weight_type, rows, in);
     path_ = &path;
     rows_ = rows;
     in_ = in;
@@ -73,13 +73,16 @@ void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, 
     lanes_ = shape.lanes;
     weight_type_ = weight_type;
     layout_ = shape.layout;
-    const size_t elem = layout_ == MatmulLayout::BF16 ? 2 : 4;
-    reserve(static_cast<size_t>(std::max<int64_t>(rows, 1) * stride_) * elem);
+    const bool bf16 = layout_ == MatmulLayout::BF16 || layout_ == MatmulLayout::BF16Tiles;
+    const int64_t padded_rows = round_up(std::max<int64_t>(rows, 1), shape.row_align);
+    reserve(static_cast<size_t>(padded_rows * stride_) * (bf16 ? 2 : 4));
     if (rows == 0) return;
-    if (pool && pool->size() > 1 && rows > 1 && rows * in >= kParallelConvertElements) {
-        const int64_t n_tasks = std::min<int64_t>(rows, 4 * pool->size());
+    const int64_t units = (rows + shape.row_align - 1) / shape.row_align;
+    if (pool && pool->size() > 1 && units > 1 && rows * in >= kParallelConvertElements) {
+        const int64_t n_tasks = std::min<int64_t>(units, 4 * pool->size());
         pool->run(n_tasks, [&](int64_t task, int) {
-            const int64_t r0 = rows * task / n_tasks, r1 = rows * (task + 1) / n_tasks;
+            const int64_t r0 = units * task / n_tasks * shape.row_align;
+            const int64_t r1 = std::min(rows, units * (task + 1) / n_tasks * shape.row_align);
             path.convert(*this, x, ldx, r0, r1);
         });
     } else {
@@ -104,6 +107,8 @@ void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64
                 std::fill(d + in, d + stride, uint16_t{0});
                 break;
             }
+            case MatmulLayout::BF16Tiles:
+                runtime_error("matmul: the reference conversion has no AMX tile layout");
             case MatmulLayout::F32Split: {
                 float* d = dst.mutable_f32_row(r);
                 const int64_t lanes = dst.lanes(), chunk = 2 * lanes;
@@ -148,6 +153,30 @@ void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int
     });
 }
 
+void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const MatmulOutput> outputs) {
+    const int threads = pool.size();
+    auto blocks = [&](const MatmulOutput& out, int64_t& block) {
+        block = matmul_block_rows(wt, x.rows(), out.n_out, threads);
+        return (out.n_out + block - 1) / block;
+    };
+    int64_t n_tasks = 0, block = 0;
+    for (const MatmulOutput& out : outputs) n_tasks += blocks(out, block);
+    // Task numbers run through the outputs in order; recomputing the split per task is a few
+    // divisions and keeps decode free of allocations.
+    pool.run(n_tasks, [&](int64_t task, int) {
+        for (const MatmulOutput& out : outputs) {
+            int64_t b = 0;
+            const int64_t n = blocks(out, b);
+            if (task < n) {
+                const int64_t o0 = task * b, o1 = std::min(out.n_out, o0 + b);
+                matmul_rows(x, out.w, wt, o0, o1, out.bias, out.y + o0, out.ldy);
+                return;
+            }
+            task -= n;
+        }
+    });
+}
+
 void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const void* w, DType wt,
             int64_t n_out, int64_t in, const float* bias, float* y, int64_t ldy) {
     // One prepared buffer per calling thread, reused across calls so that decode does not
@@ -158,9 +187,12 @@ void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const v
 }
 
 const MatmulPath& matmul_path_for(const char* simd_env) {
+    const MatmulPath* x86 = x86_matmul_path();
     if (simd_env && std::strcmp(simd_env, "scalar") == 0) return scalar_matmul_path();
     if (simd_env && std::strcmp(simd_env, "hwy") == 0) return hwy_matmul_path();
-    if (const MatmulPath* x86 = x86_matmul_path()) return *x86;
+    if (simd_env && std::strcmp(simd_env, "avx512bf16") == 0 && x86) return *x86;
+    if (const MatmulPath* amx = amx_matmul_path()) return *amx;
+    if (x86) return *x86;
     return hwy_matmul_path();
 }
 
@@ -169,6 +201,7 @@ const MatmulPath& active_matmul_path() { return matmul_path_for(std::getenv("ASC
 std::vector<const MatmulPath*> matmul_paths() {
     std::vector<const MatmulPath*> paths{&scalar_matmul_path(), &hwy_matmul_path()};
     if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(x86);
+    if (const MatmulPath* amx = amx_matmul_path()) paths.push_back(amx);
     return paths;
 }
 

@@ -3,10 +3,11 @@
 // [rows, in] and W the [n_out, in] row-major weight exactly as the model file stores it (F32,
 // BF16 or F16; read in place, never repacked).
 //
-// Three implementations ("paths") exist: a plain scalar one, a portable Highway one (NEON, SVE,
-// AVX2, AVX-512...) and an x86 one written with AVX-512 intrinsics incl. vdpbf16ps. The best one
-// this CPU supports is chosen at run time; ASCENT_SIMD=scalar forces the scalar path and
-// ASCENT_SIMD=hwy the Highway path.
+// Implementations ("paths"): a plain scalar one, a portable Highway one (NEON, SVE, AVX2,
+// AVX-512...), an x86 one written with AVX-512 intrinsics incl. vdpbf16ps, and the same x86 one
+// with AMX tiles for BF16 prefill. The best one this CPU supports is chosen at run time;
+// ASCENT_SIMD=scalar forces the scalar path, ASCENT_SIMD=hwy the Highway path and
+// ASCENT_SIMD=avx512bf16 the x86 path without AMX.
 //
 // Numerics. The scalar path defines them and every other path computes the same products; only
 // the order in which the f32 partial sums are added differs.
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include "engine/dtype.h"
 
@@ -33,6 +35,7 @@ enum class MatmulLayout : uint8_t {
     F32Split,  // f32 rows whose every chunk of 2 * lanes elements is stored as [even i..., odd i...]
                // (matches a BF16 weight vector split into its even and odd halves by two shifts)
     BF16,      // rows rounded to BF16 (nearest even)
+    BF16Tiles, // BF16 as AMX B tiles: per 16 tokens x 32 columns, 16 rows of (token, column pair)
 };
 
 // Activations prepared once per matmul for the kernels that read them (e.g. converted to BF16);
@@ -98,6 +101,17 @@ void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const v
 // The same with an input prepared by the caller (one preparation shared by q, k and v).
 void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
             const float* bias, float* y, int64_t ldy);
+
+// Several weight matrices that read the same input (q/k/v, gate/up) in one hand-out of work on
+// the pool instead of one per matrix. Every weight must have the type x was prepared for.
+struct MatmulOutput {
+    const void* w;       // [n_out, x.in()] row-major
+    int64_t n_out;
+    const float* bias;   // or nullptr
+    float* y;            // y[r * ldy + o]
+    int64_t ldy;
+};
+void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const MatmulOutput> outputs);
 
 // Which implementation runs ("avx512bf16", "hwy:AVX3", "scalar", ...), for stats and tests.
 std::string matmul_implementation();

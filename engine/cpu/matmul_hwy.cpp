@@ -58,6 +58,24 @@ HWY_INLINE const T* PaddedTail(const T* p, size_t n, size_t width, T* buf) {
 
 // ------------------------------------------------------------------------------------------
 // Decode
+//
+// As in the x86 path, a later group of rows is prefetched at the offsets being read now: the
+// hardware prefetcher alone picks up many short interleaved row streams too late.
+
+// Rows ahead to prefetch: whole groups, at least ~16 KiB ahead of the reads.
+HWY_INLINE int64_t PrefetchRows(int64_t row_bytes) {
+    const int64_t group_bytes = kGemvRows * row_bytes;
+    return kGemvRows * std::max<int64_t>(1, (16384 + group_bytes - 1) / group_bytes);
+}
+
+// Prefetches (into L2) the cache lines that elements [k, k + n) of row p start, once per line.
+template <typename T>
+HWY_INLINE void PrefetchStep(const T* p, int64_t k, int64_t n) {
+    const int64_t begin = k * static_cast<int64_t>(sizeof(T)), bytes = n * static_cast<int64_t>(sizeof(T));
+    if (bytes < 64 && begin % 64 >= bytes) return;  // this line was prefetched by an earlier step
+    for (int64_t b = 0; b < std::max<int64_t>(bytes, 1); b += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(p + k) + b, 0, 2);
+}
 
 template <int R>
 HWY_INLINE void GemvBF16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
@@ -65,9 +83,11 @@ HWY_INLINE void GemvBF16(const float* xs, const uint16_t* w, int64_t in, const f
     const int64_t L = static_cast<int64_t>(hn::Lanes(df)), chunk = 2 * L;
     VF even[R], odd[R];
     for (int r = 0; r < R; ++r) even[r] = odd[r] = hn::Zero(df);
+    const uint16_t* next = w + PrefetchRows(in * 2) * in;
     int64_t k = 0;
     for (; k + chunk <= in; k += chunk) {
         const VF xe = hn::Load(df, xs + k), xo = hn::Load(df, xs + k + L);
+        for (int r = 0; r < R; ++r) PrefetchStep(next + r * in, k, chunk);
         for (int r = 0; r < R; ++r) {
             VF we, wo;
             LoadPairs(df, w + r * in + k, we, wo);
@@ -98,9 +118,11 @@ HWY_INLINE void GemvF32(const float* x, const T* w, int64_t in, const float* bia
     const int64_t L = static_cast<int64_t>(hn::Lanes(df));
     VF acc[R];
     for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
+    const T* next = w + PrefetchRows(in * static_cast<int64_t>(sizeof(T))) * in;
     int64_t k = 0;
     for (; k + L <= in; k += L) {
         const VF xv = hn::Load(df, x + k);
+        for (int r = 0; r < R; ++r) PrefetchStep(next + r * in, k, L);
         for (int r = 0; r < R; ++r) acc[r] = hn::MulAdd(LoadWeights(df, w + r * in + k), xv, acc[r]);
     }
     if (k < in) {
@@ -198,11 +220,12 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge e
 // ------------------------------------------------------------------------------------------
 // Path entry points
 
-MatmulShape Shape(DType wt, int64_t rows) {
+MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
     if (wt == DType::BF16)
-        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, L, 2 * L} : MatmulShape{MatmulLayout::BF16, 1, 2 * L};
-    return {MatmulLayout::F32, 1, L};
+        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, L, 2 * L, 1}
+                         : MatmulShape{MatmulLayout::BF16, 1, 2 * L, 1};
+    return {MatmulLayout::F32, 1, L, 1};
 }
 
 template <typename T>
@@ -263,6 +286,8 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                 RowsF32(x, static_cast<const float*>(w), o0, o1, bias, y, ldy);
             else
                 RowsF32(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            return;
+        case MatmulLayout::BF16Tiles:  // never asked for by Shape()
             return;
     }
 }

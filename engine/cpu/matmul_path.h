@@ -12,16 +12,18 @@ namespace ascent::cpu {
 
 struct MatmulShape {
     MatmulLayout layout;
-    int64_t lanes;  // F32Split: f32 lanes of the vectors (chunks are 2 * lanes elements)
-    int64_t pad;    // rows are zero-padded to a multiple of this many elements
+    int64_t lanes;      // F32Split: f32 lanes of the vectors (chunks are 2 * lanes elements)
+    int64_t pad;        // rows are zero-padded to a multiple of this many elements
+    int64_t row_align;  // convert() is called on row ranges starting at multiples of this
 };
 
 struct MatmulPath {
     std::string name;
     // Output rows the kernels handle together; blocks are multiples of it.
     int64_t row_tile;
-    // The activation layout this path's kernels read for `rows` rows against weights of type wt.
-    MatmulShape (*shape)(DType wt, int64_t rows);
+    // The activation layout this path's kernels read for a [rows, in] input against weights of
+    // type wt.
+    MatmulShape (*shape)(DType wt, int64_t rows, int64_t in);
     // Converts x rows [r0, r1) into dst (already shaped): zero padding included.
     void (*convert)(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1);
     // See matmul_rows() in matmul.h.
@@ -44,9 +46,15 @@ const MatmulPath& hwy_matmul_path();
 std::vector<MatmulPath> hwy_matmul_paths_for_each_target();
 // nullptr when the CPU (or the build's architecture) lacks AVX-512 F/BW/VL + BF16.
 const MatmulPath* x86_matmul_path();
+// The x86 path with AMX tiles for BF16 prefill; nullptr without AMX-BF16 or without the
+// kernel's permission to use the tile registers.
+const MatmulPath* amx_matmul_path();
+// Register-resident TDPBF16PS loop of `iterations` steps; returns its FLOPs (0 without AMX).
+double amx_peak_loop(int64_t iterations);
 // Every path this CPU can run, best last; the scalar one first.
 std::vector<const MatmulPath*> matmul_paths();
-// The path for an ASCENT_SIMD value: "scalar", "hwy", anything else (or nullptr) = best.
+// The path for an ASCENT_SIMD value: "scalar", "hwy", "avx512bf16" (x86 without AMX), anything
+// else (or nullptr) = best.
 const MatmulPath& matmul_path_for(const char* simd_env);
 // The path ASCENT_SIMD in the environment asks for (read on every call, so tests can set it).
 const MatmulPath& active_matmul_path();

@@ -5,9 +5,9 @@
 namespace ascent::cpu {
 namespace {
 
-MatmulShape scalar_shape(DType wt, int64_t rows) {
-    if (wt == DType::BF16 && rows > 1) return {MatmulLayout::BF16, 1, 1};
-    return {MatmulLayout::F32, 1, 1};
+MatmulShape scalar_shape(DType wt, int64_t rows, int64_t /*in*/) {
+    if (wt == DType::BF16 && rows > 1) return {MatmulLayout::BF16, 1, 1, 1};
+    return {MatmulLayout::F32, 1, 1, 1};
 }
 
 template <typename W, typename Widen>
@@ -18,7 +18,7 @@ void scalar_rows_typed(const MatmulInput& x, const W* w, Widen widen, int64_t o0
         for (int64_t o = o0; o < o1; ++o) {
             const W* wo = w + o * in;
             float s = 0.f;
-            if (x.layout() == MatmulLayout::BF16) {
+            if (x.layout() != MatmulLayout::F32) {
                 const uint16_t* xr = x.bf16_row(r);
                 for (int64_t i = 0; i < in; ++i) s += bf16_to_f32(xr[i]) * widen(wo[i]);
             } else {

@@ -15,21 +15,15 @@
 
 #if defined(__x86_64__)
 
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_*() helpers
-// (GCC bug 105593, fixed in 13); the warning is about the header, not this file.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
 #include <algorithm>
 #include <array>
 #include <utility>
-
-#define ASCENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,f16c,fma")))
-#define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
+#include "engine/cpu/matmul_avx512.h"
 
 namespace ascent::cpu {
 namespace {
+
+using namespace avx512;
 
 constexpr int64_t kF32Lanes = 16;
 constexpr int64_t kBF16Lanes = 32;
@@ -58,12 +52,6 @@ ASCENT_AVX512_INLINE __m256 sum8(const __m512 (&v)[8]) {
     // Lanes are now [v0, v4, v0, v4, v1, v5, v1, v5, v2, v6, .., v3, v7, ..].
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, s));
-}
-
-ASCENT_AVX512_INLINE __mmask8 first_n8(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
-ASCENT_AVX512_INLINE __mmask16 first_n16(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
-ASCENT_AVX512_INLINE __mmask32 first_n32(int64_t n) {
-    return _cvtu32_mask32(static_cast<uint32_t>((uint64_t{1} << n) - 1u));
 }
 
 // Stores n (<= 8) sums, adding bias or the values already in y.
@@ -114,6 +102,14 @@ inline int64_t gemv_prefetch_rows(int64_t row_bytes) {
 // Into L2 only: a group ahead can be larger than L1.
 ASCENT_AVX512_INLINE void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
+template <int R>
+ASCENT_AVX512_INLINE void store_row_sums(const __m512 (&acc)[R], const float* bias, float* y) {
+    static_assert(R <= 8);
+    __m512 sums[8];
+    for (int r = 0; r < 8; ++r) sums[r] = r < R ? acc[r] : _mm512_setzero_ps();
+    store_sums(sum8(sums), R, bias, false, y);
+}
+
 // BF16 weights, activations in F32Split layout (per 32 elements: 16 even, then 16 odd).
 template <int R>
 ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
@@ -140,11 +136,7 @@ ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, con
             acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, acc[r]);
         }
     }
-    for (int r0 = 0; r0 < R; r0 += 8) {
-        __m512 sums[8];
-        for (int r = 0; r < 8; ++r) sums[r] = r0 + r < R ? acc[r0 + r] : _mm512_setzero_ps();
-        store_sums(sum8(sums), std::min(8, R - r0), bias ? bias + r0 : nullptr, false, y + r0);
-    }
+    store_row_sums(acc, bias, y);
 }
 
 // F32 or F16 weights, f32 activations in natural order.
@@ -165,11 +157,7 @@ ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, 
         const __m512 xv = _mm512_load_ps(x + k);
         for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load_first(w + r * in + k, in - k), xv, acc[r]);
     }
-    for (int r0 = 0; r0 < R; r0 += 8) {
-        __m512 sums[8];
-        for (int r = 0; r < 8; ++r) sums[r] = r0 + r < R ? acc[r0 + r] : _mm512_setzero_ps();
-        store_sums(sum8(sums), std::min(8, R - r0), bias ? bias + r0 : nullptr, false, y + r0);
-    }
+    store_row_sums(acc, bias, y);
 }
 
 using GemvBF16 = void (*)(const float*, const uint16_t*, int64_t, const float*, float*);
@@ -184,9 +172,12 @@ void gemv_loop(const float* x, const T* w, int64_t in, int64_t o0, int64_t o1, c
     }
 }
 
+template <std::size_t... I>
+constexpr std::array<GemvBF16, sizeof...(I)> gemv_bf16_table(std::index_sequence<I...>) {
+    return {gemv_bf16<static_cast<int>(I) + 1>...};
+}
 GemvBF16 pick_gemv_bf16(int r) {
-    static constexpr GemvBF16 table[kGemvRows] = {gemv_bf16<1>, gemv_bf16<2>, gemv_bf16<3>, gemv_bf16<4>,
-                                                  gemv_bf16<5>, gemv_bf16<6>, gemv_bf16<7>, gemv_bf16<8>};
+    static constexpr auto table = gemv_bf16_table(std::make_index_sequence<kGemvRows>());
     return table[r - 1];
 }
 template <class L, std::size_t... I>
@@ -332,11 +323,11 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
 // ------------------------------------------------------------------------------------------
 // The path's entry points
 
-MatmulShape x86_shape(DType wt, int64_t rows) {
+MatmulShape x86_shape(DType wt, int64_t rows, int64_t /*in*/) {
     if (wt == DType::BF16)
-        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, kF32Lanes, kBF16Lanes}
-                         : MatmulShape{MatmulLayout::BF16, 1, kBF16Lanes};
-    return {MatmulLayout::F32, 1, kF32Lanes};
+        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, kF32Lanes, kBF16Lanes, 1}
+                         : MatmulShape{MatmulLayout::BF16, 1, kBF16Lanes, 1};
+    return {MatmulLayout::F32, 1, kF32Lanes, 1};
 }
 
 ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
@@ -365,22 +356,15 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                 break;
             }
             case MatmulLayout::BF16: {
-                // Integer round-to-nearest-even, bit-identical to f32_to_bf16 (NaN stays NaN).
                 uint16_t* d = dst.mutable_bf16_row(r);
-                const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff);
-                const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-                const __m512i quiet = _mm512_set1_epi32(0x40);
                 for (int64_t k = 0; k < stride; k += kF32Lanes) {
-                    const __m512i bits = _mm512_castps_si512(
-                        _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k));
-                    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
-                    __m512i out = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(bias, lsb)), 16);
-                    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, abs_mask), inf);
-                    out = _mm512_mask_or_epi32(out, nan, _mm512_srli_epi32(bits, 16), quiet);
-                    _mm256_store_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(out));
+                    const __m512 v = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k);
+                    _mm256_store_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(round_to_bf16(v)));
                 }
                 break;
             }
+            case MatmulLayout::BF16Tiles:  // the AMX path's layout, converted there
+                return;
         }
     }
 }
@@ -393,6 +377,8 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
             for (int64_t r = 0; r < x.rows(); ++r)
                 gemv_loop<uint16_t, GemvBF16, pick_gemv_bf16>(x.f32_row(r), static_cast<const uint16_t*>(w), in, o0,
                                                               o1, bias, y + r * ldy);
+            return;
+        case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:
             gemm<DotBF16>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
@@ -463,8 +449,6 @@ const MatmulPath* x86_matmul_path() {
 }
 
 }  // namespace ascent::cpu
-
-#pragma GCC diagnostic pop
 
 #else  // not x86-64
 

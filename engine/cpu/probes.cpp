@@ -77,15 +77,16 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t bu
     return best;
 }
 
-PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget) {
-    const MatmulPath* path = &best_path();
-    if (!path->peak_loop) path = &hwy_matmul_path();
+namespace {
+
+// Runs `loop` on every thread, passes of about a fifth of the budget, and keeps the best rate.
+double measure_peak(ThreadPool& pool, double seconds_budget, double (*loop)(int64_t)) {
     const int threads = pool.size();
-    // Calibrate on one thread, then time passes of about a fifth of the budget each.
+    // Calibrate on one thread.
     int64_t iterations = 1000;
     for (;;) {
         const auto t0 = Clock::now();
-        path->peak_loop(iterations);
+        loop(iterations);
         const double t = seconds_since(t0);
         if (t > 2e-3 || iterations > (int64_t{1} << 40)) {
             iterations = std::max<int64_t>(1000, static_cast<int64_t>(iterations * (seconds_budget / 5) / t));
@@ -98,14 +99,27 @@ PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget) {
     for (int pass = 0; pass < 20; ++pass) {
         std::vector<double> flops(static_cast<size_t>(threads));
         const auto t0 = Clock::now();
-        pool.run(threads, [&](int64_t task, int) { flops[static_cast<size_t>(task)] = path->peak_loop(iterations); });
+        pool.run(threads, [&](int64_t task, int) { flops[static_cast<size_t>(task)] = loop(iterations); });
         const double t = seconds_since(t0);
         double sum = 0;
         for (double f : flops) sum += f;
         if (t > 0) best = std::max(best, sum / t);
         if (pass >= 2 && seconds_since(start) > seconds_budget) break;
     }
-    return {best, path->peak_kernel};
+    return best;
+}
+
+}  // namespace
+
+PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget) {
+    const MatmulPath* path = &best_path();
+    if (!path->peak_loop) path = &hwy_matmul_path();
+    return {measure_peak(pool, seconds_budget, path->peak_loop), path->peak_kernel};
+}
+
+PeakFlops measure_amx_bf16_peak(ThreadPool& pool, double seconds_budget) {
+    if (!amx_matmul_path()) return {0.0, "none"};
+    return {measure_peak(pool, seconds_budget, amx_peak_loop), "tdpbf16ps (AMX)"};
 }
 
 }  // namespace ascent::cpu

@@ -24,5 +24,8 @@ struct PeakFlops {
     std::string kernel;
 };
 PeakFlops measure_bf16_peak(ThreadPool& pool, double seconds_budget = 0.2);
+// The same for AMX tiles (TDPBF16PS), which the BF16 prefill kernels use where present;
+// {0, "none"} on CPUs without AMX.
+PeakFlops measure_amx_bf16_peak(ThreadPool& pool, double seconds_budget = 0.2);
 
 }  // namespace ascent::cpu

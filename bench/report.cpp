@@ -1,0 +1,123 @@
+// How `ascent bench` shows its results: a header with the machine's roofline and memory, then
+// one row per (mode, input length, output length), in the vocabulary of `vllm bench`.
+#include <fmt/format.h>
+
+#include "bench/runner.h"
+
+namespace ascent::bench {
+
+namespace {
+
+std::string gb(double bytes_per_second) { return fmt::format("{:.1f}", bytes_per_second / 1e9); }
+std::string mib(size_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0)); }
+double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved / roof : 0; }
+
+std::string header(const Report& r) {
+    std::string s = fmt::format("ascent bench {}: {} ({}, {})\n", r.command, r.model, r.architecture, r.dtypes);
+    s += fmt::format("backend:  {}\n", r.backend);
+    s += fmt::format("roofline: read bandwidth {} GB/s (probe, {} threads); BF16 peak {:.1f} GFLOP/s ({})\n",
+                     gb(r.roof.read_bytes_per_second), r.threads, r.roof.peak_flops / 1e9, r.roof.peak_kernel);
+    s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", mib(r.weight_bytes),
+                     mib(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), mib(r.arena_bytes), mib(r.peak_rss_bytes));
+    return s;
+}
+
+}  // namespace
+
+std::string format_text(const Report& r) {
+    std::string s = header(r);
+    if (r.command == "latency") {
+        s += fmt::format("batch size {}, {} iterations after {} warm-up, EOS {}\n\n", r.config.batch_size,
+                         r.config.num_iters, r.config.num_iters_warmup, r.config.ignore_eos ? "ignored" : "honoured");
+        s += "| mode  |   in |  out | avg lat s | p50 s  | p90 s  | TTFT ms | prompt tok/s | gen tok/s | decode GB/s (roof %) | prefill GFLOP/s (peak %) | capture ms |\n";
+        s += "|-------|------|------|-----------|--------|--------|---------|--------------|-----------|----------------------|--------------------------|------------|\n";
+        for (const auto& row : r.latency) {
+            auto pct = [&](int p) {
+                for (auto& [k, v] : row.percentiles)
+                    if (k == p) return v;
+                return 0.0;
+            };
+            s += fmt::format("| {:<5} | {:>4} | {:>4} | {:>9.3f} | {:>6.3f} | {:>6.3f} | {:>7.1f} | {:>12.1f} | {:>9.1f} | {:>9} ({:>5.1f}%)    | {:>11.1f} ({:>5.1f}%)      | {:>10.1f} |\n",
+                             mode_name(row.mode), row.input_len, row.output_len, row.avg, pct(50), pct(90),
+                             row.ttft_seconds * 1e3, row.prompt_tokens_per_second, row.generation_tokens_per_second,
+                             gb(row.decode_bytes_per_second), share(row.decode_bytes_per_second, r.roof.read_bytes_per_second),
+                             row.prefill_flops_per_second / 1e9, share(row.prefill_flops_per_second, r.roof.peak_flops),
+                             row.capture_seconds * 1e3);
+        }
+        if (r.latency.size() == 1) {
+            const auto& row = r.latency[0];
+            s += fmt::format("\nAvg latency: {:.6f} seconds\nStd latency: {:.6f} seconds\n", row.avg, row.stddev);
+            for (auto& [p, v] : row.percentiles) s += fmt::format("{}% percentile latency: {:.6f} seconds\n", p, v);
+        }
+    } else {
+        s += fmt::format("{} prompts per row, batch size {}\n\n", r.config.num_prompts, r.config.batch_size);
+        for (const auto& row : r.throughput)
+            s += fmt::format("[{} in={} out={}] Throughput: {:.2f} requests/s, {:.2f} total tokens/s, {:.2f} output tokens/s\n"
+                             "  Total num prompt tokens:  {}\n  Total num output tokens:  {}\n",
+                             mode_name(row.mode), row.input_len, row.output_len, row.requests_per_second(),
+                             row.total_tokens_per_second(), row.output_tokens_per_second(), row.prompt_tokens,
+                             row.output_tokens);
+    }
+    return s;
+}
+
+nlohmann::ordered_json to_json(const Report& r) {
+    using nlohmann::ordered_json;
+    ordered_json j;
+    j["command"] = r.command;
+    j["model"] = r.model;
+    j["architecture"] = r.architecture;
+    j["dtypes"] = r.dtypes;
+    j["backend"] = r.backend;
+    j["threads"] = r.threads;
+    j["load_seconds"] = r.load_seconds;
+    j["machine"] = {{"read_bandwidth_bytes_per_s", r.roof.read_bytes_per_second},
+                    {"bf16_peak_flops_per_s", r.roof.peak_flops},
+                    {"peak_kernel", r.roof.peak_kernel}};
+    j["memory"] = {{"weights_bytes", r.weight_bytes},
+                   {"kv_cache_bytes", r.kv_cache_bytes},
+                   {"kv_cache_dtype", dtype_name(r.config.session.kv_dtype)},
+                   {"arena_bytes", r.arena_bytes},
+                   {"peak_rss_bytes", r.peak_rss_bytes}};
+    j["batch_size"] = r.config.batch_size;
+    j["ignore_eos"] = r.config.ignore_eos;
+    ordered_json rows = ordered_json::array();
+    for (const auto& row : r.latency) {
+        ordered_json p = ordered_json::object();
+        for (auto& [k, v] : row.percentiles) p[std::to_string(k)] = v;
+        rows.push_back({{"mode", mode_name(row.mode)},
+                        {"input_len", row.input_len},
+                        {"output_len", row.output_len},
+                        {"num_iters", row.latencies.size()},
+                        {"avg_latency_s", row.avg},
+                        {"std_latency_s", row.stddev},
+                        {"percentile_latency_s", p},
+                        {"latencies_s", row.latencies},
+                        {"ttft_s", row.ttft_seconds},
+                        {"prefill_s", row.prefill_seconds},
+                        {"prompt_tokens_per_s", row.prompt_tokens_per_second},
+                        {"generation_tokens_per_s", row.generation_tokens_per_second},
+                        {"decode_bytes_per_token", row.decode_bytes_per_token},
+                        {"decode_bytes_per_s", row.decode_bytes_per_second},
+                        {"decode_roof_share", r.roof.read_bytes_per_second > 0 ? row.decode_bytes_per_second / r.roof.read_bytes_per_second : 0},
+                        {"prefill_flops", row.prefill_flops},
+                        {"prefill_flops_per_s", row.prefill_flops_per_second},
+                        {"prefill_peak_share", r.roof.peak_flops > 0 ? row.prefill_flops_per_second / r.roof.peak_flops : 0},
+                        {"capture_s", row.capture_seconds}});
+    }
+    for (const auto& row : r.throughput)
+        rows.push_back({{"mode", mode_name(row.mode)},
+                        {"input_len", row.input_len},
+                        {"output_len", row.output_len},
+                        {"num_prompts", row.num_prompts},
+                        {"elapsed_s", row.seconds},
+                        {"requests_per_s", row.requests_per_second()},
+                        {"total_tokens_per_s", row.total_tokens_per_second()},
+                        {"output_tokens_per_s", row.output_tokens_per_second()},
+                        {"prompt_tokens", row.prompt_tokens},
+                        {"output_tokens", row.output_tokens}});
+    j["rows"] = rows;
+    return j;
+}
+
+}  // namespace ascent::bench

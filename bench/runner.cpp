@@ -1,0 +1,210 @@
+#include "bench/runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "bench/roofline.h"
+#include "engine/error.h"
+#include "engine/generate.h"
+#include "engine/process_memory.h"
+
+namespace ascent::bench {
+
+namespace {
+
+class Progress {
+public:
+    Progress(bool enabled, int total, std::string label)
+        : on_(enabled && isatty(STDERR_FILENO) == 1), total_(total), label_(std::move(label)) {
+        draw();
+    }
+    void step() {
+        ++done_;
+        draw();
+    }
+    ~Progress() {
+        if (on_) std::fputs("\r\033[K", stderr);
+    }
+
+private:
+    void draw() {
+        if (!on_) return;
+        const int width = 30;
+        const int filled = total_ ? done_ * width / total_ : width;
+        std::string bar(static_cast<size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::fprintf(stderr, "\r%s [%s] %d/%d", label_.c_str(), bar.c_str(), done_, total_);
+        std::fflush(stderr);
+    }
+    bool on_;
+    int total_, done_ = 0;
+    std::string label_;
+};
+
+std::vector<int32_t> random_prompt(int64_t n, int64_t vocab, std::mt19937_64& rng) {
+    std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(vocab - 1));
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& x : t) x = d(rng);
+    return t;
+}
+
+GenerationResult one_request(Session& s, const models::LoadedModel& m, Sampler& sampler,
+                             const std::vector<int32_t>& prompt, int64_t output_len, bool ignore_eos) {
+    s.rewind(0);
+    GenerateRequest req;
+    req.prompt = prompt;
+    req.max_tokens = static_cast<int>(output_len);
+    req.eos_ids = m.eos_ids();
+    req.ignore_eos = ignore_eos;
+    return generate(s, *m.tokenizer, sampler, req);
+}
+
+void check(const models::LoadedModel& m, const BenchConfig& c) {
+    if (c.batch_size != 1)
+        input_error("--batch-size {}: this engine decodes one sequence at a time; only --batch-size 1 is supported",
+                    c.batch_size);
+    for (auto in : c.input_lens)
+        for (auto out : c.output_lens)
+            if (in < 1 || out < 1 || in + out > c.session.context)
+                input_error("--input-len {} + --output-len {} must be positive and fit the {}-token context (--ctx)", in,
+                            out, c.session.context);
+    if (c.num_iters < 1) input_error("--num-iters must be at least 1");
+    (void)m;
+}
+
+Report base_report(models::LoadedModel& m, const BenchConfig& c, const char* command) {
+    Report r;
+    r.command = command;
+    r.model = m.folder.string();
+    r.architecture = m.config.architecture;
+    r.dtypes = m.weight_dtypes();
+    r.backend = m.backend->describe();
+    r.threads = m.backend->threads();
+    r.config = c;
+    r.weight_bytes = m.weight_bytes();
+    r.load_seconds = m.load_seconds;
+    r.roof = m.backend->probe_roofline();
+    return r;
+}
+
+double percentile(std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    const double pos = p / 100.0 * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<size_t>(std::floor(pos));
+    const auto hi = std::min(v.size() - 1, lo + 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+}  // namespace
+
+Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
+    check(m, c);
+    Report r = base_report(m, c, "latency");
+    const StepCost cost = step_cost(*m.model);
+    const size_t kv_elem = dtype_size(c.session.kv_dtype);
+    Session s(*m.backend, *m.model, c.session);
+    std::mt19937_64 rng(c.seed);
+    SamplingParams sp;
+    sp.temperature = 0;
+    Sampler sampler(sp);
+    const int per_row = c.num_iters + c.num_iters_warmup;
+    Progress bar(c.progress, per_row * static_cast<int>(c.modes.size() * c.input_lens.size() * c.output_lens.size()),
+                 "bench latency");
+    for (ExecMode mode : c.modes) {
+        s.set_mode(mode);
+        for (int64_t in : c.input_lens)
+            for (int64_t out : c.output_lens) {
+                LatencyRow row;
+                row.mode = mode;
+                row.input_len = in;
+                row.output_len = out;
+                double capture_before = 0;
+                for (const auto& g : s.graphs()) capture_before += g.capture_seconds;
+                const auto prompt = random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng);
+                for (int it = 0; it < per_row; ++it) {
+                    auto res = one_request(s, m, sampler, prompt, out, c.ignore_eos);
+                    bar.step();
+                    if (it < c.num_iters_warmup) continue;
+                    row.latencies.push_back(res.stats.total_seconds);
+                    row.prefill_seconds += res.stats.prefill_seconds;
+                    row.ttft_seconds += res.stats.ttft_seconds;
+                    row.decode_seconds += res.stats.decode_seconds;
+                    row.generated += res.stats.generated_tokens;
+                }
+                const double n = static_cast<double>(c.num_iters);
+                row.prefill_seconds /= n;
+                row.ttft_seconds /= n;
+                row.decode_seconds /= n;
+                row.avg = std::accumulate(row.latencies.begin(), row.latencies.end(), 0.0) / n;
+                double var = 0;
+                for (double l : row.latencies) var += (l - row.avg) * (l - row.avg);
+                row.stddev = std::sqrt(var / n);
+                for (int p : {10, 25, 50, 75, 90, 99}) row.percentiles.emplace_back(p, percentile(row.latencies, p));
+                const double gen_per_iter = static_cast<double>(row.generated) / n;
+                row.prompt_tokens_per_second = static_cast<double>(in) / row.prefill_seconds;
+                row.generation_tokens_per_second = gen_per_iter > 1 ? (gen_per_iter - 1) / row.decode_seconds : 0;
+                // Decode steps run at contexts in+1 .. in+out-1: their mean KV read is at the middle.
+                const double mean_ctx = static_cast<double>(in) + gen_per_iter / 2.0;
+                row.decode_bytes_per_token =
+                    cost.weight_bytes + kv_bytes_read(*m.model, static_cast<int64_t>(mean_ctx), kv_elem);
+                row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
+                row.prefill_flops = prefill_flops(cost, in);
+                row.prefill_flops_per_second = row.prefill_flops / row.prefill_seconds;
+                double capture_after = 0;
+                for (const auto& g : s.graphs()) capture_after += g.capture_seconds;
+                row.capture_seconds = capture_after - capture_before;
+                r.latency.push_back(std::move(row));
+            }
+    }
+    r.kv_cache_bytes = s.cache().bytes();
+    r.arena_bytes = s.arena_bytes();
+    r.peak_rss_bytes = process_peak_rss_bytes();
+    return r;
+}
+
+Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
+    check(m, c);
+    Report r = base_report(m, c, "throughput");
+    Session s(*m.backend, *m.model, c.session);
+    std::mt19937_64 rng(c.seed);
+    SamplingParams sp;
+    sp.temperature = 0;
+    Sampler sampler(sp);
+    Progress bar(c.progress, c.num_prompts * static_cast<int>(c.modes.size() * c.input_lens.size() * c.output_lens.size()),
+                 "bench throughput");
+    for (ExecMode mode : c.modes) {
+        s.set_mode(mode);
+        for (int64_t in : c.input_lens)
+            for (int64_t out : c.output_lens) {
+                ThroughputRow row;
+                row.mode = mode;
+                row.input_len = in;
+                row.output_len = out;
+                row.num_prompts = c.num_prompts;
+                std::vector<std::vector<int32_t>> prompts;
+                for (int i = 0; i < c.num_prompts; ++i)
+                    prompts.push_back(random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng));
+                // One warm-up request (graph capture, page faults) outside the timed region.
+                one_request(s, m, sampler, prompts[0], std::min<int64_t>(out, 4), c.ignore_eos);
+                for (const auto& p : prompts) {
+                    auto res = one_request(s, m, sampler, p, out, c.ignore_eos);
+                    row.seconds += res.stats.total_seconds;
+                    row.prompt_tokens += res.stats.prompt_tokens;
+                    row.output_tokens += res.stats.generated_tokens;
+                    bar.step();
+                }
+                r.throughput.push_back(row);
+            }
+    }
+    r.kv_cache_bytes = s.cache().bytes();
+    r.arena_bytes = s.arena_bytes();
+    r.peak_rss_bytes = process_peak_rss_bytes();
+    return r;
+}
+
+}  // namespace ascent::bench

@@ -1,0 +1,76 @@
+#pragma once
+// `ascent bench latency|throughput`: vLLM's benchmark shapes on one engine, with every figure set
+// beside the machine's roofline.
+#include <cstdint>
+#include <string>
+#include <vector>
+#include <nlohmann/json.hpp>
+#include "engine/executor.h"
+#include "engine/session.h"
+#include "models/loader.h"
+
+namespace ascent::bench {
+
+struct BenchConfig {
+    std::vector<int64_t> input_lens{32};
+    std::vector<int64_t> output_lens{128};
+    std::vector<ExecMode> modes{ExecMode::Eager};
+    int batch_size = 1;
+    int num_iters = 5;
+    int num_iters_warmup = 1;
+    int num_prompts = 8;           // throughput
+    bool ignore_eos = true;
+    bool progress = true;          // a bar on stderr when it is a terminal
+    uint64_t seed = 0;
+    SessionOptions session;        // context, KV dtype
+};
+
+struct LatencyRow {
+    ExecMode mode = ExecMode::Eager;
+    int64_t input_len = 0, output_len = 0;
+    std::vector<double> latencies;      // seconds per iteration
+    double avg = 0, stddev = 0;
+    std::vector<std::pair<int, double>> percentiles;  // (10, s), (25, s), ...
+    double prefill_seconds = 0;         // means over iterations
+    double ttft_seconds = 0;
+    double decode_seconds = 0;
+    int64_t generated = 0;
+    double prompt_tokens_per_second = 0;
+    double generation_tokens_per_second = 0;
+    double decode_bytes_per_token = 0;  // weights + mean KV read per decode step
+    double decode_bytes_per_second = 0;
+    double prefill_flops = 0;
+    double prefill_flops_per_second = 0;
+    double capture_seconds = 0;         // graph mode: capture of the buckets this row used
+};
+
+struct ThroughputRow {
+    ExecMode mode = ExecMode::Eager;
+    int64_t input_len = 0, output_len = 0;
+    int num_prompts = 0;
+    double seconds = 0;
+    int64_t prompt_tokens = 0, output_tokens = 0;
+    double requests_per_second() const { return num_prompts / seconds; }
+    double total_tokens_per_second() const { return static_cast<double>(prompt_tokens + output_tokens) / seconds; }
+    double output_tokens_per_second() const { return static_cast<double>(output_tokens) / seconds; }
+};
+
+struct Report {
+    std::string command;  // "latency" or "throughput"
+    std::string model, architecture, dtypes, backend;
+    int threads = 0;
+    RooflineProbe roof;
+    size_t weight_bytes = 0, kv_cache_bytes = 0, arena_bytes = 0, peak_rss_bytes = 0;
+    double load_seconds = 0;
+    BenchConfig config;
+    std::vector<LatencyRow> latency;
+    std::vector<ThroughputRow> throughput;
+};
+
+Report run_latency(models::LoadedModel& m, const BenchConfig& c);
+Report run_throughput(models::LoadedModel& m, const BenchConfig& c);
+
+std::string format_text(const Report& r);
+nlohmann::ordered_json to_json(const Report& r);
+
+}  // namespace ascent::bench

@@ -1,0 +1,257 @@
+// The x86 path with AMX (Advanced Matrix Extensions) for BF16 prefill. One TDPBF16PS multiplies
+// a 16 x 32 BF16 tile by a 32 x 16 one into 16 x 16 f32 sums: 16x the work of vdpbf16ps.
+//
+// The weights stay in place: an A tile is 16 weight rows x 32 columns, loaded straight from the
+// row-major [n_out, in] matrix with the row length as stride. The activations are the B operand,
+// which AMX wants with column pairs interleaved ("VNNI" layout), so MatmulInput stores them as
+// ready-made B tiles (MatmulLayout::BF16Tiles, built once per matmul). The C tiles come out as
+// [weight row][token] and are transposed on the way to y[token][row].
+//
+// Used when the input has at least kMinTokens rows and `in` is a multiple of 32 (so no tile reads
+// past a weight row); every other shape, and F32/F16 weights, run the plain x86 kernels.
+#include "engine/cpu/matmul_path.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cstring>
+#include "engine/cpu/matmul_avx512.h"
+
+#define ASCENT_AMX                                                                                   \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,f16c,fma,amx-tile,amx-bf16")))
+
+namespace ascent::cpu {
+namespace {
+
+using namespace avx512;
+
+constexpr int64_t kTileTokens = 16;                   // B tile columns
+constexpr int64_t kTileK = 32;                        // BF16 columns of x per tile (16 pairs)
+constexpr int64_t kTileRows = 16;                     // weight rows per A tile
+constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
+constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
+
+// The 64-byte operand of LDTILECFG (palette 1).
+struct alignas(64) TileConfig {
+    uint8_t palette = 1;
+    uint8_t start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
+// `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
+TileConfig tile_config(int weight_rows) {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) {
+        c.colsb[t] = 64;
+        c.rows[t] = static_cast<uint8_t>(t < 6 ? weight_rows : 16);
+    }
+    return c;
+}
+
+bool amx_permitted() {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16")) return false;
+    // Linux hands out the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA); without it the first tile instruction kills the process.
+    constexpr int kArchReqXcompPerm = 0x1023;
+    constexpr int kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+const MatmulPath& base() { return *x86_matmul_path(); }
+
+// ------------------------------------------------------------------------------------------
+// Activations as B tiles: tile (token block tb, column block kb) sits at (tb * n_kb + kb) * 512
+// elements; its row p holds, for tokens t = 0..15, the pair x[t][32 kb + 2p], x[t][32 kb + 2p + 1].
+
+ASCENT_AMX void convert_tiles(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    const int64_t n_kb = dst.in() / kTileK;
+    uint16_t* base_tiles = dst.mutable_bf16_row(0);
+    for (int64_t tb = r0 / kTileTokens; tb * kTileTokens < r1; ++tb) {
+        for (int64_t kb = 0; kb < n_kb; ++kb) {
+            __m512 v[16];  // token t's 16 pairs
+            for (int64_t t = 0; t < kTileTokens; ++t) {
+                const int64_t token = tb * kTileTokens + t;
+                if (token >= dst.rows()) {
+                    v[t] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float* p = x + token * ldx + kb * kTileK;
+                const __m256i lo = _mm512_cvtepi32_epi16(round_to_bf16(_mm512_loadu_ps(p)));
+                const __m256i hi = _mm512_cvtepi32_epi16(round_to_bf16(_mm512_loadu_ps(p + 16)));
+                v[t] = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+            }
+            transpose16(v);
+            uint16_t* tile = base_tiles + (tb * n_kb + kb) * kTileElems;
+            for (int p = 0; p < 16; ++p) _mm512_store_ps(tile + p * 32, v[p]);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Kernel: C tiles for weight rows [n0, n0 + 16 or 32) x tokens [16 tb, 16 tb + 16 or 32).
+
+// Writes one C tile ([weight row][token], `rows` weight rows valid) to y[token][row].
+ASCENT_AMX void store_c(const float* c, int weight_rows, int64_t tokens, const float* bias, float* y, int64_t ldy) {
+    __m512 v[16];
+    for (int r = 0; r < 16; ++r) v[r] = r < weight_rows ? _mm512_load_ps(c + r * 16) : _mm512_setzero_ps();
+    transpose16(v);
+    const __mmask16 m = first_n16(weight_rows);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
+    for (int64_t t = 0; t < tokens; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, _mm512_add_ps(v[t], b));
+}
+
+template <bool kTwoRowTiles, bool kTwoTokenTiles>
+ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles, int64_t n_kb, int weight_rows,
+                          int64_t tokens, const float* bias, float* y, int64_t ldy) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    const int64_t a_stride = in * 2;
+    for (int64_t kb = 0; kb < n_kb; ++kb) {
+        const uint16_t* a = w + kb * kTileK;
+        const uint16_t* b = b_tiles + kb * kTileElems;
+        _tile_loadd(4, a, a_stride);
+        _tile_loadd(6, b, 64);
+        if (kTwoTokenTiles) _tile_loadd(7, b + n_kb * kTileElems, 64);
+        if (kTwoRowTiles) _tile_loadd(5, a + kTileRows * in, a_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        if (kTwoTokenTiles) _tile_dpbf16ps(1, 4, 7);
+        if (kTwoRowTiles) _tile_dpbf16ps(2, 5, 6);
+        if (kTwoRowTiles && kTwoTokenTiles) _tile_dpbf16ps(3, 5, 7);
+    }
+    alignas(64) float c[4][256];
+    _tile_stored(0, c[0], 64);
+    if (kTwoTokenTiles) _tile_stored(1, c[1], 64);
+    if (kTwoRowTiles) _tile_stored(2, c[2], 64);
+    if (kTwoRowTiles && kTwoTokenTiles) _tile_stored(3, c[3], 64);
+    const int64_t t0 = std::min(tokens, kTileTokens), t1 = tokens - t0;
+    store_c(c[0], weight_rows, t0, bias, y, ldy);
+    if (kTwoTokenTiles) store_c(c[1], weight_rows, t1, bias, y + kTileTokens * ldy, ldy);
+    if (kTwoRowTiles) {
+        const float* bias2 = bias ? bias + kTileRows : nullptr;
+        store_c(c[2], 16, t0, bias2, y + kTileRows, ldy);
+        if (kTwoTokenTiles) store_c(c[3], 16, t1, bias2, y + kTileTokens * ldy + kTileRows, ldy);
+    }
+}
+
+ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias, float* y,
+                         int64_t ldy) {
+    const int64_t in = x.in(), rows = x.rows(), n_kb = in / kTileK;
+    const int64_t token_blocks = (rows + kTileTokens - 1) / kTileTokens;
+    const uint16_t* tiles = x.bf16_row(0);
+    // Weight rows in panels of 32 (two A tiles) that stay in L2 while every token block passes.
+    auto panel = [&](int64_t n0, int64_t n1, int weight_rows) {
+        for (int64_t tb = 0; tb < token_blocks; tb += 2) {
+            const bool two_tokens = tb + 1 < token_blocks;
+            const int64_t tokens = std::min(rows - tb * kTileTokens, 2 * kTileTokens);
+            const uint16_t* b = tiles + tb * n_kb * kTileElems;
+            const float* bn = bias ? bias + n0 : nullptr;
+            float* yb = y + tb * kTileTokens * ldy + (n0 - o0);
+            const uint16_t* a = w + n0 * in;
+            if (n1 - n0 > kTileRows)
+                two_tokens ? amx_block<true, true>(a, in, b, n_kb, weight_rows, tokens, bn, yb, ldy)
+                           : amx_block<true, false>(a, in, b, n_kb, weight_rows, tokens, bn, yb, ldy);
+            else
+                two_tokens ? amx_block<false, true>(a, in, b, n_kb, weight_rows, tokens, bn, yb, ldy)
+                           : amx_block<false, false>(a, in, b, n_kb, weight_rows, tokens, bn, yb, ldy);
+        }
+    };
+    const int64_t full_end = o0 + (o1 - o0) / kTileRows * kTileRows;
+    if (full_end > o0) {
+        const TileConfig config = tile_config(16);
+        _tile_loadconfig(&config);
+        for (int64_t n0 = o0; n0 < full_end; n0 += 2 * kTileRows) panel(n0, std::min(full_end, n0 + 2 * kTileRows), 16);
+    }
+    if (full_end < o1) {  // fewer than 16 rows left: tiles of that height
+        const TileConfig config = tile_config(static_cast<int>(o1 - full_end));
+        _tile_loadconfig(&config);
+        panel(full_end, o1, static_cast<int>(o1 - full_end));
+    }
+    // Back to the init state, so context switches of this thread stop saving 8 KiB of tiles.
+    _tile_release();
+}
+
+// ------------------------------------------------------------------------------------------
+// The path's entry points: the AMX layout and kernel where they apply, the x86 ones elsewhere.
+
+MatmulShape amx_shape(DType wt, int64_t rows, int64_t in) {
+    if (wt == DType::BF16 && rows >= kMinTokens && in % kTileK == 0)
+        return {MatmulLayout::BF16Tiles, 1, kTileK, kTileTokens};
+    return base().shape(wt, rows, in);
+}
+
+void amx_convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    if (dst.layout() == MatmulLayout::BF16Tiles)
+        convert_tiles(dst, x, ldx, r0, r1);
+    else
+        base().convert(dst, x, ldx, r0, r1);
+}
+
+void amx_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
+              int64_t ldy) {
+    if (x.layout() == MatmulLayout::BF16Tiles)
+        amx_gemm(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+    else
+        base().rows(x, w, wt, o0, o1, bias, y, ldy);
+}
+
+// Register-resident TDPBF16PS loop: four C tiles from two A and two B tiles.
+ASCENT_AMX double amx_peak(int64_t iterations) {
+    const TileConfig config = tile_config(16);
+    _tile_loadconfig(&config);
+    alignas(64) static const uint16_t ones[512] = {};  // zeros: the values do not matter
+    alignas(64) float c[256];
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, ones, 64);
+    _tile_loadd(5, ones, 64);
+    _tile_loadd(6, ones, 64);
+    _tile_loadd(7, ones, 64);
+    for (int64_t i = 0; i < iterations; ++i) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, c, 64);
+    _tile_release();
+    volatile float sink = c[0];
+    (void)sink;
+    return static_cast<double>(iterations) * 4 * kTileRows * kTileTokens * kTileK * 2;
+}
+
+}  // namespace
+
+double amx_peak_loop(int64_t iterations) { return amx_matmul_path() ? amx_peak(iterations) : 0.0; }
+
+const MatmulPath* amx_matmul_path() {
+    static const MatmulPath* path = []() -> const MatmulPath* {
+        const MatmulPath* x86 = x86_matmul_path();
+        if (!x86 || !amx_permitted()) return nullptr;
+        static const MatmulPath amx{x86->name + "+amx", 16, amx_shape, amx_convert, amx_rows,
+                                    x86->peak_loop, x86->peak_kernel, x86->read_sum};
+        return &amx;
+    }();
+    return path;
+}
+
+}  // namespace ascent::cpu
+
+#else  // not x86-64 Linux
+
+namespace ascent::cpu {
+const MatmulPath* amx_matmul_path() { return nullptr; }
+double amx_peak_loop(int64_t) { return 0.0; }
+}  // namespace ascent::cpu
+
+#endif

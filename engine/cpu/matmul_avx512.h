@@ -1,0 +1,68 @@
+#pragma once
+// AVX-512 helpers shared by the x86 matmul translation units (matmul_x86.cpp, matmul_amx.cpp).
+// Only for x86-64 builds; every function carries its own target attribute, because the rest of
+// the project is compiled for baseline x86-64 and these run only after a run-time CPU check.
+#if defined(__x86_64__)
+
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_*() helpers
+// (GCC bug 105593, fixed in 13); the warning is about the header, not the code using it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#include <cstdint>
+
+#define ASCENT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,f16c,fma")))
+#define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
+
+namespace ascent::cpu::avx512 {
+
+ASCENT_AVX512_INLINE __mmask8 first_n8(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
+ASCENT_AVX512_INLINE __mmask16 first_n16(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+ASCENT_AVX512_INLINE __mmask32 first_n32(int64_t n) {
+    return _cvtu32_mask32(static_cast<uint32_t>((uint64_t{1} << n) - 1u));
+}
+
+// 16 floats rounded to BF16 (nearest even, NaN stays NaN: bit-identical to f32_to_bf16), one per
+// 32-bit lane in the low half.
+ASCENT_AVX512_INLINE __m512i round_to_bf16(__m512 v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    const __m512i rounded =
+        _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)),
+                                                  _mm512_set1_epi32(0x7f800000));
+    return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
+}
+
+// In-place transpose of a 16 x 16 matrix of 32-bit elements held in 16 registers.
+ASCENT_AVX512_INLINE void transpose16(__m512 (&r)[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {  // pairs of rows: a0 b0 a1 b1 | a4 b4 a5 b5 | ...
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {  // quads: a0 b0 c0 d0 | a4 b4 c4 d4 | ...
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    // r[4q + j] holds column j (+4, +8, +12 in its 128-bit lanes) of rows 4q..4q+3.
+    for (int j = 0; j < 4; ++j) {
+        const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);       // cols j, j+8 of rows 0-7
+        const __m512 b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);       // cols j+4, j+12 of rows 0-7
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);  // cols j, j+8 of rows 8-15
+        const __m512 d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);  // cols j+4, j+12 of rows 8-15
+        t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
+        t[j + 8] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        t[j + 4] = _mm512_shuffle_f32x4(b, d, 0x88);
+        t[j + 12] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+}  // namespace ascent::cpu::avx512
+
+#endif  // __x86_64__

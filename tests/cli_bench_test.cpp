@@ -1,0 +1,97 @@
+// `ascent bench` and dummy weights through the real binary.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/run_process.h"
+#include "tests/support/tiny_model.h"
+
+using namespace ascent::test;
+using nlohmann::json;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "8,20", "--output-len", "5",
+                         "--modes", "eager,graph", "--num-iters", "2", "--num-iters-warmup", "1", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["command"], "latency");
+    EXPECT_GT(j["machine"]["read_bandwidth_bytes_per_s"].get<double>(), 1e8);
+    EXPECT_GT(j["machine"]["bf16_peak_flops_per_s"].get<double>(), 1e8);
+    EXPECT_GT(j["memory"]["weights_bytes"].get<double>(), 0);
+    EXPECT_GT(j["memory"]["kv_cache_bytes"].get<double>(), 0);
+    EXPECT_GT(j["memory"]["arena_bytes"].get<double>(), 0);  // graph mode ran
+    ASSERT_EQ(j["rows"].size(), 4u);
+    std::set<std::string> modes;
+    for (const auto& row : j["rows"]) {
+        modes.insert(row["mode"]);
+        EXPECT_EQ(row["num_iters"], 2);
+        EXPECT_EQ(row["latencies_s"].size(), 2u);
+        for (const char* k : {"avg_latency_s", "ttft_s", "prompt_tokens_per_s", "generation_tokens_per_s",
+                              "decode_bytes_per_token", "decode_bytes_per_s", "prefill_flops_per_s"})
+            EXPECT_GT(row[k].get<double>(), 0) << k;
+        EXPECT_TRUE(row["percentile_latency_s"].contains("90"));
+    }
+    EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
+}
+
+TEST(CliBench, ThroughputAndTextReport) {
+    auto r = run_ascent({"bench", "throughput", "--load-format", "dummy", "--input-len", "6", "--output-len", "3",
+                         "--num-prompts", "3", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    ASSERT_EQ(j["rows"].size(), 1u);
+    EXPECT_EQ(j["rows"][0]["output_tokens"], 9);
+    EXPECT_EQ(j["rows"][0]["prompt_tokens"], 18);
+    EXPECT_GT(j["rows"][0]["requests_per_s"].get<double>(), 0);
+    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("Avg latency:"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("90% percentile latency:"), std::string::npos);
+    EXPECT_NE(t.out.find("roofline:"), std::string::npos);
+}
+
+TEST(CliBench, BadArguments) {
+    auto r = run_ascent({"bench", "latency", "--batch-size", "8", "--num-iters", "1"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--batch-size"), std::string::npos) << r.err;
+    r = run_ascent({"bench", "latency", "--input-len", "4x"});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_ascent({"bench", "latency", "--input-len", "600", "--output-len", "10", "--ctx", "512"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+    r = run_ascent({"bench"});
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST(DummyWeights, EveryCardRunsAtItsTrueSize) {
+    int cards = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(ASCENT_SOURCE_DIR) / "models/cards")) {
+        if (!e.is_directory()) continue;
+        auto info = run_ascent({"info", "-m", e.path().string(), "--load-format", "dummy", "--json"});
+        ASSERT_EQ(info.exit_code, 0) << e.path() << info.err;
+        json j = json::parse(info.out);
+        EXPECT_GT(j["parameters"].get<int64_t>(), 100'000'000) << e.path();
+        auto run = run_ascent({"complete", "-m", e.path().string(), "--load-format", "dummy", "--ignore-eos", "-n", "3",
+                               "--temperature", "0", "--json", "def fib(n):"});
+        ASSERT_EQ(run.exit_code, 0) << e.path() << run.err;
+        EXPECT_EQ(json::parse(run.out)["usage"]["completion_tokens"], 3);
+        ++cards;
+    }
+    EXPECT_GE(cards, 2);
+    auto q = run_ascent({"info", "-m", (fs::path(ASCENT_SOURCE_DIR) / "models/cards/qwen2-0.5b").string(),
+                         "--load-format", "dummy", "--json"});
+    EXPECT_EQ(json::parse(q.out)["parameters"], 494032768);  // Qwen2-0.5B's published count
+}
+
+TEST(DummyWeights, SameSeedSameWeights) {
+    auto a = run_ascent({"complete", "--load-format", "dummy", "-n", "6", "--temperature", "0", "--json", "--ignore-eos", "hi"});
+    auto b = run_ascent({"complete", "--load-format", "dummy", "-n", "6", "--temperature", "0", "--json", "--ignore-eos", "hi"});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(json::parse(a.out)["choices"][0]["text"], json::parse(b.out)["choices"][0]["text"]);
+}
+
+}  // namespace
