@@ -11,6 +11,7 @@ Runner add_complete_command(CLI::App& root);
 Runner add_tokenize_command(CLI::App& root);
 Runner add_info_command(CLI::App& root);
 Runner add_template_command(CLI::App& root);
+Runner add_chat_command(CLI::App& root);
 Runner add_bench_command(CLI::App& root);
 
 }  // namespace ascent::app

@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/terminal_io.h"
@@ -11,6 +13,20 @@
 namespace {
 
 void print_error(const std::string& message) { std::fprintf(stderr, "ascent: error: %s\n", message.c_str()); }
+
+// Without a subcommand (`ascent`, `ascent -m MODEL`), ascent is the chat UI on a terminal and a
+// completion in a pipe (DESIGN.md): the arguments are read as those of that subcommand.
+std::vector<char*> with_default_subcommand(int argc, char** argv, const std::map<std::string, ascent::app::Runner>& runners) {
+    std::vector<char*> args(argv, argv + argc);
+    if (argc > 1) {
+        const std::string first = argv[1];
+        if (runners.count(first) || first == "-h" || first == "--help" || first == "--version") return args;
+    }
+    static std::string chosen;
+    chosen = ascent::app::stdin_is_terminal() && ascent::app::stdout_is_terminal() ? "chat" : "complete";
+    args.insert(args.begin() + 1, chosen.data());
+    return args;
+}
 
 }  // namespace
 
@@ -41,9 +57,7 @@ int main(int argc, char** argv) {
     try {
         for (auto& [name, run] : runners)
             if (app.got_subcommand(name)) return run();
-        // No subcommand: the chat UI is not built yet, so behave as `complete` (DESIGN.md: piped
-        // use without a subcommand is a completion).
-        return runners["complete"]();
+        return runners["complete"]();  // not reached: a subcommand is always chosen above
     } catch (const ascent::Error& e) {
         print_error(e.what());
         return e.exit_code();

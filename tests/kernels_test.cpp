@@ -12,7 +12,7 @@ using namespace ascent::cpu;
 
 namespace {
 
-const size_t kSizes[] = {1, 3, 7, 15, 17, 31, 33, 63, 65, 127, 257, 1000, 4099};
+const size_t kSizes[] = {1, 2, 3, 7, 15, 17, 30, 31, 33, 63, 65, 127, 257, 1000, 4098, 4099};
 
 std::vector<float> randoms(size_t n, uint32_t seed, float scale = 1.f) {
     std::mt19937 g(seed);
@@ -87,6 +87,19 @@ TEST(Kernels, ElementwiseMatchScalar) {
         v.axpy_bf16(-1.5f, a16.data(), x.data(), n);
         s.axpy_bf16(-1.5f, a16.data(), y.data(), n);
         check("axpy_bf16");
+        x = a;
+        y = a;
+        v.softmax(x.data(), n);
+        s.softmax(y.data(), n);
+        check("softmax");
+        if (n % 2 == 0) {
+            std::vector<float> cs = randoms(n, 5), sn = randoms(n, 6);
+            x = a;
+            y = a;
+            v.rope_head(x.data(), cs.data(), sn.data(), n / 2);
+            s.rope_head(y.data(), cs.data(), sn.data(), n / 2);
+            check("rope_head");
+        }
         x = b;
         y = b;
         v.axpy_f16(2.f, h16.data(), x.data(), n);

@@ -1,5 +1,7 @@
 #include "ui/curses_screen.h"
 
+// Curses defines clear(), refresh(), hline() ... as macros, which would rewrite our own names.
+#define NCURSES_NOMACROS
 #include <ncursesw/curses.h>
 #include <sys/ioctl.h>
 #include <unistd.h>

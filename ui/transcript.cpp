@@ -167,10 +167,21 @@ Entry& Transcript::edit(size_t i) {
 }
 
 void Transcript::remove_from(size_t i) {
-    if (i < entries_.size()) entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i), entries_.end());
+    if (i >= entries_.size()) return;
+    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i), entries_.end());
+    removed_from_ = std::min(i, removed_from_.value_or(i));
 }
 
-void Transcript::clear() { entries_.clear(); }
+void Transcript::clear() {
+    entries_.clear();
+    removed_from_ = 0;
+}
+
+std::optional<size_t> Transcript::take_removed_from() {
+    auto r = removed_from_;
+    removed_from_.reset();
+    return r;
+}
 
 void Transcript::set_fold_reasoning(bool fold) { fold_ = fold; }
 

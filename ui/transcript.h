@@ -4,6 +4,7 @@
 // Entries render to styled lines for a width; each entry caches its lines so that streaming
 // into the last one re-wraps only that one.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include "ui/styled_text.h"
@@ -37,6 +38,9 @@ public:
     Entry& edit(size_t i);
     void remove_from(size_t i);  // drops entries i..end
     void clear();
+    // The lowest index removed (by remove_from or clear) since the last call, or none: a
+    // front end that prints entries as they come (the plain REPL) goes back there.
+    std::optional<size_t> take_removed_from();
 
     bool fold_reasoning() const { return fold_; }
     void set_fold_reasoning(bool fold);
@@ -61,6 +65,7 @@ private:
 
     std::vector<Cached> entries_;
     bool fold_ = false;
+    std::optional<size_t> removed_from_;
 };
 
 }  // namespace ascent::ui

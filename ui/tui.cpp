@@ -1,13 +1,15 @@
 #include "ui/tui.h"
 
-#include <fcntl.h>
 #include <langinfo.h>
+// Curses defines clear(), refresh(), hline() ... as macros, which would rewrite our own names.
+#define NCURSES_NOMACROS
 #include <ncursesw/curses.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <readline/readline.h>
 
+#include <cerrno>
 #include <clocale>
 #include <csignal>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include "ui/input_view.h"
 #include "ui/layout.h"
 #include "ui/line_editor.h"
+#include "ui/signal_pipe.h"
 #include "ui/stats_view.h"
 #include "ui/text_width.h"
 
@@ -33,46 +36,6 @@ constexpr double kFrameSeconds = 1.0 / 30;   // streaming text redraws at most t
 constexpr double kStatsSeconds = 0.2;        // the stats pane refreshes this often while generating
 constexpr double kFlashSeconds = 4.0;
 constexpr int kWheelLines = 3;
-
-// Signals reach the loop through a pipe: the handler only sets a flag and writes a byte, which
-// is async-signal-safe and wakes poll() whichever thread the signal interrupted.
-int g_signal_pipe[2] = {-1, -1};
-volatile sig_atomic_t g_winch = 0, g_interrupt = 0, g_terminate = 0;
-
-void on_signal(int sig) {
-    const int saved = errno;
-    if (sig == SIGWINCH) g_winch = 1;
-    else if (sig == SIGINT) g_interrupt = 1;
-    else g_terminate = 1;
-    const char b = 1;
-    [[maybe_unused]] auto n = write(g_signal_pipe[1], &b, 1);
-    errno = saved;
-}
-
-class SignalGuard {
-public:
-    SignalGuard() {
-        if (pipe2(g_signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0) runtime_error("cannot create a pipe for signals");
-        struct sigaction sa {};
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
-        struct sigaction ign {};
-        ign.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &ign, &old_pipe_);
-    }
-    ~SignalGuard() {
-        for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
-        sigaction(SIGPIPE, &old_pipe_, nullptr);
-        close(g_signal_pipe[0]);
-        close(g_signal_pipe[1]);
-    }
-
-private:
-    static constexpr int kSignals[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP};
-    struct sigaction old_[std::size(kSignals)] {};
-    struct sigaction old_pipe_ {};
-};
 
 std::string utf8(wint_t ch) {
     std::string out;
@@ -105,8 +68,9 @@ int extended_key(const char* capability) {
 
 class Tui {
 public:
-    Tui(EngineWorker& worker, ChatController& ctrl, CursesScreen& screen, LineEditor& editor, bool show_stats)
-        : worker_(worker), ctrl_(ctrl), screen_(screen), editor_(editor), show_stats_(show_stats) {
+    Tui(SignalPipe& signals, EngineWorker& worker, ChatController& ctrl, CursesScreen& screen, LineEditor& editor,
+        bool show_stats)
+        : signals_(signals), worker_(worker), ctrl_(ctrl), screen_(screen), editor_(editor), show_stats_(show_stats) {
         ctrl_word_left_ = extended_key("kLFT5");
         ctrl_word_right_ = extended_key("kRIT5");
     }
@@ -134,7 +98,7 @@ public:
                     timeout_ms = std::max(1, static_cast<int>((kFrameSeconds - (now - last_draw_)) * 1000));
                 }
             }
-            pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {worker_.wake_fd(), POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}};
+            pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {worker_.wake_fd(), POLLIN, 0}, {signals_.fd(), POLLIN, 0}};
             poll(fds, 3, timeout_ms);
             if (fds[2].revents & POLLIN) handle_signals();
             if (fds[1].revents & POLLIN) handle_events();
@@ -154,19 +118,13 @@ private:
     }
 
     void handle_signals() {
-        char buf[64];
-        while (read(g_signal_pipe[0], buf, sizeof buf) > 0) {
-        }
-        if (g_winch) {
-            g_winch = 0;
+        signals_.drain();
+        if (signals_.take_resize()) {
             screen_.resize_from_terminal();
             dirty_ = true;
         }
-        if (g_interrupt) {  // `kill -INT` from outside acts as Ctrl-C
-            g_interrupt = 0;
-            ctrl_c();
-        }
-        if (g_terminate) quit_ = true;
+        if (signals_.take_interrupt()) ctrl_c();  // `kill -INT` from outside acts as Ctrl-C
+        if (signals_.take_terminate()) quit_ = true;
     }
 
     void handle_events() {
@@ -247,7 +205,7 @@ private:
 
     void character(wint_t ch) {
         if (in_paste_) {
-            if (ch != '\r' || true) paste_ += ch == '\r' ? std::string("\n") : utf8(ch);
+            paste_ += ch == '\r' ? std::string("\n") : utf8(ch);  // terminals send pasted lines ending in CR
             return;
         }
         if (confirm_quit_) {
@@ -380,6 +338,7 @@ private:
             screen_.draw(l.stats.y + 1 + i, l.stats.x + 1, l.stats.w - 2, lines[static_cast<size_t>(i)]);
     }
 
+    SignalPipe& signals_;
     EngineWorker& worker_;
     ChatController& ctrl_;
     CursesScreen& screen_;
@@ -412,12 +371,12 @@ void use_utf8_locale() {
 
 int run_tui(ChatBackend& backend, const Conversation& initial, const TuiOptions& options) {
     use_utf8_locale();
-    SignalGuard signals;  // before curses, which then leaves SIGWINCH and SIGINT to us
+    SignalPipe signals;  // before curses, which then leaves SIGWINCH and SIGINT to us
     EngineWorker worker(backend);
     ChatController ctrl(worker, initial);
     CursesScreen screen;
     LineEditor editor("› ", options.history_file);
-    Tui tui(worker, ctrl, screen, editor, options.show_stats);
+    Tui tui(signals, worker, ctrl, screen, editor, options.show_stats);
     return tui.run();
 }
 

@@ -86,7 +86,8 @@ Value f_batch(Interpreter&, const Value& v, CallArgs& args) {
     std::int64_t count = expect_int(*a.get(0), "linecount");
     if (count <= 0) fail("batch size must be positive");
     std::vector<Value> batches, current;
-    for (const auto& item : iterate(v)->items) {
+    auto seq = iterate(v);
+    for (const auto& item : seq->items) {
         if (static_cast<std::int64_t>(current.size()) == count) {
             batches.push_back(Value::sequence(std::move(current)));
             current.clear();
@@ -353,7 +354,8 @@ Value f_join(Interpreter& interp, const Value& v, CallArgs& args) {
     if (a.get(1) && !a.get(1)->is_none()) getter = std::make_unique<AttrGetter>(interp, a.get(1));
     std::string out;
     bool first = true;
-    for (const auto& item : iterate(v)->items) {
+    auto seq = iterate(v);
+    for (const auto& item : seq->items) {
         if (!first) out += sep;
         first = false;
         append_str(out, getter ? (*getter)(item) : item);
@@ -446,7 +448,8 @@ Value select_or_reject(Interpreter& interp, const Value& v, CallArgs& args, bool
     std::string test;
     if (args.positional.size() > offset) test = expect_string(args.positional[offset], "test name");
     std::vector<Value> out;
-    for (const auto& item : iterate(v)->items) {
+    auto seq = iterate(v);
+    for (const auto& item : seq->items) {
         Value subject = getter ? (*getter)(item) : item;
         bool ok;
         if (test.empty()) {
@@ -531,7 +534,8 @@ Value f_slice(Interpreter&, const Value& v, CallArgs& args) {
     ArgBinder a("do_slice", args, {"slices", "fill_with"}, 1);
     std::int64_t slices = expect_int(*a.get(0), "slices");
     if (slices <= 0) fail("slices must be positive");
-    const auto& seq = iterate(v)->items;
+    auto sequence = iterate(v);
+    const auto& seq = sequence->items;
     auto length = static_cast<std::int64_t>(seq.size());
     std::int64_t per = length / slices, extra = length % slices, offset = 0;
     std::vector<Value> out;
@@ -619,7 +623,8 @@ Value f_sum(Interpreter& interp, const Value& v, CallArgs& args) {
     std::unique_ptr<AttrGetter> getter;
     if (a.get(0) && !a.get(0)->is_none()) getter = std::make_unique<AttrGetter>(interp, a.get(0));
     Value total = a.get_or(1, Value::integer(0));
-    for (const auto& item : iterate(v)->items) total = binary_op(interp, BinaryOp::Add, total, getter ? (*getter)(item) : item);
+    auto seq = iterate(v);
+    for (const auto& item : seq->items) total = binary_op(interp, BinaryOp::Add, total, getter ? (*getter)(item) : item);
     return total;
 }
 
@@ -701,7 +706,8 @@ Value f_unique(Interpreter& interp, const Value& v, CallArgs& args) {
     ArgBinder a("do_unique", args, {"case_sensitive", "attribute"});
     AttrGetter key(interp, a.get(1), nullptr, !truthy_arg(a.get(0)));
     std::vector<Value> seen, out;
-    for (const auto& item : iterate(v)->items) {
+    auto seq = iterate(v);
+    for (const auto& item : seq->items) {
         Value k = key(item);
         if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, k); })) continue;
         seen.push_back(k);

@@ -58,7 +58,8 @@ void fill_dict(DictObject& out, CallArgs& args, const char* function) {
         if (source.is_dict()) {
             for (const auto& [k, v] : source.dict().entries) out.set(k, v);
         } else {
-            for (const auto& pair : iterate(source)->items) {
+            auto pairs = iterate(source);
+            for (const auto& pair : pairs->items) {
                 auto kv = iterate(pair);
                 if (kv->items.size() != 2)
                     fail("dictionary update sequence element has length " + std::to_string(kv->items.size()) +

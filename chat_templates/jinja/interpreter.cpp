@@ -577,7 +577,8 @@ void Interpreter::eval_args(const Arguments& args, CallArgs& out) {
     if (args.star) {
         Value extra = eval(*args.star);
         pos_ = args.star->pos;
-        for (const auto& v : iterate(extra)->items) out.positional.push_back(v);
+        auto extra_items = iterate(extra);
+        for (const auto& v : extra_items->items) out.positional.push_back(v);
     }
     if (args.star_star) {
         Value extra = eval(*args.star_star);

@@ -317,7 +317,8 @@ Value call_string_method(Interpreter& interp, const Value& self, std::string_vie
         ArgBinder a("join", args, {"iterable"}, 1);
         std::string out;
         std::size_t k = 0;
-        for (const auto& item : iterate(*a.get(0))->items) {
+        auto parts = iterate(*a.get(0));
+        for (const auto& item : parts->items) {
             if (!item.is_string())
                 fail("sequence item " + std::to_string(k) + ": expected str instance, " + type_name(item) + " found");
             if (k++) out += s;

@@ -220,33 +220,27 @@ void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Wei
 
 namespace {
 
-// cos and sin of every (token, frequency) pair of a step: [rows][half][2].
+// cos and sin of every (token, frequency) pair of a step: per row, `half` cosines then `half` sines.
 void rope_table(std::span<const int32_t> positions, int64_t rows, const RopeParams& p, std::vector<float>& table) {
     const int half = p.rotary_dim / 2;
     table.resize(static_cast<size_t>(rows * half * 2));
     for (int64_t r = 0; r < rows; ++r) {
         const auto pos = static_cast<float>(positions[static_cast<size_t>(r)]);
+        float* row = table.data() + r * half * 2;
         for (int j = 0; j < half; ++j) {
             const float inv_freq =
                 1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
             const float angle = pos * inv_freq;
-            table[static_cast<size_t>((r * half + j) * 2)] = std::cos(angle);
-            table[static_cast<size_t>((r * half + j) * 2 + 1)] = std::sin(angle);
+            row[j] = std::cos(angle);
+            row[half + j] = std::sin(angle);
         }
     }
 }
 
 // Rotates heads [h0, h1) of one row in place ("rotate half": pairs i, i + rotary_dim/2).
-void rope_heads(float* row, int h0, int h1, const RopeParams& p, const float* cs) {
+void rope_heads(const KernelSet& k, float* row, int h0, int h1, const RopeParams& p, const float* cs) {
     const int half = p.rotary_dim / 2;
-    for (int h = h0; h < h1; ++h) {
-        float* head = row + static_cast<int64_t>(h) * p.head_dim;
-        for (int j = 0; j < half; ++j) {
-            const float a = head[j], b = head[j + half];
-            head[j] = a * cs[2 * j] - b * cs[2 * j + 1];
-            head[j + half] = b * cs[2 * j] + a * cs[2 * j + 1];
-        }
-    }
+    for (int h = h0; h < h1; ++h) k.rope_head(row + static_cast<int64_t>(h) * p.head_dim, cs, cs + half, static_cast<size_t>(half));
 }
 
 bool same_rope(const RopeParams* a, const RopeParams* b) {
@@ -295,7 +289,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
             if (out.residual) k_.add(yr + t.o0, out.residual + r * n_out + t.o0, yr + t.o0, static_cast<size_t>(t.o1 - t.o0));
             if (out.rope) {
                 const int hd = out.rope->head_dim;
-                rope_heads(yr, static_cast<int>(t.o0 / hd), static_cast<int>(t.o1 / hd), *out.rope,
+                rope_heads(k_, yr, static_cast<int>(t.o0 / hd), static_cast<int>(t.o1 / hd), *out.rope,
                            t.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
             }
         }
@@ -327,7 +321,7 @@ void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<cons
     pool_.run(rows, [&](int64_t r, int) {
         float* yr = out + r * cols;
         if (yr != x + r * cols) std::memcpy(yr, x + r * cols, static_cast<size_t>(cols) * sizeof(float));
-        rope_heads(yr, 0, p.n_heads, p, rope_cs_.data() + r * half * 2);
+        rope_heads(k_, yr, 0, p.n_heads, p, rope_cs_.data() + r * half * 2);
     }, rows * cols * 4);
 }
 
@@ -376,21 +370,13 @@ void CpuBackend::attention(const float* q, const float* k, const float* v, int64
         const size_t n_ctx = static_cast<size_t>(positions[static_cast<size_t>(r)]) + 1;
         float* scores = scratch(thread, n_ctx);
         const float* qh = q + r * q_cols + h * p.head_dim;
-        float mx = -INFINITY;
-        for (size_t t = 0; t < n_ctx; ++t) {
+        for (size_t t = 0; t < n_ctx; ++t)
             scores[t] = dot(k_, cache.dtype, kc + t * row_bytes + static_cast<size_t>(g) * hd * elem, qh, hd) * p.scale;
-            mx = std::max(mx, scores[t]);
-        }
-        float sum = 0.f;
-        for (size_t t = 0; t < n_ctx; ++t) {
-            scores[t] = std::exp(scores[t] - mx);
-            sum += scores[t];
-        }
+        k_.softmax(scores, n_ctx);
         float* oh = out + r * q_cols + h * p.head_dim;
         std::fill(oh, oh + hd, 0.f);
-        const float inv = 1.f / sum;
         for (size_t t = 0; t < n_ctx; ++t)
-            axpy(k_, cache.dtype, scores[t] * inv, vc + t * row_bytes + static_cast<size_t>(g) * hd * elem, oh, hd);
+            axpy(k_, cache.dtype, scores[t], vc + t * row_bytes + static_cast<size_t>(g) * hd * elem, oh, hd);
     }, work);
 }
 

@@ -29,6 +29,11 @@ struct KernelSet {
     // out[i] = silu(g[i]) * u[i]
     void (*swiglu)(const float* g, const float* u, float* out, size_t n);
     void (*add)(const float* a, const float* b, float* out, size_t n);
+    // x[i] = exp(x[i] - max x) / sum: a softmax in place.
+    void (*softmax)(float* x, size_t n);
+    // Rotate-half RoPE of one head: (a, b) = (x[j], x[j + half]) becomes
+    // (a cos[j] - b sin[j], b cos[j] + a sin[j]) for j < half.
+    void (*rope_head)(float* x, const float* cos, const float* sin, size_t half);
 };
 
 const KernelSet& scalar_kernels();

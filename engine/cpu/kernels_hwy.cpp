@@ -1,4 +1,7 @@
 // Vector kernels, compiled once per instruction set by Highway and dispatched at run time.
+#include <algorithm>
+#include <cmath>
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/cpu/kernels_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -136,6 +139,47 @@ void Add(const float* a, const float* b, float* out, size_t n) {
     for (; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+void Softmax(float* x, size_t n) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    auto vmax = hn::Set(d, x[0]);
+    for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
+    float mx = hn::GetLane(hn::MaxOfLanes(d, vmax));
+    for (; i < n; ++i) mx = std::max(mx, x[i]);
+    const auto vm = hn::Set(d, mx);
+    auto vsum = hn::Zero(d);
+    i = 0;
+    for (; i + N <= n; i += N) {
+        const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), vm));
+        hn::StoreU(e, d, x + i);
+        vsum = hn::Add(vsum, e);
+    }
+    float sum = hn::GetLane(hn::SumOfLanes(d, vsum));
+    for (; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
+    const auto inv = hn::Set(d, 1.f / sum);
+    i = 0;
+    for (; i + N <= n; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), inv), d, x + i);
+    for (; i < n; ++i) x[i] *= 1.f / sum;
+}
+
+void RopeHead(float* x, const float* cs, const float* sn, size_t half) {
+    const DF d;
+    const size_t N = hn::Lanes(d);
+    size_t j = 0;
+    for (; j + N <= half; j += N) {
+        const auto a = hn::LoadU(d, x + j), b = hn::LoadU(d, x + j + half);
+        const auto c = hn::LoadU(d, cs + j), s = hn::LoadU(d, sn + j);
+        hn::StoreU(hn::NegMulAdd(b, s, hn::Mul(a, c)), d, x + j);
+        hn::StoreU(hn::MulAdd(a, s, hn::Mul(b, c)), d, x + j + half);
+    }
+    for (; j < half; ++j) {
+        const float a = x[j], b = x[j + half];
+        x[j] = a * cs[j] - b * sn[j];
+        x[j + half] = b * cs[j] + a * sn[j];
+    }
+}
+
 const char* KernelsTargetName() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -157,6 +201,8 @@ HWY_EXPORT(SumSquares);
 HWY_EXPORT(ScaleMul);
 HWY_EXPORT(Swiglu);
 HWY_EXPORT(Add);
+HWY_EXPORT(Softmax);
+HWY_EXPORT(RopeHead);
 HWY_EXPORT(KernelsTargetName);
 
 // Resolve the table entries once, so each kernel call is one indirect call with no dispatch check.
@@ -170,7 +216,8 @@ const KernelSet& simd_kernels() {
             ASCENT_RESOLVED(DotF32),    ASCENT_RESOLVED(DotBF16),  ASCENT_RESOLVED(DotF16),
             ASCENT_RESOLVED(AxpyF32),   ASCENT_RESOLVED(AxpyBF16), ASCENT_RESOLVED(AxpyF16),
             ASCENT_RESOLVED(WidenBF16), ASCENT_RESOLVED(WidenF16), ASCENT_RESOLVED(SumSquares),
-            ASCENT_RESOLVED(ScaleMul),  ASCENT_RESOLVED(Swiglu),   ASCENT_RESOLVED(Add)};
+            ASCENT_RESOLVED(ScaleMul),  ASCENT_RESOLVED(Swiglu),   ASCENT_RESOLVED(Add),
+            ASCENT_RESOLVED(Softmax),   ASCENT_RESOLVED(RopeHead)};
     }();
     return set;
 }

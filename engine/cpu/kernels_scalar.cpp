@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -51,11 +52,27 @@ void add(const float* a, const float* b, float* out, size_t n) {
     for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+void softmax(float* x, size_t n) {
+    float mx = x[0];
+    for (size_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+    float sum = 0.f;
+    for (size_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
+    const float inv = 1.f / sum;
+    for (size_t i = 0; i < n; ++i) x[i] *= inv;
+}
+void rope_head(float* x, const float* cs, const float* sn, size_t half) {
+    for (size_t j = 0; j < half; ++j) {
+        const float a = x[j], b = x[j + half];
+        x[j] = a * cs[j] - b * sn[j];
+        x[j + half] = b * cs[j] + a * sn[j];
+    }
+}
+
 }  // namespace
 
 const KernelSet& scalar_kernels() {
-    static const KernelSet set{"scalar", dot_f32, dot_bf16, dot_f16, axpy_f32, axpy_bf16, axpy_f16,
-                               widen_bf16, widen_f16, sum_squares, scale_mul, swiglu, add};
+    static const KernelSet set{"scalar",  dot_f32,    dot_bf16,  dot_f16,     axpy_f32,  axpy_bf16, axpy_f16,
+                               widen_bf16, widen_f16, sum_squares, scale_mul, swiglu, add, softmax, rope_head};
     return set;
 }
 

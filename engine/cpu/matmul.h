@@ -16,7 +16,9 @@
 //    activations stay f32, sums in f32.
 //  - BF16 weights, rows > 1 (prefill, compute bound): activations are rounded to BF16 (nearest
 //    even) once per matmul, so every product bf16 x bf16 is exact in f32; sums in f32.
-//    (vdpbf16ps treats BF16 denormals as zero; they are below 1e-38.)
+//    (vdpbf16ps and AMX treat BF16 denormals as zero; they are below 1e-38.)
+// For a given path, results do not depend on the number of threads or on how [0, n_out) is
+// split into blocks: each output is summed in the same order whichever block computes it.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -95,7 +97,8 @@ void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int6
 // so threads never share a line of y when ldy is a multiple of 16) and of every path's row tile.
 int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int threads);
 
-// Whole product on the pool: splits [0, n_out) into blocks and calls matmul_rows.
+// Whole product on the pool: splits [0, n_out) into blocks and calls matmul_rows. The prepared
+// input is a buffer per calling thread, kept (and grown to the largest input seen) for reuse.
 void matmul(ThreadPool& pool, const float* x, int64_t rows, int64_t ldx, const void* w, DType wt,
             int64_t n_out, int64_t in, const float* bias, float* y, int64_t ldy);
 // The same with an input prepared by the caller (one preparation shared by q, k and v).
@@ -113,7 +116,8 @@ struct MatmulOutput {
 };
 void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const MatmulOutput> outputs);
 
-// Which implementation runs ("avx512bf16", "hwy:AVX3", "scalar", ...), for stats and tests.
+// Which implementation runs ("avx512bf16+amx", "avx512bf16", "hwy:AVX3", "scalar", ...), for
+// stats and tests.
 std::string matmul_implementation();
 
 }  // namespace ascent::cpu

@@ -107,6 +107,8 @@ ASCENT_AMX void store_c(const float* c, int weight_rows, int64_t tokens, const f
     for (int64_t t = 0; t < tokens; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, _mm512_add_ps(v[t], b));
 }
 
+// No software prefetch here: unlike the vector kernels, tile loads of the weights are streamed
+// well by the hardware, and prefetching the next panel measured slower.
 template <bool kTwoRowTiles, bool kTwoTokenTiles>
 ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles, int64_t n_kb, int weight_rows,
                           int64_t tokens, const float* bias, float* y, int64_t ldy) {

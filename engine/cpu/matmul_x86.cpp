@@ -3,14 +3,14 @@
 // x86-64) and the path is only offered when the CPU reports the features at run time.
 //
 // Decode (one row): bandwidth bound. Eight weight rows are streamed at once against the same x
-// vectors; a BF16 weight vector is split into its even and odd elements by one shift and one
-// mask (each already a valid f32), which is why the activations come de-interleaved
-// (MatmulLayout::F32Split) and stay f32.
+// vectors, with a later group of rows prefetched; a BF16 weight vector is split into its even and
+// odd elements by one shift and one mask (each already a valid f32), which is why the
+// activations come de-interleaved (MatmulLayout::F32Split) and stay f32.
 // Prefill (several rows): compute bound. Activations are BF16 (converted once per matmul); the
 // weights are read in place, so both operands are contiguous along `in` and the micro-kernel is
 // a 3-token x 8-output tile of vdpbf16ps accumulators, reduced horizontally at the end of each
 // K block. Loops are blocked so the 8-row weight panel stays in L1 across token tiles and the
-// token block stays in L2 across panels.
+// token block stays in L2 across panels. (matmul_amx.cpp replaces this kernel where AMX exists.)
 #include "engine/cpu/matmul_path.h"
 
 #if defined(__x86_64__)
@@ -232,6 +232,7 @@ struct TileArgs {
     int64_t k0, k1;     // K range; k1 - k0 is a multiple of kStep unless k1 == in
     const float* bias;  // at n0, or nullptr
     bool accumulate;    // add to y instead of storing (later K blocks)
+    const void* next;   // weight rows to prefetch at the offsets read (first token tile), or nullptr
     float* y;           // y for (m0, n0)
     int64_t ldy;
 };
@@ -243,10 +244,15 @@ ASCENT_AVX512 void gemm_tile(const TileArgs& a) {
     __m512 acc[M][N];
     for (int m = 0; m < M; ++m)
         for (int n = 0; n < N; ++n) acc[m][n] = _mm512_setzero_ps();
+    const auto* next = static_cast<const typename D::W*>(a.next);
     int64_t k = a.k0;
     for (; k + D::kStep <= a.k1; k += D::kStep) {
         typename D::XVec xv[M];
         for (int m = 0; m < M; ++m) xv[m] = D::load_x(x + m * a.x_stride + k);
+        // One prefetch per 64-byte line of each row (kStep elements are 64 bytes for BF16 and F32
+        // weights, 32 bytes for F16).
+        if (next && (sizeof(typename D::W) * D::kStep >= 64 || (k & D::kStep) == 0))
+            for (int n = 0; n < N; ++n) prefetch_l2(next + n * a.in + k);
         for (int n = 0; n < N; ++n) {
             const auto wv = D::load_w(w + n * a.in + k);
             for (int m = 0; m < M; ++m) acc[m][n] = D::madd(acc[m][n], xv[m], wv);
@@ -294,6 +300,7 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
     const int64_t x_block_bytes = 512 * 1024;
     const int64_t mc = std::max<int64_t>(
         kTileM, x_block_bytes / (kc * static_cast<int64_t>(sizeof(typename D::X))) / kTileM * kTileM);
+    const int64_t prefetch_rows = gemv_prefetch_rows(in * static_cast<int64_t>(sizeof(typename D::W)));
     TileArgs a{};
     a.x_stride = xs;
     a.in = in;
@@ -311,6 +318,9 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
                 const TileFn full = pick_tile<D>(kTileM, nn);
                 for (int64_t m0 = m_block; m0 < m_end; m0 += kTileM) {
                     const int mm = static_cast<int>(std::min<int64_t>(kTileM, m_end - m0));
+                    // The first token tile streams this panel from memory; later ones find it in
+                    // cache. Only the first prefetches the panels ahead.
+                    a.next = m0 == m_block ? w + (n0 + prefetch_rows) * in : nullptr;
                     a.x = xbase + m0 * xs;
                     a.y = y + m0 * ldy + (n0 - o0);
                     (mm == kTileM ? full : pick_tile<D>(mm, nn))(a);

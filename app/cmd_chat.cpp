@@ -1,0 +1,127 @@
+// `ascent chat`: the full-screen chat when stdin and stdout are terminals, a line-oriented REPL
+// otherwise (or with --plain). Both run the model on an engine thread behind ui::ChatBackend.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <optional>
+#include <unistd.h>
+
+#include "app/chat_engine.h"
+#include "app/chat_prompt.h"
+#include "app/commands.h"
+#include "app/model_options.h"
+#include "engine/error.h"
+#include "ui/line_editor.h"
+#include "ui/plain_repl.h"
+#include "ui/tui.h"
+
+namespace ascent::app {
+
+namespace {
+
+// A completion pad stops after this many tokens unless told otherwise: Enter continues, and a
+// base model left alone would write until the context is full.
+constexpr int kPadMaxTokens = 256;
+constexpr int64_t kUiPrefillChunk = 64;  // small chunks: Ctrl-C during a long prompt stops within one
+
+struct ChatOptions {
+    ModelOptions model;
+    bool plain = false;
+    bool no_stats = false;
+    std::string system;
+    std::string chat_template;
+    std::string chat_template_kwargs;
+    std::string load;
+    std::optional<int> max_tokens;
+    std::optional<float> temperature, top_p, min_p, repeat_penalty;
+    std::optional<int> top_k;
+    std::optional<uint64_t> seed;
+};
+
+// Flags win; then generation_config.json (Hugging Face semantics: no do_sample means greedy);
+// then the engine's defaults.
+ui::GenerationSettings settings_for(const ChatOptions& o, const models::LoadedModel& m, bool chat) {
+    ui::GenerationSettings s;
+    if (std::filesystem::exists(m.folder / "generation_config.json")) {
+        const auto& g = m.generation;
+        s.temperature = g.do_sample ? static_cast<float>(g.temperature.value_or(1.0)) : 0.f;
+        s.top_k = g.top_k.value_or(50);
+        s.top_p = static_cast<float>(g.top_p.value_or(1.0));
+        s.min_p = static_cast<float>(g.min_p.value_or(0.0));
+        s.repeat_penalty = static_cast<float>(g.repetition_penalty.value_or(1.0));
+        if (g.max_new_tokens) s.max_tokens = *g.max_new_tokens;
+    }
+    if (!chat && s.max_tokens < 0) s.max_tokens = kPadMaxTokens;
+    if (o.temperature) s.temperature = *o.temperature;
+    if (o.top_k) s.top_k = *o.top_k;
+    if (o.top_p) s.top_p = *o.top_p;
+    if (o.min_p) s.min_p = *o.min_p;
+    if (o.repeat_penalty) s.repeat_penalty = *o.repeat_penalty;
+    if (o.max_tokens) s.max_tokens = *o.max_tokens;
+    if (o.seed) s.seed = *o.seed;
+    return s;
+}
+
+nlohmann::ordered_json kwargs_json(const std::string& text) {
+    if (text.empty()) return nlohmann::ordered_json::object();
+    try {
+        auto j = nlohmann::ordered_json::parse(text);
+        if (!j.is_object()) input_error("--chat-template-kwargs must be a JSON object, got {}", text);
+        return j;
+    } catch (const nlohmann::ordered_json::parse_error& e) {
+        input_error("--chat-template-kwargs is not valid JSON: {}", e.what());
+    }
+}
+
+int run_chat(const ChatOptions& o) {
+    const bool terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1;
+    const auto kwargs = kwargs_json(o.chat_template_kwargs);
+    std::optional<ui::Conversation> loaded;
+    if (!o.load.empty()) loaded = ui::load_conversation(o.load);  // bad files fail before the model loads
+    if (terminal && isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "ascent: loading %s…\n", model_folder(o.model).string().c_str());
+    auto m = load(o.model);
+    SessionOptions so = session_options(o.model, *m);
+    so.prefill_chunk = kUiPrefillChunk;
+    auto tmpl = resolve_chat_template(m->folder, o.chat_template, false);
+    ui::Conversation initial;
+    initial.settings = settings_for(o, *m, tmpl.has_value());
+    initial.system = o.system;
+    if (loaded) {
+        initial = *loaded;
+        if (!o.system.empty()) initial.system = o.system;
+    }
+    EngineChatBackend backend(std::move(m), so, std::move(tmpl), kwargs, initial.settings);
+    if (o.plain || !terminal) return ui::run_plain(backend, initial, {ui::default_history_file()});
+    return ui::run_tui(backend, initial, {ui::default_history_file(), !o.no_stats});
+}
+
+}  // namespace
+
+Runner add_chat_command(CLI::App& root) {
+    auto o = std::make_shared<ChatOptions>();
+    CLI::App* cmd = root.add_subcommand(
+        "chat", "Chat in a full-screen terminal UI with live stats (a line REPL with --plain or without a terminal)");
+    add_model_options(*cmd, o->model);
+    cmd->add_flag("--plain", o->plain, "Line-oriented REPL instead of the full-screen UI (dumb terminals, scripts)");
+    cmd->add_flag("--no-stats", o->no_stats, "Start with the stats pane hidden (F3 shows it)");
+    cmd->add_option("--system", o->system, "System prompt");
+    cmd->add_option("--chat-template", o->chat_template,
+                    "A template file, or a bundled one by name (e.g. chatml), instead of the model's");
+    cmd->add_option("--chat-template-kwargs", o->chat_template_kwargs,
+                    "Extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+    cmd->add_option("--load", o->load, "Start from a conversation saved with /save");
+    cmd->add_option("-n,--max-tokens", o->max_tokens,
+                    fmt::format("Tokens per answer at most (-1: no limit; default: the model's, or {} for a model "
+                                "without a chat template)",
+                                kPadMaxTokens))
+        ->check(CLI::Range(-1, 1 << 30));
+    cmd->add_option("--temperature,--temp", o->temperature, "Sampling temperature (0: greedy)")->check(CLI::Range(0.0, 100.0));
+    cmd->add_option("--top-k", o->top_k, "Keep the K most likely tokens (0: off)")->check(CLI::Range(0, 1 << 30));
+    cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--min-p", o->min_p, "Drop tokens below P x the best one's probability (0: off)")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--repeat-penalty", o->repeat_penalty, "Penalty for recently seen tokens (1: off)")->check(CLI::Range(0.0, 100.0));
+    cmd->add_option("--seed,-s", o->seed, "Random seed for every answer (default: a new one each time)");
+    return [o] { return run_chat(*o); };
+}
+
+}  // namespace ascent::app
