@@ -40,9 +40,11 @@ int main(int argc, char** argv) {
     runners["info"] = add_info_command(app);
     runners["template"] = add_template_command(app);
     runners["bench"] = add_bench_command(app);
+    runners["chat"] = add_chat_command(app);
     app.require_subcommand(0, 1);
+    auto args = with_default_subcommand(argc, argv, runners);
     try {
-        app.parse(argc, argv);
+        app.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

@@ -118,6 +118,13 @@ TEST(JinjaRenderErrors, PythonTypeErrors) {
     EXPECT_EQ(render_error("{% set a, b = [1] %}").message(), "not enough values to unpack (expected 2, got 1)");
     EXPECT_EQ(render_error("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}").message(),
               "macro 'm' takes not more than 1 argument(s)");
+    // A slice is Python's own subscript in compiled Jinja2: no undefined fallback.
+    EXPECT_EQ(render_error("{{ n[1:] }}", {{"n", 5}}).message(), "'int' object is not subscriptable");
+    EXPECT_EQ(render_error("{{ d[1:] }}", {{"d", json::object()}}).message(), "unhashable type: 'slice'");
+    EXPECT_EQ(render_error("{{ [{'a': 1}]|unique|list }}").message(), "unhashable type: 'dict'");
+    EXPECT_EQ(render_error("{{ [1]|indent }}").message(), "'list' object has no attribute 'splitlines'");
+    EXPECT_EQ(render_error("{{ 'ab' % 2 }}").message(), "not all arguments converted during string formatting");
+    EXPECT_EQ(render_error("{{ missing|int }}").message(), "'missing' is undefined");
 }
 
 TEST(JinjaRenderErrors, ImmutableSandboxBlocksMutation) {

@@ -296,6 +296,9 @@ TEST(JinjaSemantics, Filters) {
               R"J(['UPPER', 'X']|[1]|['-']|[1, 'a']|[2])J");
     EXPECT_EQ(render(R"J({% filter upper %}shout {{ 'this' }}{% endfilter %}|{% set block | trim %}   padded   {% endset %}[{{ block }}])J"),
               R"J(SHOUT THIS|[padded])J");
+    // filters that do not coerce to str pass other values through
+    EXPECT_EQ(render(R"J({{ (missing|truncate(5))|default('D') }}|{{ [1, 2]|truncate(5) }}|{{ '3' % [1] }})J"),
+              R"J(D|[1, 2]|3)J");
 }
 
 TEST(JinjaSemantics, Tests) {
@@ -328,6 +331,9 @@ TEST(JinjaSemantics, Markup) {
     // Markup + str escapes the str (functionary v3.1 relies on it); ~ does not
     EXPECT_EQ(render(R"J({{ ('<b>'|safe) + '<i>&"' }}|{{ '<i>' + ('<b>'|safe) }}|{{ ('<b>'|safe) ~ '<i>' }}|{{ '<x>'|e }}|{{ ('<b>'|safe) is escaped }})J"),
               R"J(<b>&lt;i&gt;&amp;&#34;|&lt;i&gt;<b>|<b><i>|&lt;x&gt;|True)J");
+    // iterating Markup yields plain str, indexing and str methods keep Markup
+    EXPECT_EQ(render(R"J({{ ('<b>'|safe)|list }}|{{ ('<b>'|safe)[0] + '&' }}|{{ ('a'|safe)|upper + '<' }})J"),
+              R"J(['<', 'b', '>']|<&amp;|A&lt;)J");
 }
 
 TEST(JinjaSemantics, StrftimeNow) {

@@ -89,8 +89,6 @@ void ChatController::rebuild_transcript() {
 
 void ChatController::start_turn() {
     generating_ = true;
-    answer_.clear();
-    reasoning_.clear();
     stats_.begin_turn(monotonic_seconds());
     if (info_.chat) {
         Entry e;
@@ -161,12 +159,10 @@ void ChatController::handle(const EngineEvent& e) {
         stats_.token(e.time);
         return;
     case EngineEvent::Kind::Text: {
-        answer_ += e.content;
-        reasoning_ += e.reasoning;
         Entry& entry = transcript_.edit(assistant_entry_);
         if (info_.chat) {
-            entry.text = answer_;
-            entry.reasoning = reasoning_;
+            entry.text += e.content;
+            entry.reasoning += e.reasoning;
         } else {
             entry.pad.back().text += e.content + e.reasoning;
         }
@@ -383,8 +379,8 @@ std::string ChatController::status_text(const EngineStatus& status) const {
     } else {
         activity = info_.chat ? "ready" : "completion pad";
     }
-    return fmt::format(" {} │ {} │ {} │ ctx {}/{} │ {} │ F1 help", info_.name, info_.backend,
-                       mode_label(requested_mode(), status.mode), status.context_used, status.context_size, activity);
+    return fmt::format(" {} │ {} │ ctx {}/{} │ {} │ {} │ F1 help", info_.name, mode_label(requested_mode(), status.mode),
+                       status.context_used, status.context_size, activity, info_.backend);
 }
 
 }  // namespace ascent::ui

@@ -67,7 +67,6 @@ private:
     size_t pad_entry_ = static_cast<size_t>(-1);
     size_t turn_messages_ = 0;      // conversation size before the running turn's user message
     std::string pending_input_;     // the running turn's user text
-    std::string answer_, reasoning_;
     std::optional<std::string> returned_input_;
     uint64_t revision_ = 0;
 };

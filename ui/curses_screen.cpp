@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "engine/error.h"
 #include "ui/text_width.h"
 
@@ -172,7 +174,7 @@ void CursesScreen::hline(int y, int x, int width, const std::string& title, Styl
     std::string rule;
     for (int i = 0; i < width; ++i) rule += "─";
     text(y, x, width, rule, style);
-    if (!title.empty() && width > 6) text(y, x + 2, width - 4, " " + truncate_to_width(title, width - 6) + " ", style);
+    if (!title.empty() && width > 6) text(y, x + 2, width - 4, fmt::format(" {} ", truncate_to_width(title, width - 6)), style);
 }
 
 void CursesScreen::vline(int x, int y, int height, Style style) {
@@ -249,6 +251,6 @@ std::string base64(const std::string& bytes) {
     return out;
 }
 
-std::string osc52_copy(const std::string& text) { return "\033]52;c;" + base64(text) + "\a"; }
+std::string osc52_copy(const std::string& text) { return fmt::format("\033]52;c;{}\a", base64(text)); }
 
 }  // namespace ascent::ui

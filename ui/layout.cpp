@@ -6,8 +6,8 @@ namespace ascent::ui {
 
 namespace {
 constexpr int kBesideMinCols = 100;  // below this the chat would get fewer than ~60 columns
-constexpr int kStatsMinWidth = 34;
-constexpr int kStatsMaxWidth = 46;
+constexpr int kStatsMinWidth = 40;
+constexpr int kStatsMaxWidth = 50;
 }  // namespace
 
 Layout compute_layout(int cols, int rows, bool show_stats, int input_lines) {
@@ -26,7 +26,7 @@ Layout compute_layout(int cols, int rows, bool show_stats, int input_lines) {
         return l;
     }
     if (cols >= kBesideMinCols) {
-        const int sw = std::clamp(cols * 3 / 10, kStatsMinWidth, kStatsMaxWidth);
+        const int sw = std::clamp(cols / 3, kStatsMinWidth, kStatsMaxWidth);
         l.stats_beside = true;
         l.chat = {0, 0, top_h, cols - sw};
         l.stats = {0, cols - sw, top_h, sw};

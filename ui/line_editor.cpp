@@ -81,7 +81,10 @@ std::filesystem::path default_history_file() {
 
 void load_history(const std::filesystem::path& file) {
     using_history();
-    history_write_timestamps = 1;   // with multiline entries on, timestamps delimit the entries
+    // Each entry is written after a "#<time>" line and, with multiline entries on, read back as
+    // everything up to the next one. Without a comment character readline stores no timestamp.
+    history_comment_char = '#';
+    history_write_timestamps = 1;
     history_multiline_entries = 1;
     if (!file.empty() && std::filesystem::exists(file)) read_history(file.c_str());
 }

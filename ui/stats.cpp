@@ -119,7 +119,7 @@ double LiveStats::decode_rate(double now) const {
 }
 
 double LiveStats::prefill_rate(double) const {
-    if (prefilling()) {
+    if (active_ && prefill_total_ > 0) {
         const double span = prefill_last_at_ - turn_start_;
         return span > 0 ? static_cast<double>(prefill_done_) / span : 0;
     }

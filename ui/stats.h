@@ -74,7 +74,7 @@ public:
     int64_t prefill_total() const { return prefill_total_; }
     // Tokens per second over the last kRateWindow while decoding; the last turn's mean when idle.
     double decode_rate(double now) const;
-    // Live while prefilling, else the last turn's.
+    // The running turn's once its prompt is (partly) fed, else the last turn's.
     double prefill_rate(double now) const;
     std::optional<double> ttft_last() const;
     // The running turn's, once its first token came; else ttft_last().

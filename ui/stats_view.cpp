@@ -30,7 +30,7 @@ const GraphInfo* decode_graph(const std::vector<GraphInfo>& graphs) {
 }
 
 struct Values {
-    std::string decode, prefill, ttft, tpot, tokens, session, context, kv, mode, graphs;
+    std::string decode, prefill, ttft, tpot, tokens, session, context, kv, mode, graphs, nodes;
     double context_fraction = 0;
     bool live = false;
 };
@@ -57,10 +57,12 @@ Values compute(const StatsInput& in) {
         const auto& t = s.turns().back();
         v.tokens = fmt::format("in {} · reused {} · out {}", t.prompt_tokens - t.reused_tokens, t.reused_tokens,
                                t.generated_tokens);
+        if (t.finish_reason == "cancelled") v.tokens += " · stopped";
     } else {
         v.tokens = "–";
     }
-    v.session = fmt::format("in {} · out {}", s.total_tokens_in(), s.total_tokens_out());
+    const int64_t live_in = v.live ? s.prefill_done() : 0, live_out = v.live ? s.tokens_out_live() : 0;
+    v.session = fmt::format("in {} · out {}", s.total_tokens_in() + live_in, s.total_tokens_out() + live_out);
     v.context_fraction = st.context_size > 0 ? static_cast<double>(st.context_used) / static_cast<double>(st.context_size) : 0;
     v.context = fmt::format("{}/{} · {:.0f}%", st.context_used, st.context_size, v.context_fraction * 100);
     v.kv = fmt::format("{} / {}", human_bytes(st.kv_used), human_bytes(st.kv_allocated));
@@ -68,8 +70,8 @@ Values compute(const StatsInput& in) {
     if (const GraphInfo* g = decode_graph(st.graphs)) {
         double capture = 0;
         for (const auto& x : st.graphs) capture += x.capture_seconds;
-        v.graphs = fmt::format("{} · capture {} · nodes {}→{}", st.graphs.size(), format_ms(capture), g->nodes_recorded,
-                               g->nodes_fused);
+        v.graphs = fmt::format("{} · capture {}", st.graphs.size(), format_ms(capture));
+        v.nodes = fmt::format("{}→{} (decode)", g->nodes_recorded, g->nodes_fused);
     }
     return v;
 }
@@ -101,11 +103,15 @@ std::vector<StyledLine> stats_lines(const StatsInput& in, int width) {
     const ModelInfo& info = *in.info;
     const EngineStatus& st = *in.status;
     std::vector<StyledLine> out;
+    // A value too long for the pane (a backend description) continues under itself.
     auto kv = [&](const std::string& label, const std::string& value, Style vs = Style::StatsValue) {
-        StyledLine l(pad(label, kLabelWidth), Style::StatsLabel);
-        l.append(value, vs);
-        l.preformatted = true;
-        out.push_back(std::move(l));
+        const auto parts = wrap_lines(value, std::max(1, width - kLabelWidth));
+        for (size_t i = 0; i < parts.size(); ++i) {
+            StyledLine l(pad(i == 0 ? label : "", kLabelWidth), Style::StatsLabel);
+            l.append(value.substr(parts[i].begin, parts[i].end - parts[i].begin), vs);
+            l.preformatted = true;
+            out.push_back(std::move(l));
+        }
     };
     auto heading = [&](const std::string& text) {
         StyledLine l(text, Style::AssistantLabel);
@@ -131,17 +137,20 @@ std::vector<StyledLine> stats_lines(const StatsInput& in, int width) {
     kv("backend", info.backend);
     kv("threads", fmt::format("{} · {}", info.threads, info.dtype));
     kv("mode", v.mode, st.mode == ExecMode::Graph ? Style::Good : Style::StatsValue);
-    if (!v.graphs.empty()) kv("graphs", v.graphs);
+    if (!v.graphs.empty()) {
+        kv("graphs", v.graphs);
+        kv("nodes", v.nodes);
+    }
     const auto& turns = in.stats->turns();
     if (!turns.empty()) {
         heading("Turns");
-        StyledLine h(fmt::format("{:>3} {:>5} {:>8} {:>9} {}", "#", "out", "TTFT", "tok/s", "mode"), Style::StatsLabel);
+        StyledLine h(fmt::format("{:>2} {:>5} {:>8} {:>7} {}", "#", "out", "TTFT", "tok/s", "mode"), Style::StatsLabel);
         h.preformatted = true;
         out.push_back(std::move(h));
         const size_t shown = std::min(turns.size(), kMaxTurnRows);
         for (size_t i = 0; i < shown; ++i) {
             const auto& t = turns[turns.size() - 1 - i];  // newest first: it is what a demo looks at
-            StyledLine l(fmt::format("{:>3} {:>5} {:>8} {:>9.1f} {}", t.number, t.generated_tokens, format_ms(t.ttft_seconds),
+            StyledLine l(fmt::format("{:>2} {:>5} {:>8} {:>7.1f} {}", t.number, t.generated_tokens, format_ms(t.ttft_seconds),
                                      t.decode_tokens_per_second, t.mode),
                          t.mode == "graph" ? Style::Good : Style::StatsValue);
             l.preformatted = true;
@@ -162,15 +171,15 @@ std::vector<StyledLine> compact_stats_lines(const StatsInput& in, int width, int
     std::vector<Item> items{
         {"decode", v.decode, v.live ? Style::Good : Style::StatsValue},
         {"", sparkline(in.stats->samples(), 12), Style::Sparkline},
-        {"prefill", v.prefill},
+        {"mode", v.mode, st.mode == ExecMode::Graph ? Style::Good : Style::StatsValue},
         {"TTFT", v.ttft},
         {"TPOT", v.tpot},
+        {"prefill", v.prefill},
         {"tokens", v.tokens},
         {"ctx", fill_bar(v.context_fraction, 8) + " " + v.context},
         {info.memory_label, fmt::format("KV {} · arena {} · RSS {}", v.kv, human_bytes(st.arena_bytes), human_bytes(in.rss_bytes))},
-        {"mode", v.mode, st.mode == ExecMode::Graph ? Style::Good : Style::StatsValue},
     };
-    if (!v.graphs.empty()) items.push_back({"graphs", v.graphs});
+    if (!v.graphs.empty()) items.push_back({"graphs", v.graphs + " · nodes " + v.nodes});
     items.push_back({"", fmt::format("{} · {}", info.backend, info.dtype)});
     std::vector<StyledLine> out;
     StyledLine line;

@@ -111,9 +111,11 @@ std::vector<StyledLine> render_entry(const Entry& e, int width, bool fold_reason
         if (!e.reasoning.empty()) {
             const auto reasoning = sanitize_for_display(trim_trailing_newlines(e.reasoning));
             if (fold_reasoning) {
-                out.emplace_back(fmt::format("▸ {} · {} words (F4 unfolds)", e.streaming && e.text.empty() ? "thinking" : "thought",
-                                             count_words(reasoning)),
-                                 Style::ReasoningLabel, kBodyIndent);
+                StyledLine l(fmt::format("▸ {} · {} words (F4 unfolds)", e.streaming && e.text.empty() ? "thinking" : "thought",
+                                         count_words(reasoning)),
+                             Style::ReasoningLabel, kBodyIndent);
+                l.preformatted = true;
+                out.push_back(std::move(l));
             } else {
                 out.emplace_back("▾ thinking", Style::ReasoningLabel, kBodyIndent);
                 append_wrapped(out, reasoning, Style::Reasoning, width, kBodyIndent + 2);

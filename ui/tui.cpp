@@ -239,7 +239,7 @@ private:
         if (r == ERR) return;
         if (r == KEY_CODE_YES) return key(static_cast<int>(next));
         if (next == '\r' || next == '\n') return editor_.insert("\n");
-        editor_.feed("\x1b" + utf8(next));
+        editor_.feed(fmt::format("\x1b{}", utf8(next)));
     }
 
     void submit() {
@@ -282,7 +282,7 @@ private:
             screen_.text(l.input.y + i, 0, cols, input.rows[static_cast<size_t>(top + i)], Style::Normal);
         std::string status_line = ctrl_.status_text(status);
         if (confirm_quit_) status_line = " Quit ascent? y: quit · any other key: stay";
-        else if (!flash_.empty()) status_line = " " + flash_ + "  │" + status_line;
+        else if (!flash_.empty()) status_line = fmt::format(" {}  │{}", flash_, status_line);
         screen_.reverse_bar(l.status.y, 0, cols, status_line);
         screen_.cursor(l.input.y + input.cursor_row - top, input.cursor_col, !confirm_quit_);
         screen_.refresh();

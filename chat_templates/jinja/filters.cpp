@@ -242,6 +242,7 @@ std::optional<std::int64_t> parse_int(std::string_view text, int base) {
 Value f_float(Interpreter&, const Value& v, CallArgs& args) {
     ArgBinder a("do_float", args, {"default"});
     Value fallback = a.get_or(0, Value::floating(0.0));
+    if (v.is_undefined()) fail_undefined(v);  // float(Undefined) raises rather than falling back
     if (v.is_number()) return Value::floating(v.as_float());
     if (v.is_string()) {
         if (auto f = parse_float(v.str())) return Value::floating(*f);
@@ -253,6 +254,7 @@ Value f_int(Interpreter&, const Value& v, CallArgs& args) {
     ArgBinder a("do_int", args, {"default", "base"});
     Value fallback = a.get_or(0, Value::integer(0));
     int base = a.get(1) ? static_cast<int>(expect_int(*a.get(1), "base")) : 10;
+    if (v.is_undefined()) fail_undefined(v);  // int(Undefined) raises rather than falling back
     if (v.is_integral()) return Value::integer(v.as_int());
     if (v.is_float()) {
         double f = v.as_float();
@@ -316,7 +318,11 @@ Value f_indent(Interpreter& interp, const Value& v, CallArgs& args) {
     else indention = std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, a.get(0) ? expect_int(*a.get(0), "width") : 4)), ' ');
     bool first = truthy_arg(a.get(1));
     bool blank = truthy_arg(a.get(2));
-    Value s = soft_str(v);
+    // Jinja2 works on the value itself (s += "\n"; s.splitlines()), so only strings get through.
+    if (v.is_undefined()) fail_undefined(v);
+    if (v.is_sequence() && v.seq().kind == SeqKind::List) fail("'list' object has no attribute 'splitlines'");
+    if (!v.is_string()) fail("unsupported operand type(s) for +=: '" + type_name(v) + "' and 'str'");
+    const Value& s = v;
     // Jinja2 appends a newline first so that splitlines() keeps a trailing empty line.
     std::vector<std::string> lines = py_splitlines(s.str() + "\n", false);
     std::string out;
@@ -691,15 +697,20 @@ Value f_truncate(Interpreter&, const Value& v, CallArgs& args) {
     auto end_len = static_cast<std::int64_t>(utf8_length(end));
     if (length < end_len) fail("expected length >= " + std::to_string(end_len) + ", got " + std::to_string(length));
     if (leeway < 0) fail("expected leeway >= 0, got " + std::to_string(leeway));
-    std::string s = to_str(v);
+    if (!v.is_string()) {
+        // Jinja2 applies len() and slicing to the value itself: short values pass through.
+        if (static_cast<std::int64_t>(python_len(v)) <= length + leeway) return v;
+        fail("'" + type_name(v) + "' object has no attribute 'rsplit'");
+    }
+    const std::string& s = v.str();
     auto offsets = code_point_offsets(s);
     auto n = static_cast<std::int64_t>(offsets.size() - 1);
-    if (n <= length + leeway) return Value::string(s);
+    if (n <= length + leeway) return v;
     std::string head = s.substr(0, offsets[static_cast<std::size_t>(length - end_len)]);
-    if (killwords) return Value::string(head + end);
+    if (killwords) return Value::string(head + end, v.is_safe());
     std::size_t space = head.rfind(' ');
     if (space != std::string::npos) head.resize(space);
-    return Value::string(head + end);
+    return Value::string(head + end, v.is_safe());
 }
 
 Value f_unique(Interpreter& interp, const Value& v, CallArgs& args) {
@@ -709,6 +720,8 @@ Value f_unique(Interpreter& interp, const Value& v, CallArgs& args) {
     auto seq = iterate(v);
     for (const auto& item : seq->items) {
         Value k = key(item);
+        if (k.is_dict() || (k.is_sequence() && k.seq().kind == SeqKind::List))  // Jinja2 keeps a set of keys
+            fail("unhashable type: '" + type_name(k) + "'");
         if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, k); })) continue;
         seen.push_back(k);
         out.push_back(item);

@@ -106,7 +106,7 @@ std::shared_ptr<const SequenceObject> iterate(const Value& v) {
         for (std::size_t i = 0; i < s.size();) {
             std::size_t start = i;
             decode_utf8(s, i);
-            chars.push_back(Value::string(s.substr(start, i - start), v.is_safe()));
+            chars.push_back(Value::string(s.substr(start, i - start)));  // str.__iter__: Markup gives plain str
         }
         return std::make_shared<const SequenceObject>(std::move(chars), SeqKind::List);
     }
@@ -133,11 +133,14 @@ Interpreter::Interpreter(const Program& program, const std::string& template_nam
 Interpreter::~Interpreter() {
     // Macros keep the frame they were defined in alive and namespaces can hold
     // themselves; clearing both breaks every reference cycle a render can make.
-    for (auto& scope : captured_scopes_) {
-        scope->vars.clear();
-        scope->parent.reset();
+    for (auto& weak : captured_scopes_) {
+        if (auto scope = weak.lock()) {
+            scope->vars.clear();
+            scope->parent.reset();
+        }
     }
-    for (auto& ns : namespaces_) ns->attributes.entries.clear();
+    for (auto& weak : namespaces_)
+        if (auto ns = weak.lock()) ns->attributes.entries.clear();
 }
 
 std::string Interpreter::render(const nlohmann::ordered_json& context) {
@@ -735,9 +738,15 @@ Value Interpreter::eval_getitem(const GetitemExpr& expr) {
     const ExprPtr* exprs[3] = {&s.start, &s.stop, &s.step};
     for (int k = 0; k < 3; ++k) parts[k] = *exprs[k] ? eval(**exprs[k]) : Value::none();
     pos_ = expr.pos;
+    // Jinja2 compiles a slice to Python's own subscript, without the undefined-on-failure
+    // lookup of plain subscripts, so slicing the wrong type is an error.
     if (obj.is_undefined()) fail_undefined(obj);
+    bool sliceable = obj.is_string() || (obj.is_sequence() && (obj.seq().kind == SeqKind::List ||
+                                                              obj.seq().kind == SeqKind::Tuple));
+    if (obj.is_dict()) fail("unhashable type: 'slice'");
+    if (!sliceable) fail("'" + type_name(obj) + "' object is not subscriptable");
     for (const auto& p : parts)
-        if (!p.is_none() && !p.is_integral()) return Value::undefined(object_type_repr(obj) + " has no element slice");
+        if (!p.is_none() && !p.is_integral()) fail("slice indices must be integers or None or have an __index__ method");
     if (obj.is_sequence() && (obj.seq().kind == SeqKind::List || obj.seq().kind == SeqKind::Tuple)) {
         const auto& items = obj.seq().items;
         std::vector<Value> out;
@@ -756,7 +765,7 @@ Value Interpreter::eval_getitem(const GetitemExpr& expr) {
         }
         return Value::string(std::move(out), obj.is_safe());
     }
-    return Value::undefined(object_type_repr(obj) + " has no element slice");
+    fail("'" + type_name(obj) + "' object is not subscriptable");
 }
 
 Value Interpreter::getattr(const Value& obj, std::string_view name) {

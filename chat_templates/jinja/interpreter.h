@@ -70,8 +70,10 @@ private:
     std::uint64_t iterations_ = 0;
     int call_depth_ = 0;
     int native_depth_ = 0;
-    std::vector<std::shared_ptr<Scope>> captured_scopes_;
-    std::vector<std::shared_ptr<NamespaceObject>> namespaces_;
+    // Frames captured by macros and namespaces made during the render: the only places
+    // reference cycles can form. Weak, so that they do not keep anything alive themselves.
+    std::vector<std::weak_ptr<Scope>> captured_scopes_;
+    std::vector<std::weak_ptr<NamespaceObject>> namespaces_;
 
     Flow exec_body(const Body& body);
     Flow exec(const Stmt& stmt);

@@ -409,7 +409,9 @@ std::string percent_format(std::string_view format, const Value& args, bool esca
         default: fail(std::string("unsupported format character '") + spec.conversion + "'");
         }
     }
-    if (!mapping && next_arg < positional.size()) fail("not all arguments converted during string formatting");
+    // Python does not notice an unused argument that could be a mapping (dict, list).
+    bool mapping_like = args.is_dict() || (args.is_sequence() && args.seq().kind == SeqKind::List);
+    if (!mapping_like && next_arg < positional.size()) fail("not all arguments converted during string formatting");
     return out;
 }
 

@@ -1,9 +1,11 @@
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/matmul.h"
 #include "engine/cpu/probes.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <thread>
 
 #include "engine/error.h"
@@ -26,10 +28,6 @@ namespace cpu {
 
 namespace {
 
-// Output rows of a matrix product handled by one task: enough to amortize the task claim, few
-// enough that both threads get work on small matrices.
-constexpr int64_t kRowsPerTask = 16;
-
 bool aligned_for(const void* p, DType t) {
     return reinterpret_cast<uintptr_t>(p) % dtype_size(t) == 0;
 }
@@ -45,7 +43,8 @@ CpuBackend::CpuBackend(int threads)
 CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::describe() const {
-    return fmt::format("cpu ({}, {} thread{})", k_.name, pool_.size(), pool_.size() == 1 ? "" : "s");
+    return fmt::format("cpu ({} matmul, {} kernels, {} thread{})", matmul_implementation(), k_.name, pool_.size(),
+                       pool_.size() == 1 ? "" : "s");
 }
 
 Weight CpuBackend::adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) {
@@ -178,38 +177,6 @@ void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weig
     }, rows * cols);
 }
 
-void CpuBackend::matmul_block(const float* x, int64_t rows, const Weight& w, int64_t o0, int64_t o1,
-                              const float* b, float* y, int64_t ldy, int thread) {
-    const int64_t in = w.cols;
-    const size_t row_bytes = static_cast<size_t>(in) * dtype_size(w.dtype);
-    const auto* base = static_cast<const std::byte*>(w.data) + static_cast<size_t>(o0) * row_bytes;
-    if (rows == 1) {
-        for (int64_t o = o0; o < o1; ++o) {
-            float s = dot(k_, w.dtype, base + static_cast<size_t>(o - o0) * row_bytes, x, static_cast<size_t>(in));
-            y[o - o0] = b ? s + b[o] : s;
-        }
-        return;
-    }
-    // Several tokens: widen the block of weight rows once and reuse it for every token while it
-    // is hot in cache. dot_f32 over widened values equals the direct dot bit for bit.
-    const float* wf;
-    if (w.dtype == DType::F32) {
-        wf = reinterpret_cast<const float*>(base);
-    } else {
-        float* buf = scratch(thread, static_cast<size_t>((o1 - o0) * in));
-        widen(k_, w.dtype, base, buf, static_cast<size_t>((o1 - o0) * in));
-        wf = buf;
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * in;
-        float* yr = y + r * ldy;
-        for (int64_t o = o0; o < o1; ++o) {
-            float s = k_.dot_f32(wf + (o - o0) * in, xr, static_cast<size_t>(in));
-            yr[o - o0] = b ? s + b[o] : s;
-        }
-    }
-}
-
 void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
     LinearOutput o;
     o.weight = &w;
@@ -249,9 +216,15 @@ bool same_rope(const RopeParams* a, const RopeParams* b) {
 
 }  // namespace
 
+const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int64_t in, DType type) {
+    input_.prepare(pool_, x, rows, in, in, type);
+    return input_;
+}
+
 void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
                               std::span<const int32_t> positions) {
-    // One task list over the blocks of every output, so q, k and v share one dispatch.
+    // One task list over the blocks of every output, so q, k and v share one hand-out of work and
+    // one preparation of x.
     struct Task {
         const LinearOutput* out;
         int64_t o0, o1;
@@ -260,13 +233,18 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     };
     std::vector<Task> tasks;
     const RopeParams* table_for = nullptr;
+    const DType type = outputs[0].weight->dtype;
+    int64_t work = 0;
     for (const auto& out : outputs) {
+        if (out.weight->dtype != type || out.weight->cols != outputs[0].weight->cols)
+            runtime_error("fused product {}: its weights differ in type or width", out.weight->name);
         const int64_t n_out = out.weight->rows;
-        int64_t block = kRowsPerTask;
+        work += rows * n_out * out.weight->cols;
+        int64_t block = matmul_block_rows(type, rows, n_out, pool_.size());
         const float* cs = nullptr;
         if (out.rope) {
             // A block holds whole heads, so the rotation runs right after the block's product.
-            block = std::max<int64_t>(1, kRowsPerTask / out.rope->head_dim) * out.rope->head_dim;
+            block = std::lcm(block, static_cast<int64_t>(out.rope->head_dim));
             if (!table_for || !same_rope(table_for, out.rope)) {
                 rope_table(positions, rows, *out.rope, rope_cs_);
                 table_for = out.rope;
@@ -277,13 +255,12 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         for (int64_t o0 = 0; o0 < n_out; o0 += block)
             tasks.push_back({&out, o0, std::min(n_out, o0 + block), cs, bias});
     }
-    int64_t work = 0;
-    for (const auto& out : outputs) work += rows * out.weight->rows * out.weight->cols;
-    pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int thread) {
+    const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type);
+    pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int) {
         const Task& t = tasks[static_cast<size_t>(i)];
         const LinearOutput& out = *t.out;
         const int64_t n_out = out.weight->rows;
-        matmul_block(x, rows, *out.weight, t.o0, t.o1, t.bias, out.y + t.o0, n_out, thread);
+        matmul_rows(in, out.weight->data, type, t.o0, t.o1, t.bias, out.y + t.o0, n_out);
         for (int64_t r = 0; r < rows; ++r) {
             float* yr = out.y + r * n_out;
             if (out.residual) k_.add(yr + t.o0, out.residual + r * n_out + t.o0, yr + t.o0, static_cast<size_t>(t.o1 - t.o0));
@@ -298,18 +275,22 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
 
 void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
                                const Weight& up, const Weight* up_bias, float* out) {
+    if (gate.dtype != up.dtype || gate.rows != up.rows || gate.cols != up.cols)
+        runtime_error("fused gate/up product {}: the two weights differ in type or shape", gate.name);
     const int64_t n_out = gate.rows;
-    const int64_t n_tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
+    const int64_t block = matmul_block_rows(gate.dtype, rows, n_out, pool_.size());
+    const int64_t n_tasks = (n_out + block - 1) / block;
     const float* gb = gate_bias ? f32_vector_cached(*gate_bias) : nullptr;
     const float* ub = up_bias ? f32_vector_cached(*up_bias) : nullptr;
+    const MatmulInput& in = prepared_input(x, rows, gate.cols, gate.dtype);
     pool_.run(n_tasks, [&](int64_t task, int thread) {
-        const int64_t o0 = task * kRowsPerTask, o1 = std::min(n_out, o0 + kRowsPerTask);
+        const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
         const int64_t w = o1 - o0;
         // Gate and up of this block live only in the thread's own buffer.
         float* g = swiglu_scratch(thread, static_cast<size_t>(2 * rows * w));
         float* u = g + rows * w;
-        matmul_block(x, rows, gate, o0, o1, gb, g, w, thread);
-        matmul_block(x, rows, up, o0, o1, ub, u, w, thread);
+        matmul_rows(in, gate.data, gate.dtype, o0, o1, gb, g, w);
+        matmul_rows(in, up.data, up.dtype, o0, o1, ub, u, w);
         for (int64_t r = 0; r < rows; ++r) k_.swiglu(g + r * w, u + r * w, out + r * n_out + o0, static_cast<size_t>(w));
     }, 2 * rows * n_out * gate.cols);
 }

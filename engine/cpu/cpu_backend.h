@@ -4,6 +4,7 @@
 #include <vector>
 #include "engine/backend.h"
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
 
 namespace ascent::cpu {
@@ -50,9 +51,8 @@ private:
     const float* f32_vector_cached(const Weight& w);
     float* scratch(int thread, size_t floats);
     float* swiglu_scratch(int thread, size_t floats);
-    // y[r * ldy + (o - o0)] = x[r] . w[o] (+ bias[o]) for o in [o0, o1): one thread's share.
-    void matmul_block(const float* x, int64_t rows, const Weight& w, int64_t o0, int64_t o1, const float* bias_f32,
-                      float* y, int64_t ldy, int thread);
+    // x prepared once for the matrix kernels (e.g. rounded to BF16 for a prefill).
+    const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type);
 
     const KernelSet& k_;
     ThreadPool pool_;
@@ -67,6 +67,7 @@ private:
     std::vector<std::vector<float>> scratch_;         // per thread
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
     std::vector<float> rope_cs_;                      // cos/sin table of the current step
+    MatmulInput input_;                               // the current product's prepared input
 };
 
 }  // namespace ascent::cpu

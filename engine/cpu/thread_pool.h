@@ -1,7 +1,8 @@
 #pragma once
 // A persistent pool of worker threads. Work is split into tasks that threads claim from a shared
-// counter, so a slow core does not hold the others back. Workers spin briefly between jobs
-// (a decode step issues hundreds of small jobs) and then sleep.
+// counter, so a slow or descheduled core does not hold the others back: the caller waits for the
+// tasks to be done, not for every worker to show up. Workers spin briefly between jobs (a decode
+// step issues hundreds of small jobs) and then sleep.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -35,25 +36,29 @@ public:
     }
 
     static constexpr int64_t kMinParallelWork = 64 * 1024;
+    static constexpr int64_t kMaxTasks = (int64_t{1} << 20) - 1;
 
 private:
     using Thunk = void (*)(void*, int64_t, int);
     void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
     void worker(int index);
+    // Claims and runs tasks of the job published in claim_ until none are left.
     void work_on_job(int thread);
 
     int n_threads_;
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    // The current job. Written by the caller before bumping generation_.
+    // The current job's code; written by the caller before the job is published in claim_.
     Thunk thunk_ = nullptr;
     void* ctx_ = nullptr;
-    int64_t n_tasks_ = 0;
-    alignas(64) std::atomic<int64_t> next_task_{0};
-    alignas(64) std::atomic<uint64_t> generation_{0};
-    alignas(64) std::atomic<int> busy_workers_{0};
+    // [job number : 24][task count : 20][next task : 20]. Claiming a task is a CAS on the whole
+    // word, so a worker that wakes late can never take a task of a newer job by mistake.
+    alignas(64) std::atomic<uint64_t> claim_{0};
+    alignas(64) std::atomic<int64_t> done_{0};
+    alignas(64) std::atomic<uint64_t> sleepers_generation_{0};
     std::atomic<bool> stop_{false};
+    uint64_t job_ = 0;
 };
 
 }  // namespace ascent::cpu

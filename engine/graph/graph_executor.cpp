@@ -42,33 +42,24 @@ public:
         logits.clear();
         int64_t done = 0;
         while (done < n) {
-            const int64_t remaining = n - done;
-            const int64_t room = cache.capacity - in.positions[static_cast<size_t>(done)];
-            auto [real, bucket] = choose_piece(remaining, n, room);
+            const int64_t real = std::min(n - done, kBuckets[std::size(kBuckets) - 1]);
             const bool last_piece = done + real == n;
             LogitRows rows = in.logits == LogitRows::All ? LogitRows::All
                              : (last_piece && in.logits == LogitRows::Last) ? LogitRows::Last
                                                                               : LogitRows::None;
-            run_piece(model, in, done, real, bucket, rows, cache, logits);
+            run_piece(model, in, done, real, rows, cache, logits);
             done += real;
         }
     }
 
 private:
-    // How many of the remaining tokens the next replay takes, and the bucket it runs in. A piece
-    // is padded up to a bucket when that wastes at most a quarter of it; otherwise the largest
-    // bucket that fits is split off. Prefill pieces never run as a single token (padded to 2),
-    // so each prompt token goes through the same batched kernels as in eager mode.
-    static std::pair<int64_t, int64_t> choose_piece(int64_t remaining, int64_t total, int64_t room) {
-        int64_t up = 0, down = 1;
-        for (int64_t b : kBuckets) {
-            if (b >= remaining && up == 0) up = b;
-            if (b <= remaining) down = b;
-        }
-        if (total > 1 && up == 1) up = 2;
-        if (up != 0 && up <= room && ((up - remaining) * 4 <= up || remaining < 4 || (total > 1 && remaining == 1)))
-            return {remaining, up};
-        return {std::min(remaining, down), std::min(remaining, down)};
+    // The smallest bucket that holds n tokens. A graph captured for a bucket replays any token
+    // count up to it: its arena is planned for the bucket, and every kernel runs on the real rows
+    // only, so nothing is padded and each token's arithmetic is what eager mode does.
+    static int64_t bucket_for(int64_t n) {
+        for (int64_t b : kBuckets)
+            if (b >= n) return b;
+        return kBuckets[std::size(kBuckets) - 1];
     }
 
     Captured& capture(const Model& model, int64_t bucket, LogitRows rows) {
@@ -95,39 +86,40 @@ private:
         return captured_.emplace(key, std::move(c)).first->second;
     }
 
-    void run_piece(const Model& model, const StepInput& in, int64_t first, int64_t real, int64_t bucket,
-                   LogitRows rows, KvCache& cache, std::vector<float>& logits) {
-        Captured& c = capture(model, bucket, rows);
-        // Inputs of this replay: the real tokens, then padding that continues the positions.
-        tokens_.assign(in.tokens.begin() + first, in.tokens.begin() + first + real);
-        positions_.assign(in.positions.begin() + first, in.positions.begin() + first + real);
-        for (int64_t i = real; i < bucket; ++i) {
-            tokens_.push_back(tokens_.back());
-            positions_.push_back(positions_.back() + 1);
-        }
-        replay(c.g, cache, real);
+    void run_piece(const Model& model, const StepInput& in, int64_t first, int64_t real, LogitRows rows,
+                   KvCache& cache, std::vector<float>& logits) {
+        Captured& c = capture(model, bucket_for(real), rows);
+        const std::span<const int32_t> tokens = in.tokens.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
+        const std::span<const int32_t> positions = in.positions.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
+        replay(c.g, cache, tokens, positions);
         ++c.info.replays;
         const graph::Value& out = c.g.values[static_cast<size_t>(c.g.logits)];
         const float* data = at(out);
-        const int64_t keep = rows == LogitRows::All ? real : out.rows;
-        logits.insert(logits.end(), data, data + keep * out.cols);
+        logits.insert(logits.end(), data, data + rows_of(c.g, out, real) * out.cols);
+    }
+
+    // Rows a value has in this replay: the token dimension shrinks to the real count.
+    static int64_t rows_of(const graph::Graph& g, const graph::Value& v, int64_t real) {
+        return v.rows == g.tokens ? real : v.rows;
     }
 
     float* at(const graph::Value& v) { return arena_ + v.offset / sizeof(float); }
     float* at(int id, const graph::Graph& g) { return id < 0 ? nullptr : at(g.values[static_cast<size_t>(id)]); }
 
-    void replay(const graph::Graph& g, KvCache& cache, int64_t real) {
+    void replay(const graph::Graph& g, KvCache& cache, std::span<const int32_t> tokens,
+                std::span<const int32_t> positions) {
         using graph::Op;
-        const std::span<const int32_t> tokens(tokens_), positions(positions_);
+        const auto real = static_cast<int64_t>(tokens.size());
         for (const graph::Node& n : g.nodes) {
             const graph::Value& o = g.values[static_cast<size_t>(n.out[0])];
+            const int64_t rows = rows_of(g, o, real);
             float* y = at(o);
             switch (n.op) {
                 case Op::Embed:
                     b_.embed(*n.weight, tokens, y);
                     break;
                 case Op::RmsNorm:
-                    b_.rms_norm(at(n.in[0], g), o.rows, o.cols, *n.weight, n.eps, y);
+                    b_.rms_norm(at(n.in[0], g), rows, o.cols, *n.weight, n.eps, y);
                     break;
                 case Op::Linear: {
                     LinearOutput outs[8];
@@ -137,30 +129,30 @@ private:
                         outs[i] = LinearOutput{p.weight, p.bias, at(p.out, g), at(p.residual, g),
                                                p.rope ? &*p.rope : nullptr};
                     }
-                    b_.linear_fused(at(n.in[0], g), o.rows, std::span<const LinearOutput>(outs, n.parts.size()), positions);
+                    b_.linear_fused(at(n.in[0], g), rows, std::span<const LinearOutput>(outs, n.parts.size()), positions);
                     break;
                 }
                 case Op::Rope:
-                    b_.rope(at(n.in[0], g), o.rows, o.cols, positions, n.rope, y);
+                    b_.rope(at(n.in[0], g), rows, o.cols, positions, n.rope, y);
                     break;
                 case Op::Attention:
-                    b_.attention(at(n.in[0], g), at(n.in[1], g), at(n.in[2], g), o.rows, positions, cache, n.layer,
+                    b_.attention(at(n.in[0], g), at(n.in[1], g), at(n.in[2], g), rows, positions, cache, n.layer,
                                  n.attn, y);
                     break;
                 case Op::Swiglu:
-                    b_.swiglu(at(n.in[0], g), at(n.in[1], g), o.rows * o.cols, y);
+                    b_.swiglu(at(n.in[0], g), at(n.in[1], g), rows * o.cols, y);
                     break;
                 case Op::Add:
-                    b_.add(at(n.in[0], g), at(n.in[1], g), o.rows * o.cols, y);
+                    b_.add(at(n.in[0], g), at(n.in[1], g), rows * o.cols, y);
                     break;
                 case Op::LogitRows:
-                    if (o.rows == 1) {  // the last real token, not the padding after it
+                    if (o.rows == 1) {  // the last real token
                         const graph::Value& x = g.values[static_cast<size_t>(n.in[0])];
                         std::memcpy(y, at(x) + (real - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
                     }
                     break;
                 case Op::LinearSwiglu:
-                    b_.linear_swiglu(at(n.in[0], g), o.rows, *n.weight, n.bias, *n.weight2, n.bias2, y);
+                    b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y);
                     break;
             }
         }
@@ -170,7 +162,6 @@ private:
     std::map<std::pair<int64_t, int>, Captured> captured_;
     float* arena_ = nullptr;
     size_t arena_floats_ = 0;
-    std::vector<int32_t> tokens_, positions_;
 };
 
 }  // namespace
