@@ -15,8 +15,11 @@ double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved 
 std::string header(const Report& r) {
     std::string s = fmt::format("ascent bench {}: {} ({}, {})\n", r.command, r.model, r.architecture, r.dtypes);
     s += fmt::format("backend:  {}\n", r.backend);
-    s += fmt::format("roofline: read bandwidth {} GB/s (probe, {} threads); BF16 peak {:.1f} GFLOP/s ({})\n",
+    s += fmt::format("roofline: read bandwidth {} GB/s (probe, {} threads); BF16 peak {:.1f} GFLOP/s ({})", 
                      gb(r.roof.read_bytes_per_second), r.threads, r.roof.peak_flops / 1e9, r.roof.peak_kernel);
+    if (r.roof.matrix_peak_flops > 0)
+        s += fmt::format("; AMX tiles {:.1f} GFLOP/s", r.roof.matrix_peak_flops / 1e9);
+    s += "\n";
     s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", mib(r.weight_bytes),
                      mib(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), mib(r.arena_bytes), mib(r.peak_rss_bytes));
     return s;
@@ -73,7 +76,8 @@ nlohmann::ordered_json to_json(const Report& r) {
     j["load_seconds"] = r.load_seconds;
     j["machine"] = {{"read_bandwidth_bytes_per_s", r.roof.read_bytes_per_second},
                     {"bf16_peak_flops_per_s", r.roof.peak_flops},
-                    {"peak_kernel", r.roof.peak_kernel}};
+                    {"peak_kernel", r.roof.peak_kernel},
+                    {"matrix_bf16_peak_flops_per_s", r.roof.matrix_peak_flops}};
     j["memory"] = {{"weights_bytes", r.weight_bytes},
                    {"kv_cache_bytes", r.kv_cache_bytes},
                    {"kv_cache_dtype", dtype_name(r.config.session.kv_dtype)},
@@ -103,6 +107,7 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"prefill_flops", row.prefill_flops},
                         {"prefill_flops_per_s", row.prefill_flops_per_second},
                         {"prefill_peak_share", r.roof.peak_flops > 0 ? row.prefill_flops_per_second / r.roof.peak_flops : 0},
+                        {"prefill_matrix_peak_share", r.roof.matrix_peak_flops > 0 ? row.prefill_flops_per_second / r.roof.matrix_peak_flops : 0},
                         {"capture_s", row.capture_seconds}});
     }
     for (const auto& row : r.throughput)

@@ -89,6 +89,7 @@ Report base_report(models::LoadedModel& m, const BenchConfig& c, const char* com
     r.weight_bytes = m.weight_bytes();
     r.load_seconds = m.load_seconds;
     r.roof = m.backend->probe_roofline();
+    reset_peak_rss();  // the probe's scratch buffer is gone: count only what the model uses
     return r;
 }
 

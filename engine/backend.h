@@ -50,8 +50,9 @@ struct LinearOutput {
 // achieved figures against.
 struct RooflineProbe {
     double read_bytes_per_second = 0;  // streaming read bandwidth of the weights' memory
-    double peak_flops = 0;             // dot-product peak in the weights' precision (BF16)
+    double peak_flops = 0;             // dot-product peak in the weights' precision (BF16), vector unit
     std::string peak_kernel;           // how the peak was measured
+    double matrix_peak_flops = 0;      // a matrix unit's BF16 peak (AMX tiles), 0 when there is none
 };
 
 class Backend {

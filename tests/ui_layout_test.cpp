@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ui/code_highlight.h"
+#include "ui/commands.h"
 #include "ui/input_view.h"
 #include "ui/layout.h"
 #include "ui/text_width.h"
@@ -208,4 +209,30 @@ TEST(UiCodeHighlight, MarksKeywordsStringsNumbersAndComments) {
     hash.text = "#include <x>";
     hash.runs = highlight_code(hash.text, "c");
     EXPECT_NE(hash.style_at(0), Style::CodeComment);  // '#' starts a comment only where it does
+}
+
+TEST(UiTranscript, TablesWrapTheirSecondColumnInsteadOfLosingIt) {
+    std::string help;
+    for (const auto& l : help_lines(true)) help += l + "\n";
+    Entry e;
+    e.kind = Entry::Kind::Notice;
+    e.text = help;
+    e.preformatted = true;
+    for (int width : {40, 60, 100}) {
+        std::string words_in, words_out;
+        for (const auto& l : render_entry(e, width, false)) {
+            EXPECT_LE(display_width(l.text), width) << l.text;
+            for (char c : l.text)
+                if (c != ' ') words_out += c;
+        }
+        for (char c : help)
+            if (c != ' ' && c != '\n') words_in += c;
+        EXPECT_EQ(words_out, words_in) << "text lost at width " << width;
+    }
+    // The description continues under itself.
+    e.text = "  /save FILE       save the messages and settings as JSON";
+    const auto lines = render_entry(e, 38, false);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0].text, "  /save FILE       save the messages");
+    EXPECT_EQ(lines[1].text, "                   and settings as");
 }

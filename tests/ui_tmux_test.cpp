@@ -228,6 +228,11 @@ TEST(UiTmux, CtrlCStopsALongAnswerAndTheUiStaysResponsive) {
     const std::string row = *turn_row(s, 1);
     ASSERT_TRUE(std::regex_search(row, m, std::regex(R"(│\s+1\s+([0-9]+))")));
     EXPECT_LT(std::stoi(m[1]), 2000) << row;  // stopped long before the context was full
+    // PgUp scrolls back through the long answer; PgDn returns to the end.
+    p.keys({"PPage"});
+    ASSERT_TRUE(p.wait_for_text("more lines · PgDn", 5));
+    p.keys({"NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage"});
+    ASSERT_TRUE(p.wait_for([](const std::string& s2) { return s2.find("more lines") == std::string::npos; }, "the end again"));
     // Still answering keys and commands.
     p.type("/help");
     p.keys({"Enter"});
@@ -243,6 +248,23 @@ TEST(UiTmux, CtrlCStopsALongAnswerAndTheUiStaysResponsive) {
     p.keys({"y"});
     ASSERT_TRUE(p.wait_for([&](const std::string&) { return p.dead(); }, "ascent to exit", 10));
     EXPECT_EQ(p.exit_status(), 0);
+}
+
+TEST(UiTmux, CtrlCDuringPrefillStopsBeforeTheAnswerAndGivesTheTextBack) {
+    Pane p(120, 35, {"chat", "-m", qwen3_tiny().string()});
+    ASSERT_TRUE(p.wait_for_text("F1 help"));
+    std::string prompt;
+    for (int i = 0; i < 300; ++i) prompt += "please read this long prompt ";
+    prompt += "END";  // ~1500 tokens: some two dozen prefill chunks
+    p.type("\x1b[200~" + prompt + "\x1b[201~");
+    ASSERT_TRUE(p.wait_for_text("prompt END"));
+    p.keys({"Enter", "C-c"});  // Ctrl-C lands while the prompt is being read
+    ASSERT_TRUE(p.wait_for_text("Stopped before the answer began", 10));
+    const std::string s = p.screen();
+    EXPECT_NE(s.find("Your text is back in the input line"), std::string::npos) << s;
+    EXPECT_NE(s.find("prompt END"), std::string::npos) << s;  // ... in the input area
+    EXPECT_EQ(s.find("Assistant"), std::string::npos) << s;
+    EXPECT_NE(s.find("│ ready │"), std::string::npos) << s;
 }
 
 TEST(UiTmux, ResizeDownToTheMinimumAndBack) {

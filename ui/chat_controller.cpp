@@ -28,15 +28,16 @@ bool blank(const std::string& s) { return s.find_first_not_of(" \t\n") == std::s
 ChatController::ChatController(EngineWorker& worker, Conversation initial)
     : worker_(worker), info_(worker.backend().info()), conv_(std::move(initial)) {
     pad_entry_ = kNone;
+    if (!conv_.messages.empty()) rebuild_transcript();
     if (info_.chat) {
-        notice(fmt::format("{} · {} · chat template: {}. Type a message and press Enter; F1 or /help lists the keys.",
+        notice(fmt::format("{} · {} · chat template: {}. Type a message and press Enter; /help lists the keys and commands.",
                            info_.name, info_.architecture, info_.template_origin));
     } else {
         notice(fmt::format("{} · {} has no chat template: this is a completion pad. Type the start of a text and press "
-                           "Enter; the model continues it. Enter on an empty line continues further. F1 or /help lists the keys.",
+                           "Enter; the model continues it. Enter on an empty line continues further. /help lists the keys and commands.",
                            info_.name, info_.architecture));
     }
-    if (!conv_.messages.empty()) rebuild_transcript();
+    if (!conv_.messages.empty()) notice(fmt::format("Continuing a saved conversation of {} messages.", conv_.messages.size()));
 }
 
 void ChatController::notice(const std::string& text, bool preformatted) {

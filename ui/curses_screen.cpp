@@ -193,11 +193,10 @@ void CursesScreen::reverse_bar(int y, int x, int width, const std::string& s) {
     attron(A_REVERSE);
     mvhline(y, x, ' ', width);
     attroff(A_REVERSE);
-    StyledLine l(truncate_to_width(s, width), Style::Normal);
-    const int w = display_width(l.text);
+    const std::string shown = truncate_to_width(s, width);
     // Drawn cell by cell so that wide characters land where text_width.h says.
     int col = x;
-    for (auto c : grapheme_clusters(l.text)) {
+    for (auto c : grapheme_clusters(shown)) {
         for (const auto& part : display_parts(c)) {
             const int cw = std::max(1, utf8proc_charwidth(static_cast<utf8proc_int32_t>(part[0])));
             if (col + cw > x + width) break;
@@ -205,7 +204,6 @@ void CursesScreen::reverse_bar(int y, int x, int width, const std::string& s) {
             col += cw;
         }
     }
-    (void)w;
 }
 
 void CursesScreen::cursor(int y, int x, bool visible) {

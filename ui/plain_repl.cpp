@@ -32,6 +32,7 @@ std::optional<std::string> g_line;
 bool g_eof = false;
 
 void accept(char* line) {
+    rl_callback_handler_remove();  // no new prompt until the answer is printed (or at all, on EOF)
     if (!line) {
         g_eof = true;
         return;
@@ -90,7 +91,6 @@ public:
             if (!g_line) continue;
             std::string line = std::move(*g_line);
             g_line.reset();
-            rl_callback_handler_remove();  // the terminal is ours again while the model answers
             remember_line(line, opt_.history_file);
             process(line);
             if (!quit_) install_prompt();

@@ -28,6 +28,32 @@ void append_wrapped(std::vector<StyledLine>& out, const std::string& text, Style
     for (auto& l : wrap_styled(text, {{0, style}}, width, indent)) out.push_back(std::move(l));
 }
 
+// A row of a two-column table ("  /save FILE       save ..."): kept as it is when it fits, else
+// the second column wraps under itself so nothing is cut off.
+void append_table_row(std::vector<StyledLine>& out, const std::string& row, Style style, int width) {
+    if (display_width(row) <= width) {
+        StyledLine l(row, style);
+        l.preformatted = true;
+        out.push_back(std::move(l));
+        return;
+    }
+    const size_t key = row.find_first_not_of(' ');
+    const size_t gap = key == std::string::npos ? std::string::npos : row.find("  ", key);
+    const size_t desc = gap == std::string::npos ? std::string::npos : row.find_first_not_of(' ', gap);
+    int hang = desc == std::string::npos ? 0 : display_width(row.substr(0, desc));
+    if (hang > width / 2) hang = std::min(4, width / 2);
+    const std::string head = desc == std::string::npos || hang != display_width(row.substr(0, desc)) ? "" : row.substr(0, desc);
+    const std::string body = head.empty() ? row : row.substr(desc);
+    const auto parts = wrap_lines(body, std::max(1, width - (head.empty() ? 0 : hang)));
+    for (size_t i = 0; i < parts.size(); ++i) {
+        std::string text = body.substr(parts[i].begin, parts[i].end - parts[i].begin);
+        if (!head.empty()) text = (i == 0 ? head : std::string(static_cast<size_t>(hang), ' ')) + text;
+        StyledLine l(text, style);
+        l.preformatted = true;
+        out.push_back(std::move(l));
+    }
+}
+
 int count_words(std::string_view s) {
     int n = 0;
     bool in_word = false;
@@ -134,9 +160,7 @@ std::vector<StyledLine> render_entry(const Entry& e, int width, bool fold_reason
             while (pos <= text.size()) {
                 size_t nl = text.find('\n', pos);
                 if (nl == std::string::npos) nl = text.size();
-                StyledLine l(text.substr(pos, nl - pos), s);
-                l.preformatted = true;
-                out.push_back(std::move(l));
+                append_table_row(out, text.substr(pos, nl - pos), s, width);
                 pos = nl + 1;
             }
         } else {

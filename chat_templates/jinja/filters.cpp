@@ -720,8 +720,7 @@ Value f_unique(Interpreter& interp, const Value& v, CallArgs& args) {
     auto seq = iterate(v);
     for (const auto& item : seq->items) {
         Value k = key(item);
-        if (k.is_dict() || (k.is_sequence() && k.seq().kind == SeqKind::List))  // Jinja2 keeps a set of keys
-            fail("unhashable type: '" + type_name(k) + "'");
+        if (unhashable(k)) fail("unhashable type: '" + type_name(k) + "'");  // Jinja2 keeps a set of keys
         if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, k); })) continue;
         seen.push_back(k);
         out.push_back(item);

@@ -97,7 +97,29 @@ private:
     void assign(const Target& target, const Value& value);
     void check_output();
 
-    friend struct NativeDepthGuard;
+    friend class NativeDepthGuard;
+};
+
+// Counts nested eval/exec calls of one render, so that no template (however its macros,
+// statements and expressions nest) can overflow the native stack.
+class NativeDepthGuard {
+public:
+    static constexpr int max_depth = 1500;
+
+    explicit NativeDepthGuard(Interpreter& interp) : interp_(interp) {
+        if (++interp_.native_depth_ > max_depth) {
+            --interp_.native_depth_;
+            throw ScriptError("the template nests too deeply (more than " + std::to_string(max_depth) +
+                                  " levels of statements, expressions and calls)",
+                              TemplateError::Kind::Limit);
+        }
+    }
+    ~NativeDepthGuard() { --interp_.native_depth_; }
+    NativeDepthGuard(const NativeDepthGuard&) = delete;
+    NativeDepthGuard& operator=(const NativeDepthGuard&) = delete;
+
+private:
+    Interpreter& interp_;
 };
 
 // The items a for loop or an unpacking visits: list items, dict keys, characters...

@@ -144,14 +144,10 @@ private:
 
     // Matches a block end at i: "+%}", "-%}" plus following whitespace, or "%}" plus one
     // newline (trim_blocks). Returns the offset after it, or npos.
-    std::size_t match_block_end(std::size_t i, char close = '%') const {
-        auto at = [&](std::size_t k, const char* s) { return src_.compare(k, std::strlen(s), s) == 0; };
-        std::string plus = std::string("+") + close + "}";
-        std::string minus = std::string("-") + close + "}";
-        std::string plain = std::string(1, close) + "}";
-        if (at(i, plus.c_str())) return i + 3;
-        if (at(i, minus.c_str())) return skip_space(i + 3);
-        if (at(i, plain.c_str())) {
+    std::size_t match_block_end(std::size_t i) const {
+        if (src_.compare(i, 3, "+%}") == 0) return i + 3;
+        if (src_.compare(i, 3, "-%}") == 0) return skip_space(i + 3);
+        if (src_.compare(i, 2, "%}") == 0) {
             std::size_t end = i + 2;
             if (end < src_.size() && src_[end] == '\n') ++end;
             return end;
@@ -334,9 +330,9 @@ private:
         int base = 10;
         std::size_t digits_begin = pos_;
         std::size_t end;
-        if (c == '0' && pos_ + 1 < src_.size() && std::strchr("bBoOxX", src_[pos_ + 1]) != nullptr &&
-            src_[pos_ + 1] != '\0') {
-            char p = static_cast<char>(src_[pos_ + 1] | 0x20);
+        char prefix = pos_ + 1 < src_.size() ? static_cast<char>(src_[pos_ + 1] | 0x20) : 0;
+        if (c == '0' && (prefix == 'b' || prefix == 'o' || prefix == 'x')) {
+            char p = prefix;
             base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
             auto valid = [&](char d) {
                 if (base == 2) return d == '0' || d == '1';

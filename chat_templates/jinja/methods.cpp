@@ -402,8 +402,7 @@ Value call_dict_method(const Value& self, std::string_view name, CallArgs& args)
     if (name == "get") {
         ArgBinder a("get", args, {"key", "default"}, 1);
         const Value& key = *a.get(0);
-        if (key.is_dict() || (key.is_sequence() && key.seq().kind == SeqKind::List))
-            fail("unhashable type: '" + type_name(key) + "'");
+        if (unhashable(key)) fail("unhashable type: '" + type_name(key) + "'");
         if (const Value* v = d.find(key)) return *v;
         return a.get_or(1, Value::none());
     }

@@ -309,7 +309,7 @@ bool contains(const Value& container, const Value& item) {
             if (equals(v, item)) return true;
         return false;
     case Kind::Dict:
-        if (item.is_sequence() || item.is_dict()) fail("unhashable type: '" + type_name(item) + "'");
+        if (unhashable(item)) fail("unhashable type: '" + type_name(item) + "'");
         return container.dict().find(item) != nullptr;
     default: fail("argument of type '" + type_name(container) + "' is not iterable");
     }

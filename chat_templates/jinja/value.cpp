@@ -217,6 +217,17 @@ bool less(const Value& a, const Value& b) {
     fail("'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) + "'");
 }
 
+std::string str_cat(std::initializer_list<std::string_view> parts) {
+    std::size_t size = 0;
+    for (auto p : parts) size += p.size();
+    std::string out;
+    out.reserve(size);
+    for (auto p : parts) out += p;
+    return out;
+}
+
+bool unhashable(const Value& v) { return v.is_dict() || (v.is_sequence() && v.seq().kind == SeqKind::List); }
+
 std::string type_name(const Value& v) {
     switch (v.kind()) {
     case Kind::Undefined: return "Undefined";

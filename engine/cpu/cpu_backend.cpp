@@ -131,6 +131,7 @@ RooflineProbe CpuBackend::probe_roofline() {
     const PeakFlops peak = measure_bf16_peak(pool_);
     r.peak_flops = peak.flops_per_second;
     r.peak_kernel = peak.kernel;
+    r.matrix_peak_flops = measure_amx_bf16_peak(pool_).flops_per_second;
     return r;
 }
 
