@@ -1,7 +1,5 @@
 #include "app/chat_prompt.h"
 
-#include <cstdio>
-#include <ctime>
 
 #include "app/data_dir.h"
 #include "engine/error.h"
@@ -79,21 +77,8 @@ ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::Foun
 }
 
 std::chrono::system_clock::time_point parse_iso8601(const std::string& s) {
-    std::tm tm{};
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    char tail = 0;
-    const int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail);
-    const bool date_only = n == 3 && s.size() == 10;
-    if (!(date_only || n == 6 || (n == 7 && tail == 'Z')) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60)
-        input_error("--now {}: expected an ISO-8601 time such as 2025-01-15T12:00:00", s);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    if (auto t = templates::parse_iso_datetime(s)) return *t;
+    input_error("--now {}: expected an ISO-8601 time such as 2025-01-15T12:00:00", s);
 }
 
 }  // namespace ascent::app

@@ -136,6 +136,49 @@ SpecialTokens read_special_tokens(const fs::path& model_folder) {
     return tokens;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_iso_datetime(std::string_view text) {
+    std::size_t i = 0;
+    auto number = [&](std::size_t digits, int& out) {
+        if (i + digits > text.size()) return false;
+        out = 0;
+        for (std::size_t k = 0; k < digits; ++k) {
+            char c = text[i + k];
+            if (c < '0' || c > '9') return false;
+            out = out * 10 + (c - '0');
+        }
+        i += digits;
+        return true;
+    };
+    auto literal = [&](char c) {
+        if (i >= text.size() || text[i] != c) return false;
+        ++i;
+        return true;
+    };
+    int year, month, day, hour = 0, minute = 0, second = 0, micros = 0;
+    if (!number(4, year) || !literal('-') || !number(2, month) || !literal('-') || !number(2, day)) return std::nullopt;
+    if (i < text.size() && (text[i] == 'T' || text[i] == ' ')) {
+        ++i;
+        if (!number(2, hour) || !literal(':') || !number(2, minute)) return std::nullopt;
+        if (literal(':')) {
+            if (!number(2, second)) return std::nullopt;
+            if (literal('.')) {
+                std::size_t start = i;
+                while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 6)
+                    micros = micros * 10 + (text[i++] - '0');
+                if (i == start) return std::nullopt;
+                for (std::size_t k = i - start; k < 6; ++k) micros *= 10;
+            }
+        }
+    }
+    literal('Z');
+    if (i != text.size()) return std::nullopt;
+    std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                                     std::chrono::day{static_cast<unsigned>(day)}};
+    if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    return std::chrono::sys_days{date} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
+           std::chrono::seconds{second} + std::chrono::microseconds{micros};
+}
+
 nlohmann::ordered_json chat_context(const ChatRequest& request, const SpecialTokens& tokens) {
     nlohmann::ordered_json context = nlohmann::ordered_json::object();
     context["messages"] = request.messages;

@@ -1,9 +1,11 @@
 #pragma once
 // Finding a model's chat template and building the context transformers'
 // apply_chat_template renders it with.
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +57,11 @@ struct ChatRequest {
     // override special tokens of the same name.
     nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 };
+
+// Parses the value of `--now` for RenderOptions::now: "YYYY-MM-DD" or
+// "YYYY-MM-DDTHH:MM[:SS[.ffffff]]" (a space may replace the T, a trailing Z is allowed),
+// read as UTC, which is also how strftime_now() formats a fixed clock. nullopt if malformed.
+std::optional<std::chrono::system_clock::time_point> parse_iso_datetime(std::string_view text);
 
 // The variables of apply_chat_template: messages, tools, documents, add_generation_prompt,
 // the special tokens, then `extra`.

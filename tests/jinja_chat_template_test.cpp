@@ -171,6 +171,21 @@ TEST(ChatContext, HoldsWhatApplyChatTemplatePasses) {
     EXPECT_EQ(out, "False|True|<override>");
 }
 
+TEST(ParseIsoDatetime, FixesStrftimeNow) {
+    auto now = parse_iso_datetime("2025-01-15T12:00:00");
+    ASSERT_TRUE(now);
+    RenderOptions options;
+    options.now = now;
+    auto tmpl = Template::parse("{{ strftime_now('%Y-%m-%d %H:%M:%S.%f %d %b %Y') }}", "t");
+    EXPECT_EQ(tmpl.render(json::object(), options), "2025-01-15 12:00:00.000000 15 Jan 2025");
+    options.now = parse_iso_datetime("1999-12-31 23:59:58.25Z");
+    EXPECT_EQ(tmpl.render(json::object(), options), "1999-12-31 23:59:58.250000 31 Dec 1999");
+    options.now = parse_iso_datetime("2024-02-29");
+    EXPECT_EQ(tmpl.render(json::object(), options), "2024-02-29 00:00:00.000000 29 Feb 2024");
+    for (const char* bad : {"", "2025-1-15", "2025-02-30", "2025-01-15T25:00", "2025-01-15T12", "2025-01-15x", "tomorrow"})
+        EXPECT_FALSE(parse_iso_datetime(bad)) << bad;
+}
+
 TEST(BundledTemplates, ChatmlRendersChatMl) {
     fs::path bundled = fs::path(ASCENT_SOURCE_DIR) / "chat_templates";
     auto chatml = bundled_template("chatml", bundled);

@@ -228,15 +228,16 @@ TEST(UiTmux, CtrlCStopsALongAnswerAndTheUiStaysResponsive) {
     const std::string row = *turn_row(s, 1);
     ASSERT_TRUE(std::regex_search(row, m, std::regex(R"(│\s+1\s+([0-9]+))")));
     EXPECT_LT(std::stoi(m[1]), 2000) << row;  // stopped long before the context was full
-    // PgUp scrolls back through the long answer; PgDn returns to the end.
-    p.keys({"PPage"});
-    ASSERT_TRUE(p.wait_for_text("more lines · PgDn", 5));
-    p.keys({"NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage"});
-    ASSERT_TRUE(p.wait_for([](const std::string& s2) { return s2.find("more lines") == std::string::npos; }, "the end again"));
     // Still answering keys and commands.
     p.type("/help");
     p.keys({"Enter"});
     ASSERT_TRUE(p.wait_for_text("/regen           answer the last message again", 5));
+    // PgUp scrolls back (the transcript is now longer than the pane); PgDn returns to the end.
+    p.keys({"F1"});
+    p.keys({"PPage"});
+    ASSERT_TRUE(p.wait_for_text("more lines · PgDn", 5));
+    p.keys({"NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage"});
+    ASSERT_TRUE(p.wait_for([](const std::string& s2) { return s2.find("more lines") == std::string::npos; }, "the end again"));
     // Ctrl-C when idle asks first; any other key keeps the session.
     p.keys({"C-c"});
     ASSERT_TRUE(p.wait_for_text("Quit ascent?", 5));

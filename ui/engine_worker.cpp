@@ -68,7 +68,6 @@ EngineWorker::~EngineWorker() {
 }
 
 void EngineWorker::start_turn(const Conversation& conv) {
-    busy_ = true;
     cancel_ = false;
     {
         std::lock_guard lock(mu_);
@@ -78,7 +77,6 @@ void EngineWorker::start_turn(const Conversation& conv) {
 }
 
 void EngineWorker::reset() {
-    busy_ = true;
     {
         std::lock_guard lock(mu_);
         jobs_.push_back(Job{true, {}});
@@ -136,12 +134,6 @@ void EngineWorker::run() {
             }
         }
         done.time = monotonic_seconds();
-        bool more;
-        {
-            std::lock_guard lock(mu_);
-            more = !jobs_.empty();
-        }
-        if (!more) busy_ = false;  // before the event, so the UI sees idle once it reads Done
         push(std::move(done));
     }
 }

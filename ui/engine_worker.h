@@ -32,12 +32,12 @@ public:
     EngineWorker(const EngineWorker&) = delete;
     EngineWorker& operator=(const EngineWorker&) = delete;
 
-    // Queue a turn; the conversation is copied. One at a time: check busy() first.
+    // Queues a turn (the conversation is copied). The caller starts one only after the previous
+    // one's Done event.
     void start_turn(const Conversation& conv);
     void reset();
     // Stops the running turn at the next chunk or token; its partial answer arrives in Done.
     void cancel();
-    bool busy() const { return busy_.load(); }
 
     // Readable when events are waiting; the UI polls it with the terminal.
     int wake_fd() const { return pipe_[0]; }
@@ -58,7 +58,6 @@ private:
     int pipe_[2] = {-1, -1};
     std::atomic<bool> wake_pending_{false};
     std::atomic<bool> cancel_{false};
-    std::atomic<bool> busy_{false};
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Job> jobs_;

@@ -9,14 +9,11 @@
 
 #include <readline/readline.h>
 
-#include <cerrno>
 #include <clocale>
-#include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "engine/error.h"
 #include "engine/process_memory.h"
 #include "ui/chat_controller.h"
 #include "ui/curses_screen.h"
