@@ -76,6 +76,17 @@ ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::Foun
     return p;
 }
 
+ordered_json parse_chat_template_kwargs(const std::string& text) {
+    if (text.empty()) return ordered_json::object();
+    try {
+        auto j = ordered_json::parse(text);
+        if (!j.is_object()) input_error("--chat-template-kwargs must be a JSON object, got {}", text);
+        return j;
+    } catch (const ordered_json::parse_error& e) {
+        input_error("--chat-template-kwargs is not valid JSON: {}", e.what());
+    }
+}
+
 std::chrono::system_clock::time_point parse_iso8601(const std::string& s) {
     if (auto t = templates::parse_iso_datetime(s)) return *t;
     input_error("--now {}: expected an ISO-8601 time such as 2025-01-15T12:00:00", s);

@@ -36,6 +36,9 @@ ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::Foun
                              const nlohmann::ordered_json& messages, const nlohmann::ordered_json& extra,
                              bool add_generation_prompt = true);
 
+// --chat-template-kwargs: a JSON object of extra template variables ("" = none).
+nlohmann::ordered_json parse_chat_template_kwargs(const std::string& text);
+
 // "2025-01-15T12:00:00", "2025-01-15T12:00:00Z" or "2025-01-15", read as UTC.
 std::chrono::system_clock::time_point parse_iso8601(const std::string& s);
 

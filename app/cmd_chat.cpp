@@ -10,6 +10,7 @@
 #include "app/chat_prompt.h"
 #include "app/commands.h"
 #include "app/model_options.h"
+#include "app/sampling_options.h"
 #include "engine/error.h"
 #include "ui/line_editor.h"
 #include "ui/plain_repl.h"
@@ -33,49 +34,29 @@ struct ChatOptions {
     std::string chat_template_kwargs;
     std::string load;
     std::optional<int> max_tokens;
-    std::optional<float> temperature, top_p, min_p, repeat_penalty;
-    std::optional<int> top_k;
+    SamplingFlags sampling;
     std::optional<uint64_t> seed;
 };
 
-// Flags win; then generation_config.json (Hugging Face semantics: no do_sample means greedy);
-// then the engine's defaults.
 ui::GenerationSettings settings_for(const ChatOptions& o, const models::LoadedModel& m, bool chat) {
+    const SamplingParams p = resolve_sampling(o.sampling, m);
     ui::GenerationSettings s;
-    if (std::filesystem::exists(m.folder / "generation_config.json")) {
-        const auto& g = m.generation;
-        s.temperature = g.do_sample ? static_cast<float>(g.temperature.value_or(1.0)) : 0.f;
-        s.top_k = g.top_k.value_or(50);
-        s.top_p = static_cast<float>(g.top_p.value_or(1.0));
-        s.min_p = static_cast<float>(g.min_p.value_or(0.0));
-        s.repeat_penalty = static_cast<float>(g.repetition_penalty.value_or(1.0));
-        if (g.max_new_tokens) s.max_tokens = *g.max_new_tokens;
-    }
+    s.temperature = p.temperature;
+    s.top_k = p.top_k;
+    s.top_p = p.top_p;
+    s.min_p = p.min_p;
+    s.repeat_penalty = p.repeat_penalty;
+    if (m.generation.max_new_tokens && std::filesystem::exists(m.folder / "generation_config.json"))
+        s.max_tokens = *m.generation.max_new_tokens;
     if (!chat && s.max_tokens < 0) s.max_tokens = kPadMaxTokens;
-    if (o.temperature) s.temperature = *o.temperature;
-    if (o.top_k) s.top_k = *o.top_k;
-    if (o.top_p) s.top_p = *o.top_p;
-    if (o.min_p) s.min_p = *o.min_p;
-    if (o.repeat_penalty) s.repeat_penalty = *o.repeat_penalty;
     if (o.max_tokens) s.max_tokens = *o.max_tokens;
     if (o.seed) s.seed = *o.seed;
     return s;
 }
 
-nlohmann::ordered_json kwargs_json(const std::string& text) {
-    if (text.empty()) return nlohmann::ordered_json::object();
-    try {
-        auto j = nlohmann::ordered_json::parse(text);
-        if (!j.is_object()) input_error("--chat-template-kwargs must be a JSON object, got {}", text);
-        return j;
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-        input_error("--chat-template-kwargs is not valid JSON: {}", e.what());
-    }
-}
-
 int run_chat(const ChatOptions& o) {
     const bool terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1;
-    const auto kwargs = kwargs_json(o.chat_template_kwargs);
+    const auto kwargs = parse_chat_template_kwargs(o.chat_template_kwargs);
     std::optional<ui::Conversation> loaded;
     if (!o.load.empty()) loaded = ui::load_conversation(o.load);  // bad files fail before the model loads
     if (terminal && isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "ascent: loading %s…\n", model_folder(o.model).string().c_str());
@@ -115,11 +96,7 @@ Runner add_chat_command(CLI::App& root) {
                                 "without a chat template)",
                                 kPadMaxTokens))
         ->check(CLI::Range(-1, 1 << 30));
-    cmd->add_option("--temperature,--temp", o->temperature, "Sampling temperature (0: greedy)")->check(CLI::Range(0.0, 100.0));
-    cmd->add_option("--top-k", o->top_k, "Keep the K most likely tokens (0: off)")->check(CLI::Range(0, 1 << 30));
-    cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--min-p", o->min_p, "Drop tokens below P x the best one's probability (0: off)")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--repeat-penalty", o->repeat_penalty, "Penalty for recently seen tokens (1: off)")->check(CLI::Range(0.0, 100.0));
+    add_sampling_options(*cmd, o->sampling);
     cmd->add_option("--seed,-s", o->seed, "Random seed for every answer (default: a new one each time)");
     return [o] { return run_chat(*o); };
 }

@@ -11,6 +11,7 @@
 #include "app/completion_json.h"
 #include "app/model_options.h"
 #include "app/run_stats.h"
+#include "app/sampling_options.h"
 #include "app/terminal_io.h"
 #include "engine/error.h"
 #include "engine/generate.h"
@@ -23,8 +24,7 @@ struct CompleteOptions {
     ModelOptions model;
     std::string prompt;
     int max_tokens = -1;
-    std::optional<float> temperature, top_p, min_p, repeat_penalty;
-    std::optional<int> top_k;
+    SamplingFlags sampling;
     int repeat_last_n = 64;
     std::optional<uint64_t> seed;
     std::vector<std::string> stop;
@@ -40,36 +40,11 @@ struct CompleteOptions {
     std::string chat_template_kwargs;
 };
 
-// Command-line flags win; then generation_config.json; then llama.cpp's defaults.
-SamplingParams sampling_params(const CompleteOptions& o, const GenerationConfig& g, bool has_generation_config) {
-    SamplingParams p;
-    if (has_generation_config) {
-        // Hugging Face semantics: without do_sample the model card asks for greedy decoding.
-        p.temperature = g.do_sample ? static_cast<float>(g.temperature.value_or(1.0)) : 0.f;
-        p.top_k = g.top_k.value_or(50);
-        p.top_p = static_cast<float>(g.top_p.value_or(1.0));
-        p.min_p = static_cast<float>(g.min_p.value_or(0.0));
-        p.repeat_penalty = static_cast<float>(g.repetition_penalty.value_or(1.0));
-    }
-    if (o.temperature) p.temperature = *o.temperature;
-    if (o.top_k) p.top_k = *o.top_k;
-    if (o.top_p) p.top_p = *o.top_p;
-    if (o.min_p) p.min_p = *o.min_p;
-    if (o.repeat_penalty) p.repeat_penalty = *o.repeat_penalty;
+SamplingParams sampling_params(const CompleteOptions& o, const models::LoadedModel& m) {
+    SamplingParams p = resolve_sampling(o.sampling, m);
     p.repeat_last_n = o.repeat_last_n;
     p.seed = o.seed ? *o.seed : std::random_device{}();
     return p;
-}
-
-nlohmann::ordered_json chat_kwargs(const std::string& text) {
-    if (text.empty()) return nlohmann::ordered_json::object();
-    try {
-        auto j = nlohmann::ordered_json::parse(text);
-        if (!j.is_object()) input_error("--chat-template-kwargs must be a JSON object, got {}", text);
-        return j;
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-        input_error("--chat-template-kwargs is not valid JSON: {}", e.what());
-    }
 }
 
 int run_complete(const CompleteOptions& o) {
@@ -88,8 +63,7 @@ int run_complete(const CompleteOptions& o) {
 
     auto m = load(o.model);
     Session session(*m->backend, *m->model, session_options(o.model, *m));
-    const bool has_gen = std::filesystem::exists(m->folder / "generation_config.json");
-    Sampler sampler(sampling_params(o, m->generation, has_gen));
+    Sampler sampler(sampling_params(o, *m));
 
     GenerateRequest req;
     EncodeOptions enc;
@@ -104,7 +78,7 @@ int run_complete(const CompleteOptions& o) {
             nlohmann::ordered_json messages = nlohmann::ordered_json::array();
             if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
             messages.push_back({{"role", "user"}, {"content", prompt}});
-            chat = build_chat_prompt(*m, *tmpl, messages, chat_kwargs(o.chat_template_kwargs));
+            chat = build_chat_prompt(*m, *tmpl, messages, parse_chat_template_kwargs(o.chat_template_kwargs));
             enc.add_special_tokens = false;  // the template writes BOS itself where the model wants one
             req.eos_ids.insert(req.eos_ids.end(), chat->stop_ids.begin(), chat->stop_ids.end());
         } else {
@@ -156,13 +130,7 @@ Runner add_complete_command(CLI::App& root) {
     add_model_options(*cmd, o->model);
     cmd->add_option("-n,--max-tokens", o->max_tokens, "Tokens to generate at most (-1: until EOS or the context is full)")
         ->check(CLI::Range(-1, 1 << 30));
-    cmd->add_option("--temperature,--temp", o->temperature, "Sampling temperature (0: greedy)")->check(CLI::Range(0.0, 100.0));
-    cmd->add_option("--top-k", o->top_k, "Keep the K most likely tokens (0: off)")->check(CLI::Range(0, 1 << 30));
-    cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--min-p", o->min_p, "Drop tokens below P x the best one's probability (0: off)")
-        ->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--repeat-penalty", o->repeat_penalty, "Penalty for recently seen tokens (1: off)")
-        ->check(CLI::Range(0.0, 100.0));
+    add_sampling_options(*cmd, o->sampling);
     cmd->add_option("--repeat-last-n", o->repeat_last_n, "How many recent tokens the penalty looks at (-1: all)")
         ->check(CLI::Range(-1, 1 << 30));
     cmd->add_option("--seed,-s", o->seed, "Random seed (default: random; printed by --stats)");

@@ -17,20 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path qwen3_tiny() {
-    static fs::path dir = [] {
-        TinyModelSpec spec;
-        spec.vocab = 151936;
-        spec.hidden = 32;
-        spec.intermediate = 64;
-        spec.heads = 2;
-        spec.kv_heads = 1;
-        spec.layers = 1;
-        spec.dtype = ascent::DType::BF16;
-        spec.max_positions = 2048;
-        spec.tokenizer_from = fs::path(ASCENT_TEST_UNPACKED) / "tokenizers/qwen3";
-        spec.generation_config = R"({"bos_token_id": 151643, "eos_token_id": 151643, "do_sample": false})";
-        return make_tiny_model(test_tmp("chat_qwen3"), spec);
-    }();
+    static const fs::path dir = qwen3_tiny_chat_model("chat_qwen3");
     return dir;
 }
 

@@ -42,6 +42,21 @@ std::filesystem::path test_tmp(const std::string& name) {
     return p;
 }
 
+std::filesystem::path qwen3_tiny_chat_model(const std::string& name) {
+    TinyModelSpec spec;
+    spec.vocab = 151936;
+    spec.hidden = 32;
+    spec.intermediate = 64;
+    spec.heads = 2;
+    spec.kv_heads = 1;
+    spec.layers = 1;
+    spec.dtype = DType::BF16;
+    spec.max_positions = 2048;
+    spec.tokenizer_from = fs::path(ASCENT_TEST_UNPACKED) / "tokenizers/qwen3";
+    spec.generation_config = R"({"bos_token_id": 151643, "eos_token_id": 151643, "do_sample": false})";
+    return make_tiny_model(test_tmp(name), spec);
+}
+
 std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const TinyModelSpec& s) {
     fs::remove_all(dir);
     fs::create_directories(dir);

@@ -30,6 +30,10 @@ struct TinyModelSpec {
 // Writes the folder (replacing it) and returns its path.
 std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const TinyModelSpec& spec);
 
+// A tiny chat model (seeded BF16 weights) whose folder carries the real Qwen3 tokenizer and chat
+// template; built once per process in the scratch folder `name`.
+std::filesystem::path qwen3_tiny_chat_model(const std::string& name);
+
 // Paths the tests share.
 std::filesystem::path demo_model();              // models/demo/stories260K in the source tree
 std::filesystem::path test_tmp(const std::string& name);  // fresh empty scratch folder
