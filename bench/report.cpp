@@ -29,6 +29,10 @@ std::string header(const Report& r) {
 
 std::string format_text(const Report& r) {
     std::string s = header(r);
+    for (const auto& g : r.graphs)
+        s += fmt::format("graph:    bucket {:>3} ({} logits): {} ops recorded -> {} kernels, arena {}, captured in {:.2f} ms, {} replays\n",
+                         g.tokens, g.logits == LogitRows::All ? "all" : g.logits == LogitRows::Last ? "last" : "no",
+                         g.nodes_recorded, g.nodes_fused, mib(g.arena_bytes), g.capture_seconds * 1e3, g.replays);
     if (r.command == "latency") {
         s += fmt::format("batch size {}, {} iterations after {} warm-up, EOS {}\n\n", r.config.batch_size,
                          r.config.num_iters, r.config.num_iters_warmup, r.config.ignore_eos ? "ignored" : "honoured");
@@ -83,6 +87,15 @@ nlohmann::ordered_json to_json(const Report& r) {
                    {"kv_cache_dtype", dtype_name(r.config.session.kv_dtype)},
                    {"arena_bytes", r.arena_bytes},
                    {"peak_rss_bytes", r.peak_rss_bytes}};
+    ordered_json graphs = ordered_json::array();
+    for (const auto& g : r.graphs)
+        graphs.push_back({{"tokens", g.tokens},
+                          {"nodes_recorded", g.nodes_recorded},
+                          {"nodes_fused", g.nodes_fused},
+                          {"arena_bytes", g.arena_bytes},
+                          {"capture_s", g.capture_seconds},
+                          {"replays", g.replays}});
+    j["graphs"] = graphs;
     j["batch_size"] = r.config.batch_size;
     j["ignore_eos"] = r.config.ignore_eos;
     ordered_json rows = ordered_json::array();

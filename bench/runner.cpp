@@ -190,6 +190,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                      [](const LatencyRow& a, const LatencyRow& b) { return a.mode < b.mode; });
     r.kv_cache_bytes = s.cache().bytes();
     r.arena_bytes = s.arena_bytes();
+    r.graphs = s.graphs();
     r.peak_rss_bytes = process_peak_rss_bytes();
     rerun_probe(m, r);
     return r;
@@ -231,6 +232,7 @@ Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
     }
     r.kv_cache_bytes = s.cache().bytes();
     r.arena_bytes = s.arena_bytes();
+    r.graphs = s.graphs();
     r.peak_rss_bytes = process_peak_rss_bytes();
     rerun_probe(m, r);
     return r;

@@ -63,6 +63,7 @@ struct Report {
     size_t weight_bytes = 0, kv_cache_bytes = 0, arena_bytes = 0, peak_rss_bytes = 0;
     double load_seconds = 0;
     BenchConfig config;
+    std::vector<GraphInfo> graphs;  // what graph mode captured, per bucket
     std::vector<LatencyRow> latency;
     std::vector<ThroughputRow> throughput;
 };
