@@ -1,4 +1,5 @@
 #pragma once
+#include "engine/human_units.h"
 #include "engine/generate.h"
 #include "engine/sampler.h"
 #include "engine/session.h"
@@ -10,6 +11,6 @@ namespace ascent::app {
 void print_run_stats(const models::LoadedModel& m, const Session& s, const SamplingParams& p,
                      const GenerationResult& r);
 
-std::string human_bytes(size_t bytes);
+using ascent::human_bytes;
 
 }  // namespace ascent::app

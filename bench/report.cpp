@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 
 #include "bench/runner.h"
+#include "engine/human_units.h"
 
 namespace ascent::bench {
 
 namespace {
 
 std::string gb(double bytes_per_second) { return fmt::format("{:.1f}", bytes_per_second / 1e9); }
-std::string mib(size_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0)); }
 double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved / roof : 0; }
 
 std::string header(const Report& r) {
@@ -20,8 +20,8 @@ std::string header(const Report& r) {
     if (r.roof.matrix_peak_flops > 0)
         s += fmt::format("; AMX tiles {:.1f} GFLOP/s", r.roof.matrix_peak_flops / 1e9);
     s += "\n";
-    s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", mib(r.weight_bytes),
-                     mib(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), mib(r.arena_bytes), mib(r.peak_rss_bytes));
+    s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", human_bytes(r.weight_bytes),
+                     human_bytes(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), human_bytes(r.arena_bytes), human_bytes(r.peak_rss_bytes));
     return s;
 }
 
@@ -32,7 +32,7 @@ std::string format_text(const Report& r) {
     for (const auto& g : r.graphs)
         s += fmt::format("graph:    bucket {:>3} ({} logits): {} ops recorded -> {} kernels, arena {}, captured in {:.2f} ms, {} replays\n",
                          g.tokens, g.logits == LogitRows::All ? "all" : g.logits == LogitRows::Last ? "last" : "no",
-                         g.nodes_recorded, g.nodes_fused, mib(g.arena_bytes), g.capture_seconds * 1e3, g.replays);
+                         g.nodes_recorded, g.nodes_fused, human_bytes(g.arena_bytes), g.capture_seconds * 1e3, g.replays);
     if (r.command == "latency") {
         s += fmt::format("batch size {}, {} iterations after {} warm-up, EOS {}\n\n", r.config.batch_size,
                          r.config.num_iters, r.config.num_iters_warmup, r.config.ignore_eos ? "ignored" : "honoured");

@@ -10,20 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/tokenizer/tokenizer.h"
+#include "tests/support/jsonl.h"
 
 namespace {
 
 using nlohmann::json;
 
-std::vector<json> read_jsonl(const std::string& name) {
-    std::ifstream in(std::string(ASCENT_TEST_DATA) + "/tokenizer_vectors/" + name);
-    EXPECT_TRUE(in) << name;
-    std::vector<json> rows;
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty()) rows.push_back(json::parse(line));
-    return rows;
-}
+std::vector<json> read_jsonl(const std::string& name) { return ascent::test::read_jsonl("tokenizer_vectors/" + name); }
 
 const ascent::Tokenizer& load(const std::string& name) {
     static const ascent::Tokenizer qwen3 = ascent::Tokenizer::from_folder(ASCENT_TEST_UNPACKED "/tokenizers/qwen3");

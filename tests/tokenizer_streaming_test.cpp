@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/tokenizer/tokenizer.h"
+#include "tests/support/jsonl.h"
 
 namespace {
 
@@ -16,15 +17,7 @@ using nlohmann::json;
 using ascent::StreamingDecoder;
 using ascent::Tokenizer;
 
-std::vector<json> read_jsonl(const std::string& name) {
-    std::ifstream in(std::string(ASCENT_TEST_DATA) + "/tokenizer_vectors/" + name);
-    EXPECT_TRUE(in) << name;
-    std::vector<json> rows;
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty()) rows.push_back(json::parse(line));
-    return rows;
-}
+std::vector<json> read_jsonl(const std::string& name) { return ascent::test::read_jsonl("tokenizer_vectors/" + name); }
 
 const Tokenizer& load(const std::string& name) {
     static const Tokenizer qwen3 = Tokenizer::from_folder(ASCENT_TEST_UNPACKED "/tokenizers/qwen3");

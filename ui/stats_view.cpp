@@ -78,14 +78,6 @@ Values compute(const StatsInput& in) {
 
 }  // namespace
 
-std::string human_bytes(size_t bytes) {
-    const double b = static_cast<double>(bytes);
-    if (b >= 1024.0 * 1024 * 1024) return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
-    if (b >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
-    if (b >= 1024.0) return fmt::format("{:.1f} KiB", b / 1024.0);
-    return fmt::format("{} B", bytes);
-}
-
 std::string format_ms(double seconds) {
     if (seconds >= 10) return fmt::format("{:.1f} s", seconds);
     if (seconds >= 1) return fmt::format("{:.2f} s", seconds);

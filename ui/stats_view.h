@@ -1,4 +1,5 @@
 #pragma once
+#include "engine/human_units.h"
 // The stats pane's content: speed (with a sparkline of its history), latency, tokens, context
 // fill, memory, backend and execution mode, and the per-turn table. Built as styled lines so
 // the pane, the compact strip below the chat on narrow terminals, and /stats share it.
@@ -19,7 +20,7 @@ struct StatsInput {
     double now = 0;
 };
 
-std::string human_bytes(size_t bytes);   // "1.5 MiB"
+using ascent::human_bytes;   // "1.5 MiB"
 std::string format_ms(double seconds);    // "12.3 ms", "1.52 s"
 std::string mode_label(ExecMode requested, ExecMode actual);  // "graph", "eager→graph (next token)"
 

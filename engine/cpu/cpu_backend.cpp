@@ -226,13 +226,8 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
                               std::span<const int32_t> positions) {
     // One task list over the blocks of every output, so q, k and v share one hand-out of work and
     // one preparation of x.
-    struct Task {
-        const LinearOutput* out;
-        int64_t o0, o1;
-        const float* rope_cs;
-        const float* bias;  // f32 view, resolved here: the cache is not thread-safe
-    };
-    std::vector<Task> tasks;
+    std::vector<FusedTask>& tasks = fused_tasks_;
+    tasks.clear();
     const RopeParams* table_for = nullptr;
     const DType type = outputs[0].weight->dtype;
     int64_t work = 0;
@@ -258,7 +253,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     }
     const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type);
     pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int) {
-        const Task& t = tasks[static_cast<size_t>(i)];
+        const FusedTask& t = tasks[static_cast<size_t>(i)];
         const LinearOutput& out = *t.out;
         const int64_t n_out = out.weight->rows;
         matmul_rows(in, out.weight->data, type, t.o0, t.o1, t.bias, out.y + t.o0, n_out);

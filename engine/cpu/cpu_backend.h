@@ -68,6 +68,14 @@ private:
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
     std::vector<float> rope_cs_;                      // cos/sin table of the current step
     MatmulInput input_;                               // the current product's prepared input
+    // One block of one output of a fused product; the list is kept so a replay allocates nothing.
+    struct FusedTask {
+        const LinearOutput* out;
+        int64_t o0, o1;
+        const float* rope_cs;
+        const float* bias;  // f32 view, resolved before the hand-out: the cache is not thread-safe
+    };
+    std::vector<FusedTask> fused_tasks_;
 };
 
 }  // namespace ascent::cpu
