@@ -15,7 +15,7 @@ struct BenchOptions {
     ModelOptions model;
     std::string input_lens = "32", output_lens = "128", modes;
     int batch_size = 1, num_iters = 5, warmup = 1, num_prompts = 8;
-    bool ignore_eos = true, json = false;
+    bool ignore_eos = true, json = false, profile = false;
     uint64_t seed = 0;
 };
 
@@ -49,6 +49,7 @@ int run_bench(const BenchOptions& o, bool latency) {
     c.num_iters_warmup = o.warmup;
     c.num_prompts = o.num_prompts;
     c.ignore_eos = o.ignore_eos;
+    c.profile = o.profile;
     c.seed = o.seed;
     ModelOptions mo = o.model;
     int64_t need = 0;
@@ -84,6 +85,8 @@ Runner add_bench_command(CLI::App& root) {
     add_bench_options(lat, *o);
     lat->add_option("--num-iters", o->num_iters, "Timed iterations per row (default 5)")->check(CLI::Range(1, 100000));
     lat->add_option("--num-iters-warmup", o->warmup, "Untimed iterations first (default 1)")->check(CLI::Range(0, 100000));
+    lat->add_flag("--profile", o->profile,
+                  "One more request per row and mode, timed kernel by kernel: where prefill and decode time goes");
     lat->callback([which] { *which = true; });
     CLI::App* thr = bench->add_subcommand("throughput", "Requests per second over many prompts (as vllm bench throughput)");
     add_bench_options(thr, *o);

@@ -2,6 +2,8 @@
 // one row per (mode, input length, output length), in the vocabulary of `vllm bench`.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "bench/runner.h"
 #include "engine/human_units.h"
 
@@ -22,6 +24,73 @@ std::string header(const Report& r) {
     s += "\n";
     s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", human_bytes(r.weight_bytes),
                      human_bytes(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), human_bytes(r.arena_bytes), human_bytes(r.peak_rss_bytes));
+    return s;
+}
+
+// The profiles of one (input, output) pair and phase, one column pair per mode.
+std::string profile_table(const std::vector<const PhaseProfile*>& cols) {
+    std::vector<std::string> kinds;
+    auto worst = [&](const std::string& kind) {
+        double w = 0;
+        for (const auto* c : cols) {
+            auto it = c->profile.ops.find(kind);
+            if (it != c->profile.ops.end()) w = std::max(w, it->second.seconds / static_cast<double>(c->profile.steps));
+        }
+        return w;
+    };
+    for (const auto* c : cols)
+        for (const auto& [kind, p] : c->profile.ops)
+            if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+    std::stable_sort(kinds.begin(), kinds.end(), [&](const auto& a, const auto& b) { return worst(a) > worst(b); });
+
+    const PhaseProfile& first = *cols[0];
+    std::string s = fmt::format("\nprofile: {} of in={} out={} ({}), ms and calls per {}\n", first.phase, first.input_len,
+                                first.output_len, first.phase == "decode" ? "mean over the decode steps" : "whole prompt",
+                                first.phase == "decode" ? "step" : "prompt");
+    s += fmt::format("| {:<26} |", "kernel");
+    for (const auto* c : cols) s += fmt::format(" {:>5} calls | {:>5} ms | {:>5} MiB out |", mode_name(c->mode), mode_name(c->mode), mode_name(c->mode));
+    s += "\n|----------------------------|";
+    for (size_t i = 0; i < cols.size(); ++i) s += "-------------|----------|---------------|";
+    s += "\n";
+    auto line = [&](const std::string& label, auto&& cell) {
+        s += fmt::format("| {:<26} |", label);
+        for (const auto* c : cols) s += cell(*c);
+        s += "\n";
+    };
+    for (const auto& kind : kinds)
+        line(kind, [&](const PhaseProfile& c) {
+            auto it = c.profile.ops.find(kind);
+            const double steps = static_cast<double>(c.profile.steps);
+            if (it == c.profile.ops.end()) return fmt::format(" {:>11} | {:>8} | {:>13} |", "-", "-", "-");
+            return fmt::format(" {:>11.1f} | {:>8.3f} | {:>13.2f} |", static_cast<double>(it->second.calls) / steps,
+                               it->second.seconds / steps * 1e3, it->second.bytes_written / steps / (1 << 20));
+        });
+    line("outside kernels", [](const PhaseProfile& c) {
+        return fmt::format(" {:>11} | {:>8.3f} | {:>13} |", "", c.outside_kernels_seconds() * 1e3, "");
+    });
+    line("step (wall)", [](const PhaseProfile& c) {
+        return fmt::format(" {:>11} | {:>8.3f} | {:>13} |", "", c.wall_seconds() * 1e3, "");
+    });
+    return s;
+}
+
+std::string format_profiles(const Report& r) {
+    std::string s;
+    for (size_t i = 0; i < r.profiles.size();) {
+        // Consecutive entries of one (input, output) pair: per mode, prefill then decode.
+        const PhaseProfile& head = r.profiles[i];
+        size_t end = i;
+        while (end < r.profiles.size() && r.profiles[end].input_len == head.input_len &&
+               r.profiles[end].output_len == head.output_len)
+            ++end;
+        for (const char* phase : {"prefill", "decode"}) {
+            std::vector<const PhaseProfile*> cols;
+            for (size_t k = i; k < end; ++k)
+                if (r.profiles[k].phase == phase) cols.push_back(&r.profiles[k]);
+            if (!cols.empty()) s += profile_table(cols);
+        }
+        i = end;
+    }
     return s;
 }
 
@@ -51,6 +120,7 @@ std::string format_text(const Report& r) {
                              row.prefill_flops_per_second / 1e9, share(row.prefill_flops_per_second, r.roof.peak_flops),
                              row.capture_seconds * 1e3);
         }
+        s += format_profiles(r);
         if (r.latency.size() == 1) {
             const auto& row = r.latency[0];
             s += fmt::format("\nAvg latency: {:.6f} seconds\nStd latency: {:.6f} seconds\n", row.avg, row.stddev);
@@ -135,6 +205,27 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"prompt_tokens", row.prompt_tokens},
                         {"output_tokens", row.output_tokens}});
     j["rows"] = rows;
+    if (!r.profiles.empty()) {
+        ordered_json profiles = ordered_json::array();
+        for (const auto& p : r.profiles) {
+            const double steps = static_cast<double>(p.profile.steps);
+            ordered_json kernels = ordered_json::array();
+            for (const auto& [kind, op] : p.profile.ops)
+                kernels.push_back({{"kernel", kind},
+                                   {"calls_per_step", static_cast<double>(op.calls) / steps},
+                                   {"s_per_step", op.seconds / steps},
+                                   {"bytes_written_per_step", op.bytes_written / steps}});
+            profiles.push_back({{"mode", mode_name(p.mode)},
+                                {"input_len", p.input_len},
+                                {"output_len", p.output_len},
+                                {"phase", p.phase},
+                                {"steps", p.profile.steps},
+                                {"wall_s_per_step", p.wall_seconds()},
+                                {"outside_kernels_s_per_step", p.outside_kernels_seconds()},
+                                {"kernels", kernels}});
+        }
+        j["profile"] = profiles;
+    }
     return j;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -135,6 +136,42 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
     row.prefill_flops_per_second = row.prefill_flops / row.prefill_seconds;
 }
 
+// One more request outside the timed iterations, fed step by step so that prefill and decode are
+// recorded apart. Greedy, like the timed requests.
+void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32_t>& prompt, int64_t output_len,
+                     ExecMode mode, std::vector<PhaseProfile>& out) {
+    using Clock = std::chrono::steady_clock;
+    auto argmax = [&] {
+        const auto& l = s.logits();
+        return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+    };
+    PhaseProfile prefill, decode;
+    for (PhaseProfile* p : {&prefill, &decode}) {
+        p->mode = mode;
+        p->input_len = static_cast<int64_t>(prompt.size());
+        p->output_len = output_len;
+    }
+    prefill.phase = "prefill";
+    decode.phase = "decode";
+    s.set_mode(mode);
+    s.rewind(0);
+    auto timed_feed = [&](std::span<const int32_t> tokens, StepProfile& into) {
+        prof.start(&into);
+        const auto t0 = Clock::now();
+        s.feed(tokens);
+        into.wall_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        ++into.steps;
+        prof.stop();
+    };
+    timed_feed(prompt, prefill.profile);
+    for (int64_t i = 1; i < output_len; ++i) {
+        const int32_t token = argmax();
+        timed_feed(std::span<const int32_t>(&token, 1), decode.profile);
+    }
+    out.push_back(std::move(prefill));
+    if (decode.profile.steps > 0) out.push_back(std::move(decode));
+}
+
 double total_capture_seconds(const Session& s) {
     double t = 0;
     for (const auto& g : s.graphs()) t += g.capture_seconds;
@@ -148,7 +185,9 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
     Report r = base_report(m, c, "latency");
     const StepCost cost = step_cost(*m.model);
     const size_t kv_elem = dtype_size(c.session.kv_dtype);
-    Session s(*m.backend, *m.model, c.session);
+    // Forwards every call; it times kernels only while a profiled request runs.
+    ProfilingBackend prof(*m.backend);
+    Session s(prof, *m.model, c.session);
     std::mt19937_64 rng(c.seed);
     SamplingParams sp;
     sp.temperature = 0;
@@ -184,6 +223,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                 finish_row(row, c.num_iters, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));
             }
+            if (c.profile)
+                for (ExecMode mode : c.modes) profile_request(s, prof, prompt, out, mode, r.profiles);
         }
     // Rows grouped by mode, as the table reads best.
     std::stable_sort(r.latency.begin(), r.latency.end(),

@@ -6,6 +6,7 @@
 #include <vector>
 #include <nlohmann/json.hpp>
 #include "engine/executor.h"
+#include "engine/profiling_backend.h"
 #include "engine/session.h"
 #include "models/loader.h"
 
@@ -21,6 +22,7 @@ struct BenchConfig {
     int num_prompts = 8;           // throughput
     bool ignore_eos = true;
     bool progress = true;          // a bar on stderr when it is a terminal
+    bool profile = false;          // latency: one more request per row and mode, timed kernel by kernel
     uint64_t seed = 0;
     SessionOptions session;        // context, KV dtype
 };
@@ -42,6 +44,19 @@ struct LatencyRow {
     double prefill_flops = 0;
     double prefill_flops_per_second = 0;
     double capture_seconds = 0;         // graph mode: capture of the buckets this row used
+};
+
+// Where the time of one phase of a request went, kernel kind by kind (--profile).
+struct PhaseProfile {
+    ExecMode mode = ExecMode::Eager;
+    int64_t input_len = 0, output_len = 0;
+    std::string phase;  // "prefill" (the whole prompt) or "decode" (per step)
+    StepProfile profile;
+    // Per step of the phase.
+    double wall_seconds() const { return profile.wall_seconds / static_cast<double>(profile.steps); }
+    double outside_kernels_seconds() const {
+        return (profile.wall_seconds - profile.kernel_seconds() - profile.alloc_seconds()) / static_cast<double>(profile.steps);
+    }
 };
 
 struct ThroughputRow {
@@ -66,6 +81,7 @@ struct Report {
     std::vector<GraphInfo> graphs;  // what graph mode captured, per bucket
     std::vector<LatencyRow> latency;
     std::vector<ThroughputRow> throughput;
+    std::vector<PhaseProfile> profiles;
 };
 
 Report run_latency(models::LoadedModel& m, const BenchConfig& c);

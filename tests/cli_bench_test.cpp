@@ -1,6 +1,8 @@
 // `ascent bench` and dummy weights through the real binary.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/run_process.h"
@@ -36,6 +38,55 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
         EXPECT_TRUE(row["percentile_latency_s"].contains("90"));
     }
     EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
+}
+
+// --profile: where each mode's step time goes. Every kernel the executor dispatched is counted:
+// eager runs each recorded op and allocates each output, graph mode runs its fused kernels only.
+TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "6", "--output-len", "4",
+                         "--modes", "eager,graph", "--num-iters", "1", "--profile", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = json::parse(r.out);
+    int recorded = 0, fused = 0;
+    for (const auto& g : j["graphs"])
+        if (g["tokens"] == 1) {
+            recorded = g["nodes_recorded"];
+            fused = g["nodes_fused"];
+        }
+    ASSERT_GT(recorded, fused);
+    ASSERT_EQ(j["profile"].size(), 4u);  // two modes x (prefill, decode)
+    for (const auto& p : j["profile"]) {
+        EXPECT_EQ(p["steps"], p["phase"] == "decode" ? 3 : 1);
+        EXPECT_GT(p["wall_s_per_step"].get<double>(), 0);
+        if (p["phase"] != "decode") continue;
+        double kernel_calls = 0, allocs = 0, kernel_seconds = 0;
+        std::set<std::string> kinds;
+        for (const auto& k : p["kernels"]) {
+            kinds.insert(k["kernel"]);
+            if (k["kernel"] == "alloc/free") {
+                allocs = k["calls_per_step"];
+                continue;
+            }
+            kernel_calls += k["calls_per_step"].get<double>();
+            kernel_seconds += k["s_per_step"].get<double>();
+        }
+        EXPECT_LE(kernel_seconds, p["wall_s_per_step"].get<double>());
+        // The node that picks the last row of logits is a copy, not a kernel.
+        if (p["mode"] == "eager") {
+            EXPECT_EQ(kernel_calls, recorded - 1);
+            EXPECT_EQ(allocs, recorded);
+            EXPECT_TRUE(kinds.count("rope") && kinds.count("swiglu") && kinds.count("add"));
+        } else {
+            EXPECT_EQ(kernel_calls, fused - 1);
+            EXPECT_EQ(allocs, 0);
+            EXPECT_TRUE(kinds.count("linear x3 +rope") && kinds.count("linear x2 +swiglu") && kinds.count("linear +residual"))
+                << p.dump();
+        }
+    }
+    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--profile"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("profile: decode of in=4 out=3"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("| outside kernels"), std::string::npos) << t.out;
 }
 
 TEST(CliBench, ThroughputAndTextReport) {

@@ -18,13 +18,16 @@ namespace ascent::cpu {
 namespace {
 
 constexpr uint64_t kField = (uint64_t{1} << 20) - 1;
-uint64_t job_of(uint64_t claim) { return claim >> 40; }
-uint64_t count_of(uint64_t claim) { return (claim >> 20) & kField; }
-uint64_t next_of(uint64_t claim) { return claim & kField; }
+constexpr uint64_t kJobMask = (uint64_t{1} << 24) - 1;
+uint64_t job_of(uint64_t w) { return w >> 40; }
+uint64_t end_of(uint64_t w) { return (w >> 20) & kField; }
+uint64_t next_of(uint64_t w) { return w & kField; }
+uint64_t range_word(uint64_t job, uint64_t begin, uint64_t end) { return (job << 40) | (end << 20) | begin; }
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads < 1 ? 1 : n_threads), ranges_(static_cast<size_t>(n_threads_)) {
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -38,14 +41,48 @@ ThreadPool::~ThreadPool() {
     for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work_on_job(int thread) {
-    uint64_t c = claim_.load(std::memory_order_acquire);
-    while (next_of(c) < count_of(c)) {
-        if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+bool ThreadPool::claim_own(int thread, uint64_t job, int64_t& task) {
+    std::atomic<uint64_t>& word = ranges_[static_cast<size_t>(thread)].word;
+    uint64_t w = word.load(std::memory_order_acquire);
+    while (job_of(w) == job && next_of(w) < end_of(w)) {
+        if (word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            task = static_cast<int64_t>(next_of(w));
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ThreadPool::steal(int thread, uint64_t job, int64_t& task) {
+    for (;;) {
+        // The fullest other range: taking from its back leaves its owner the longest run.
+        int victim = -1;
+        uint64_t most = 0, seen = 0;
+        for (int i = 0; i < n_threads_; ++i) {
+            if (i == thread) continue;
+            const uint64_t w = ranges_[static_cast<size_t>(i)].word.load(std::memory_order_acquire);
+            if (job_of(w) != job || next_of(w) >= end_of(w)) continue;
+            if (end_of(w) - next_of(w) > most) {
+                most = end_of(w) - next_of(w);
+                victim = i;
+                seen = w;
+            }
+        }
+        if (victim < 0) return false;
+        const uint64_t taken = seen - (uint64_t{1} << 20);  // end - 1
+        if (ranges_[static_cast<size_t>(victim)].word.compare_exchange_strong(seen, taken, std::memory_order_acq_rel)) {
+            task = static_cast<int64_t>(end_of(taken));
+            return true;
+        }
+    }
+}
+
+void ThreadPool::work_on_job(int thread, uint64_t job) {
+    int64_t task = 0;
+    while (claim_own(thread, job, task) || steal(thread, job, task)) {
         // The job's code cannot change before this task is counted done.
-        thunk_(ctx_, static_cast<int64_t>(next_of(c)), thread);
+        thunk_(ctx_, task, thread);
         done_.fetch_add(1, std::memory_order_acq_rel);
-        c = claim_.load(std::memory_order_acquire);
     }
 }
 
@@ -54,14 +91,17 @@ void ThreadPool::dispatch(int64_t n_tasks, Thunk thunk, void* ctx) {
     thunk_ = thunk;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
-    job_ = (job_ + 1) & ((uint64_t{1} << 24) - 1);
-    claim_.store((job_ << 40) | (static_cast<uint64_t>(n_tasks) << 20), std::memory_order_release);
+    job_ = (job_ + 1) & kJobMask;
+    const auto n = static_cast<uint64_t>(n_tasks), threads = static_cast<uint64_t>(n_threads_);
+    for (uint64_t i = 0; i < threads; ++i)
+        ranges_[i].word.store(range_word(job_, i * n / threads, (i + 1) * n / threads), std::memory_order_release);
+    job_published_.store(job_, std::memory_order_release);
     {
         std::lock_guard<std::mutex> lock(mutex_);
         sleepers_generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    work_on_job(0);
+    work_on_job(0, job_);
     // The others may still be finishing their last tasks; on a busy machine, give the core away.
     for (int spins = 0; done_.load(std::memory_order_acquire) != n_tasks; ++spins) {
         if (spins < 4096) ASCENT_PAUSE();
@@ -74,23 +114,22 @@ void ThreadPool::worker(int index) {
     for (;;) {
         // Spin for a short while: consecutive jobs of one forward pass arrive microseconds apart.
         const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-        uint64_t c;
-        while (job_of(c = claim_.load(std::memory_order_acquire)) == seen_job || next_of(c) >= count_of(c)) {
+        uint64_t job;
+        for (unsigned spins = 0; (job = job_published_.load(std::memory_order_acquire)) == seen_job; ++spins) {
             if (stop_.load()) return;
-            if (job_of(c) != seen_job) seen_job = job_of(c);  // a job already finished: wait for the next
-            if (std::chrono::steady_clock::now() > spin_until) {
+            if (spins % 64 == 63 && std::chrono::steady_clock::now() > spin_until) {
                 std::unique_lock<std::mutex> lock(mutex_);
                 const uint64_t gen = sleepers_generation_.load(std::memory_order_acquire);
                 wake_.wait(lock, [&] {
                     return stop_.load() || sleepers_generation_.load(std::memory_order_acquire) != gen ||
-                           job_of(claim_.load(std::memory_order_acquire)) != seen_job;
+                           job_published_.load(std::memory_order_acquire) != seen_job;
                 });
             } else {
                 ASCENT_PAUSE();
             }
         }
-        seen_job = job_of(c);
-        work_on_job(index);
+        seen_job = job;
+        work_on_job(index, job);
     }
 }
 

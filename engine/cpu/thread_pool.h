@@ -1,8 +1,11 @@
 #pragma once
-// A persistent pool of worker threads. Work is split into tasks that threads claim from a shared
-// counter, so a slow or descheduled core does not hold the others back: the caller waits for the
-// tasks to be done, not for every worker to show up. Workers spin briefly between jobs (a decode
-// step issues hundreds of small jobs) and then sleep.
+// A persistent pool of worker threads. A job's tasks are dealt out as one contiguous range per
+// thread, which each thread works through from the front; a thread whose range is empty takes
+// tasks from the back of the fullest other range. Contiguous ranges keep each thread's memory
+// stream sequential (a matrix product's blocks are adjacent rows, so the prefetchers carry on
+// from one task to the next), and stealing means a slow or descheduled core does not hold the
+// others back: the caller waits for the tasks to be done, not for every worker to show up.
+// Workers spin briefly between jobs (a decode step issues hundreds of small jobs), then sleep.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -22,6 +25,7 @@ public:
     int size() const { return n_threads_; }
 
     // Calls fn(task, thread_index) for every task in [0, n_tasks); returns when all are done.
+    // Thread i starts at task i * n_tasks / size() and goes up.
     // `work` estimates the whole job's cost in multiply-adds: below a few tens of thousands,
     // waking other threads costs more than it saves and the caller runs it alone.
     template <typename F>
@@ -42,23 +46,32 @@ private:
     using Thunk = void (*)(void*, int64_t, int);
     void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
     void worker(int index);
-    // Claims and runs tasks of the job published in claim_ until none are left.
-    void work_on_job(int thread);
+    // Claims and runs tasks of the current job until none are left in any range.
+    void work_on_job(int thread, uint64_t job);
+    bool claim_own(int thread, uint64_t job, int64_t& task);
+    bool steal(int thread, uint64_t job, int64_t& task);
+
+    // One thread's range of the current job, [job : 24][end : 20][next : 20], on its own cache
+    // line. Claims are CASes on the whole word, so a worker that wakes late can never take a task
+    // of a newer job by mistake.
+    struct alignas(64) Range {
+        std::atomic<uint64_t> word{0};
+    };
 
     int n_threads_;
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    // The current job's code; written by the caller before the job is published in claim_.
+    // The current job's code; written by the caller before the job is published.
     Thunk thunk_ = nullptr;
     void* ctx_ = nullptr;
-    // [job number : 24][task count : 20][next task : 20]. Claiming a task is a CAS on the whole
-    // word, so a worker that wakes late can never take a task of a newer job by mistake.
-    alignas(64) std::atomic<uint64_t> claim_{0};
+    std::vector<Range> ranges_;
+    // The current job's number, published after its ranges.
+    alignas(64) std::atomic<uint64_t> job_published_{0};
     alignas(64) std::atomic<int64_t> done_{0};
     alignas(64) std::atomic<uint64_t> sleepers_generation_{0};
     std::atomic<bool> stop_{false};
-    uint64_t job_ = 0;
+    uint64_t job_ = 0;  // the caller's count; workers use the number they read from job_published_
 };
 
 }  // namespace ascent::cpu

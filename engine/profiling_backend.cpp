@@ -1,0 +1,115 @@
+#include "engine/profiling_backend.h"
+
+namespace ascent {
+
+namespace {
+
+constexpr const char* kAlloc = "alloc/free";
+
+double f32_bytes(int64_t n) { return static_cast<double>(n) * sizeof(float); }
+
+// Fused products are named by what they fuse, so graph mode's kernels read as what they replace.
+std::string fused_kind(std::span<const LinearOutput> outs) {
+    std::string kind = outs.size() > 1 ? "linear x" + std::to_string(outs.size()) : "linear";
+    bool rope = false, residual = false, bias = false;
+    for (const auto& o : outs) {
+        rope |= o.rope != nullptr;
+        residual |= o.residual != nullptr;
+        bias |= o.bias != nullptr;
+    }
+    if (bias) kind += " +bias";
+    if (rope) kind += " +rope";
+    if (residual) kind += " +residual";
+    return kind;
+}
+
+}  // namespace
+
+double StepProfile::kernel_seconds() const {
+    double s = 0;
+    for (const auto& [kind, p] : ops)
+        if (kind != kAlloc) s += p.seconds;
+    return s;
+}
+
+double StepProfile::alloc_seconds() const {
+    auto it = ops.find(kAlloc);
+    return it == ops.end() ? 0 : it->second.seconds;
+}
+
+template <typename F>
+void ProfilingBackend::timed(const char* kind, double bytes_written, F&& fn) {
+    if (!rec_) {
+        fn();
+        return;
+    }
+    const auto t0 = Clock::now();
+    fn();
+    OpProfile& p = rec_->ops[kind];
+    p.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    ++p.calls;
+    p.bytes_written += bytes_written;
+}
+
+float* ProfilingBackend::alloc_activation(size_t floats) {
+    float* p = nullptr;
+    timed(kAlloc, 0, [&] { p = b_.alloc_activation(floats); });
+    return p;
+}
+
+void ProfilingBackend::free_activation(float* p, size_t floats) {
+    // One count per allocation: the free is part of the same cost.
+    if (!rec_) return b_.free_activation(p, floats);
+    const auto t0 = Clock::now();
+    b_.free_activation(p, floats);
+    rec_->ops[kAlloc].seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void ProfilingBackend::embed(const Weight& table, std::span<const int32_t> tokens, float* out) {
+    timed("embed", f32_bytes(static_cast<int64_t>(tokens.size()) * table.cols), [&] { b_.embed(table, tokens, out); });
+}
+
+void ProfilingBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps, float* out) {
+    timed("rms_norm", f32_bytes(rows * cols), [&] { b_.rms_norm(x, rows, cols, w, eps, out); });
+}
+
+void ProfilingBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
+    timed(bias ? "linear +bias" : "linear", f32_bytes(rows * w.rows), [&] { b_.linear(x, rows, w, bias, out); });
+}
+
+void ProfilingBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
+                            const RopeParams& p, float* out) {
+    timed("rope", f32_bytes(rows * cols), [&] { b_.rope(x, rows, cols, positions, p, out); });
+}
+
+void ProfilingBackend::attention(const float* q, const float* k, const float* v, int64_t rows,
+                                 std::span<const int32_t> positions, KvCache& cache, int layer,
+                                 const AttentionParams& p, float* out) {
+    timed("attention", f32_bytes(rows * p.n_heads * p.head_dim),
+          [&] { b_.attention(q, k, v, rows, positions, cache, layer, p, out); });
+}
+
+void ProfilingBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
+    timed("swiglu", f32_bytes(n), [&] { b_.swiglu(gate, up, n, out); });
+}
+
+void ProfilingBackend::add(const float* a, const float* b, int64_t n, float* out) {
+    timed("add", f32_bytes(n), [&] { b_.add(a, b, n, out); });
+}
+
+void ProfilingBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
+                                    std::span<const int32_t> positions) {
+    if (!rec_) return b_.linear_fused(x, rows, outputs, positions);
+    int64_t cols = 0;
+    for (const auto& o : outputs) cols += o.weight->rows;
+    const std::string kind = fused_kind(outputs);
+    timed(kind.c_str(), f32_bytes(rows * cols), [&] { b_.linear_fused(x, rows, outputs, positions); });
+}
+
+void ProfilingBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
+                                     const Weight& up, const Weight* up_bias, float* out) {
+    timed("linear x2 +swiglu", f32_bytes(rows * gate.rows),
+          [&] { b_.linear_swiglu(x, rows, gate, gate_bias, up, up_bias, out); });
+}
+
+}  // namespace ascent

@@ -1,0 +1,73 @@
+#pragma once
+// A backend that forwards every call to another one and, while recording, times each kernel and
+// each activation allocation by kind. `ascent bench latency --profile` runs a request through it
+// in each mode to show where a step's time goes: which kernels, how many of them (dispatches),
+// how much allocation, how many activation bytes written (unfused memory passes), and what is
+// left outside the kernels (the executor's own bookkeeping).
+#include <chrono>
+#include <map>
+#include <string>
+#include "engine/backend.h"
+
+namespace ascent {
+
+struct OpProfile {
+    int64_t calls = 0;
+    double seconds = 0;
+    double bytes_written = 0;  // activation bytes the kernels of this kind produced
+};
+
+struct StepProfile {
+    std::map<std::string, OpProfile> ops;  // by kernel kind; "alloc/free" for activation memory
+    int64_t steps = 0;                     // forward calls recorded
+    double wall_seconds = 0;               // of those calls, as the caller timed them
+    double kernel_seconds() const;         // every kind but allocation
+    double alloc_seconds() const;
+};
+
+class ProfilingBackend final : public Backend {
+public:
+    explicit ProfilingBackend(Backend& inner) : b_(inner) {}
+
+    // Records into `into` until stop(); `into` must outlive the recording.
+    void start(StepProfile* into) { rec_ = into; }
+    void stop() { rec_ = nullptr; }
+
+    std::string name() const override { return b_.name(); }
+    std::string memory_label() const override { return b_.memory_label(); }
+    int threads() const override { return b_.threads(); }
+    std::string describe() const override { return b_.describe(); }
+    Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) override { return b_.adopt_weight(t, rows, cols); }
+    std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim, DType dtype) override {
+        return b_.create_kv_cache(n_layers, capacity, kv_dim, dtype);
+    }
+    float* alloc_activation(size_t floats) override;
+    void free_activation(float* p, size_t floats) override;
+    BackendMemory memory() const override { return b_.memory(); }
+    RooflineProbe probe_roofline() override { return b_.probe_roofline(); }
+
+    void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
+    void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps, float* out) override;
+    void linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) override;
+    void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions, const RopeParams& p,
+              float* out) override;
+    void attention(const float* q, const float* k, const float* v, int64_t rows, std::span<const int32_t> positions,
+                   KvCache& cache, int layer, const AttentionParams& p, float* out) override;
+    void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
+    void add(const float* a, const float* b, int64_t n, float* out) override;
+    void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
+                      std::span<const int32_t> positions) override;
+    void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias, const Weight& up,
+                       const Weight* up_bias, float* out) override;
+
+private:
+    using Clock = std::chrono::steady_clock;
+    // Times fn() under `kind` when recording; just runs it otherwise.
+    template <typename F>
+    void timed(const char* kind, double bytes_written, F&& fn);
+
+    Backend& b_;
+    StepProfile* rec_ = nullptr;
+};
+
+}  // namespace ascent

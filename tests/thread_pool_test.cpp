@@ -1,0 +1,75 @@
+// The CPU backend's thread pool: every task of every job runs exactly once, on any thread count,
+// and a thread that is held up does not hold the job up (its range is taken over).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "engine/cpu/thread_pool.h"
+
+using ascent::cpu::ThreadPool;
+
+TEST(ThreadPool, EveryTaskRunsOnceAcrossManyJobs) {
+    for (int threads : {1, 2, 3, 5}) {
+        ThreadPool pool(threads);
+        std::mt19937 rng(static_cast<unsigned>(threads));
+        for (int job = 0; job < 1000; ++job) {
+            const int64_t n = std::uniform_int_distribution<int64_t>(1, 300)(rng);
+            std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+            std::atomic<int> bad_thread{0};
+            pool.run(n, [&](int64_t task, int thread) {
+                if (thread < 0 || thread >= threads) bad_thread.fetch_add(1);
+                // Uneven task lengths make threads finish their ranges at different times.
+                if (task % 7 == 0) std::this_thread::yield();
+                runs[static_cast<size_t>(task)].fetch_add(1);
+            });
+            for (int64_t t = 0; t < n; ++t)
+                ASSERT_EQ(runs[static_cast<size_t>(t)].load(), 1) << threads << " threads, job " << job << " task " << t;
+            ASSERT_EQ(bad_thread.load(), 0);
+        }
+    }
+}
+
+TEST(ThreadPool, CallerStartsAtTheFrontAndRangesStayContiguous) {
+    ThreadPool pool(2);
+    constexpr int64_t kTasks = 64;
+    std::vector<int> owner(kTasks, -1);
+    std::vector<int64_t> order_of_caller;
+    pool.run(kTasks, [&](int64_t task, int thread) {
+        owner[static_cast<size_t>(task)] = thread;
+        if (thread == 0) order_of_caller.push_back(task);
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+    ASSERT_FALSE(order_of_caller.empty());
+    EXPECT_EQ(order_of_caller.front(), 0);
+    // The caller's own range is [0, 32): it walks it upwards before taking anything else.
+    for (size_t i = 1; i < order_of_caller.size() && order_of_caller[i] < kTasks / 2; ++i)
+        EXPECT_EQ(order_of_caller[i], order_of_caller[i - 1] + 1);
+    for (int o : owner) EXPECT_GE(o, 0);
+}
+
+TEST(ThreadPool, AHeldUpThreadsRangeIsTakenOver) {
+    ThreadPool pool(2);
+    constexpr int64_t kTasks = 40;
+    std::vector<int> owner(kTasks, -1);
+    std::atomic<bool> held{false};
+    pool.run(kTasks, [&](int64_t task, int thread) {
+        // The worker's first task stalls (as if its core were taken by another process).
+        if (thread == 1 && !held.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        owner[static_cast<size_t>(task)] = thread;
+    });
+    int by_caller_in_worker_range = 0;
+    for (int64_t t = kTasks / 2; t < kTasks; ++t) by_caller_in_worker_range += owner[static_cast<size_t>(t)] == 0;
+    // The worker may not have woken at all; either way the caller did most of the second half.
+    EXPECT_GE(by_caller_in_worker_range, kTasks / 2 - 1);
+}
+
+TEST(ThreadPool, SmallWorkRunsOnTheCaller) {
+    ThreadPool pool(3);
+    std::vector<int> owner(10, -1);
+    pool.run(10, [&](int64_t task, int thread) { owner[static_cast<size_t>(task)] = thread; }, 100);
+    for (int o : owner) EXPECT_EQ(o, 0);
+}
