@@ -33,20 +33,15 @@ TEST(Kernels, SimdSetIsSelected) {
     EXPECT_EQ(scalar_kernels().name, "scalar");
 }
 
-TEST(Kernels, DotProductsMatchScalar) {
+TEST(Kernels, SumOfSquaresMatchesScalar) {
     const auto& s = scalar_kernels();
     const auto& v = simd_kernels();
     for (size_t n : kSizes) {
-        auto a = randoms(n, 1), b = randoms(n, 2);
-        // Summation order differs between paths: allow rounding relative to the sum of |terms|.
+        auto a = randoms(n, 1);
+        // Summation order differs between paths: allow rounding relative to the sum of terms.
         double mag = 1e-3;
-        for (size_t i = 0; i < n; ++i) mag += std::fabs(a[i] * b[i]) + a[i] * a[i];
+        for (size_t i = 0; i < n; ++i) mag += a[i] * a[i];
         const double tol = 2e-6 * mag;
-        EXPECT_NEAR(v.dot_f32(a.data(), b.data(), n), s.dot_f32(a.data(), b.data(), n), tol) << n;
-        auto a16 = to16(a, DType::BF16);
-        EXPECT_NEAR(v.dot_bf16(a16.data(), b.data(), n), s.dot_bf16(a16.data(), b.data(), n), tol) << n;
-        auto h16 = to16(a, DType::F16);
-        EXPECT_NEAR(v.dot_f16(h16.data(), b.data(), n), s.dot_f16(h16.data(), b.data(), n), tol) << n;
         EXPECT_NEAR(v.sum_squares(a.data(), n), s.sum_squares(a.data(), n), tol) << n;
     }
 }
@@ -77,21 +72,6 @@ TEST(Kernels, ElementwiseMatchScalar) {
         v.widen_f16(h16.data(), x.data(), n);
         s.widen_f16(h16.data(), y.data(), n);
         check("widen_f16");
-        x = b;
-        y = b;
-        v.axpy_f32(0.5f, a.data(), x.data(), n);
-        s.axpy_f32(0.5f, a.data(), y.data(), n);
-        check("axpy_f32");
-        x = b;
-        y = b;
-        v.axpy_bf16(-1.5f, a16.data(), x.data(), n);
-        s.axpy_bf16(-1.5f, a16.data(), y.data(), n);
-        check("axpy_bf16");
-        x = a;
-        y = a;
-        v.softmax(x.data(), n);
-        s.softmax(y.data(), n);
-        check("softmax");
         if (n % 2 == 0) {
             std::vector<float> cs = randoms(n, 5), sn = randoms(n, 6);
             x = a;
@@ -100,11 +80,6 @@ TEST(Kernels, ElementwiseMatchScalar) {
             s.rope_head(y.data(), cs.data(), sn.data(), n / 2);
             check("rope_head");
         }
-        x = b;
-        y = b;
-        v.axpy_f16(2.f, h16.data(), x.data(), n);
-        s.axpy_f16(2.f, h16.data(), y.data(), n);
-        check("axpy_f16");
     }
 }
 

@@ -34,11 +34,10 @@ bool aligned_for(const void* p, DType t) {
 
 }  // namespace
 
-CpuBackend::CpuBackend(int threads)
-    : k_(active_kernels()),
-      pool_(threads),
-      scratch_(static_cast<size_t>(threads)),
-      swiglu_scratch_(static_cast<size_t>(threads)) {}
+CpuBackend::CpuBackend(int threads) : CpuBackend(threads, active_kernels()) {}
+
+CpuBackend::CpuBackend(int threads, const KernelSet& kernels)
+    : k_(kernels), pool_(threads), swiglu_scratch_(static_cast<size_t>(threads)), attention_(threads) {}
 
 CpuBackend::~CpuBackend() = default;
 
@@ -144,12 +143,6 @@ const float* CpuBackend::f32_vector_cached(const Weight& w) {
     widen(k_, w.dtype, w.data, owned_f32_.back().get(), n);
     vector_cache_.emplace_back(w.data, owned_f32_.back().get());
     return owned_f32_.back().get();
-}
-
-float* CpuBackend::scratch(int thread, size_t floats) {
-    auto& s = scratch_[static_cast<size_t>(thread)];
-    if (s.size() < floats) s.resize(floats);
-    return s.data();
 }
 
 float* CpuBackend::swiglu_scratch(int thread, size_t floats) {
@@ -302,59 +295,10 @@ void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<cons
     }, rows * cols * 4);
 }
 
-namespace {
-
-void store_row(DType t, const float* src, void* dst, size_t n) {
-    switch (t) {
-        case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
-        case DType::BF16: {
-            auto* d = static_cast<uint16_t*>(dst);
-            for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
-            return;
-        }
-        case DType::F16: {
-            auto* d = static_cast<uint16_t*>(dst);
-            for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
-            return;
-        }
-    }
-}
-
-}  // namespace
-
 void CpuBackend::attention(const float* q, const float* k, const float* v, int64_t rows,
                            std::span<const int32_t> positions, KvCache& cache, int layer,
                            const AttentionParams& p, float* out) {
-    const int64_t kv_dim = cache.kv_dim;
-    const size_t elem = dtype_size(cache.dtype);
-    auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
-    auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
-    const size_t row_bytes = static_cast<size_t>(kv_dim) * elem;
-    for (int64_t r = 0; r < rows; ++r) {
-        const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
-        store_row(cache.dtype, k + r * kv_dim, kc + pos * row_bytes, static_cast<size_t>(kv_dim));
-        store_row(cache.dtype, v + r * kv_dim, vc + pos * row_bytes, static_cast<size_t>(kv_dim));
-    }
-    const int group = p.n_heads / p.n_kv_heads;
-    const int64_t q_cols = static_cast<int64_t>(p.n_heads) * p.head_dim;
-    const auto hd = static_cast<size_t>(p.head_dim);
-    int64_t work = 0;
-    for (int64_t r = 0; r < rows; ++r) work += (positions[static_cast<size_t>(r)] + 1) * 2 * p.n_heads * p.head_dim;
-    pool_.run(rows * p.n_heads, [&](int64_t task, int thread) {
-        const int64_t r = task / p.n_heads;
-        const int h = static_cast<int>(task % p.n_heads);
-        const int g = h / group;
-        const size_t n_ctx = static_cast<size_t>(positions[static_cast<size_t>(r)]) + 1;
-        float* scores = scratch(thread, n_ctx);
-        const float* qh = q + r * q_cols + h * p.head_dim;
-        for (size_t t = 0; t < n_ctx; ++t)
-            scores[t] = dot(k_, cache.dtype, kc + t * row_bytes + static_cast<size_t>(g) * hd * elem, qh, hd) * p.scale;
-        k_.softmax(scores, n_ctx);
-        float* oh = out + r * q_cols + h * p.head_dim;
-        std::fill(oh, oh + hd, 0.f);
-        for (size_t t = 0; t < n_ctx; ++t)
-            axpy(k_, cache.dtype, scores[t], vc + t * row_bytes + static_cast<size_t>(g) * hd * elem, oh, hd);
-    }, work);
+    attention_.run(pool_, k_, q, k, v, rows, positions, cache, layer, p, out);
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {

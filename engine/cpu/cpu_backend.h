@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 #include "engine/backend.h"
+#include "engine/cpu/attention.h"
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/thread_pool.h"
@@ -12,6 +13,7 @@ namespace ascent::cpu {
 class CpuBackend final : public Backend {
 public:
     explicit CpuBackend(int threads);
+    CpuBackend(int threads, const KernelSet& kernels);  // e.g. the scalar set, for tests
     ~CpuBackend() override;
 
     std::string name() const override { return "cpu"; }
@@ -49,7 +51,6 @@ public:
 private:
     // f32 copy of a small vector weight (norm weights, biases), made once.
     const float* f32_vector_cached(const Weight& w);
-    float* scratch(int thread, size_t floats);
     float* swiglu_scratch(int thread, size_t floats);
     // x prepared once for the matrix kernels (e.g. rounded to BF16 for a prefill).
     const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type);
@@ -64,9 +65,9 @@ private:
     std::vector<std::unique_ptr<float[]>> owned_f32_;
     std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
     std::vector<std::pair<const void*, const float*>> vector_cache_;
-    std::vector<std::vector<float>> scratch_;         // per thread
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
     std::vector<float> rope_cs_;                      // cos/sin table of the current step
+    Attention attention_;
     MatmulInput input_;                               // the current product's prepared input
     // One block of one output of a fused product; the list is kept so a replay allocates nothing.
     struct FusedTask {

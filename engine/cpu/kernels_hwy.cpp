@@ -9,6 +9,7 @@
 #include "hwy/contrib/math/math-inl.h"
 
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/attention_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ascent::cpu {
@@ -30,56 +31,27 @@ HWY_INLINE hn::Vec<DF> LoadF16(DF d, const uint16_t* p) {
 HWY_INLINE hn::Vec<DF> LoadF32(DF d, const float* p) { return hn::LoadU(d, p); }
 
 // Four independent accumulators hide the FMA latency.
-template <typename Load, typename T>
-HWY_INLINE float DotImpl(const T* a, const float* b, size_t n, float (*tail)(T), Load load) {
+float SumSquares(const float* x, size_t n) {
     const DF d;
     const size_t N = hn::Lanes(d);
     auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
     size_t i = 0;
     for (; i + 4 * N <= n; i += 4 * N) {
-        s0 = hn::MulAdd(load(d, a + i), hn::LoadU(d, b + i), s0);
-        s1 = hn::MulAdd(load(d, a + i + N), hn::LoadU(d, b + i + N), s1);
-        s2 = hn::MulAdd(load(d, a + i + 2 * N), hn::LoadU(d, b + i + 2 * N), s2);
-        s3 = hn::MulAdd(load(d, a + i + 3 * N), hn::LoadU(d, b + i + 3 * N), s3);
+        const auto a = hn::LoadU(d, x + i), b = hn::LoadU(d, x + i + N);
+        const auto c = hn::LoadU(d, x + i + 2 * N), e = hn::LoadU(d, x + i + 3 * N);
+        s0 = hn::MulAdd(a, a, s0);
+        s1 = hn::MulAdd(b, b, s1);
+        s2 = hn::MulAdd(c, c, s2);
+        s3 = hn::MulAdd(e, e, s3);
     }
-    for (; i + N <= n; i += N) s0 = hn::MulAdd(load(d, a + i), hn::LoadU(d, b + i), s0);
+    for (; i + N <= n; i += N) {
+        const auto a = hn::LoadU(d, x + i);
+        s0 = hn::MulAdd(a, a, s0);
+    }
     s0 = hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
     float sum = hn::GetLane(hn::SumOfLanes(d, s0));
-    for (; i < n; ++i) sum += tail(a[i]) * b[i];
+    for (; i < n; ++i) sum += x[i] * x[i];
     return sum;
-}
-
-float IdentityF(float x) { return x; }
-float Bf16F(uint16_t x) { return bf16_to_f32(x); }
-float F16F(uint16_t x) { return f16_to_f32(x); }
-
-float DotF32(const float* a, const float* b, size_t n) {
-    return DotImpl(a, b, n, IdentityF, [](DF d, const float* p) { return LoadF32(d, p); });
-}
-float DotBF16(const uint16_t* a, const float* b, size_t n) {
-    return DotImpl(a, b, n, Bf16F, [](DF d, const uint16_t* p) { return LoadBF16(d, p); });
-}
-float DotF16(const uint16_t* a, const float* b, size_t n) {
-    return DotImpl(a, b, n, F16F, [](DF d, const uint16_t* p) { return LoadF16(d, p); });
-}
-
-template <typename Load, typename T>
-HWY_INLINE void AxpyImpl(float s, const T* x, float* y, size_t n, float (*tail)(T), Load load) {
-    const DF d;
-    const size_t N = hn::Lanes(d);
-    const auto vs = hn::Set(d, s);
-    size_t i = 0;
-    for (; i + N <= n; i += N) hn::StoreU(hn::MulAdd(vs, load(d, x + i), hn::LoadU(d, y + i)), d, y + i);
-    for (; i < n; ++i) y[i] += s * tail(x[i]);
-}
-void AxpyF32(float s, const float* x, float* y, size_t n) {
-    AxpyImpl(s, x, y, n, IdentityF, [](DF d, const float* p) { return LoadF32(d, p); });
-}
-void AxpyBF16(float s, const uint16_t* x, float* y, size_t n) {
-    AxpyImpl(s, x, y, n, Bf16F, [](DF d, const uint16_t* p) { return LoadBF16(d, p); });
-}
-void AxpyF16(float s, const uint16_t* x, float* y, size_t n) {
-    AxpyImpl(s, x, y, n, F16F, [](DF d, const uint16_t* p) { return LoadF16(d, p); });
 }
 
 void WidenBF16(const uint16_t* x, float* out, size_t n) {
@@ -96,8 +68,6 @@ void WidenF16(const uint16_t* x, float* out, size_t n) {
     for (; i + N <= n; i += N) hn::StoreU(LoadF16(d, x + i), d, out + i);
     for (; i < n; ++i) out[i] = f16_to_f32(x[i]);
 }
-
-float SumSquares(const float* x, size_t n) { return DotF32(x, x, n); }
 
 void ScaleMul(const float* x, float scale, const float* w, float* out, size_t n) {
     const DF d;
@@ -139,30 +109,6 @@ void Add(const float* a, const float* b, float* out, size_t n) {
     for (; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void Softmax(float* x, size_t n) {
-    const DF d;
-    const size_t N = hn::Lanes(d);
-    size_t i = 0;
-    auto vmax = hn::Set(d, x[0]);
-    for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
-    float mx = hn::GetLane(hn::MaxOfLanes(d, vmax));
-    for (; i < n; ++i) mx = std::max(mx, x[i]);
-    const auto vm = hn::Set(d, mx);
-    auto vsum = hn::Zero(d);
-    i = 0;
-    for (; i + N <= n; i += N) {
-        const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), vm));
-        hn::StoreU(e, d, x + i);
-        vsum = hn::Add(vsum, e);
-    }
-    float sum = hn::GetLane(hn::SumOfLanes(d, vsum));
-    for (; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
-    const auto inv = hn::Set(d, 1.f / sum);
-    i = 0;
-    for (; i + N <= n; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), inv), d, x + i);
-    for (; i < n; ++i) x[i] *= 1.f / sum;
-}
-
 void RopeHead(float* x, const float* cs, const float* sn, size_t half) {
     const DF d;
     const size_t N = hn::Lanes(d);
@@ -189,19 +135,12 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace ascent::cpu {
 
-HWY_EXPORT(DotF32);
-HWY_EXPORT(DotBF16);
-HWY_EXPORT(DotF16);
-HWY_EXPORT(AxpyF32);
-HWY_EXPORT(AxpyBF16);
-HWY_EXPORT(AxpyF16);
 HWY_EXPORT(WidenBF16);
 HWY_EXPORT(WidenF16);
 HWY_EXPORT(SumSquares);
 HWY_EXPORT(ScaleMul);
 HWY_EXPORT(Swiglu);
 HWY_EXPORT(Add);
-HWY_EXPORT(Softmax);
 HWY_EXPORT(RopeHead);
 HWY_EXPORT(KernelsTargetName);
 
@@ -213,11 +152,9 @@ const KernelSet& simd_kernels() {
         hwy::GetChosenTarget().Update(hwy::SupportedTargets());
         return KernelSet{
             std::string("simd:") + HWY_DYNAMIC_DISPATCH(KernelsTargetName)(),
-            ASCENT_RESOLVED(DotF32),    ASCENT_RESOLVED(DotBF16),  ASCENT_RESOLVED(DotF16),
-            ASCENT_RESOLVED(AxpyF32),   ASCENT_RESOLVED(AxpyBF16), ASCENT_RESOLVED(AxpyF16),
             ASCENT_RESOLVED(WidenBF16), ASCENT_RESOLVED(WidenF16), ASCENT_RESOLVED(SumSquares),
             ASCENT_RESOLVED(ScaleMul),  ASCENT_RESOLVED(Swiglu),   ASCENT_RESOLVED(Add),
-            ASCENT_RESOLVED(Softmax),   ASCENT_RESOLVED(RopeHead)};
+            ASCENT_RESOLVED(RopeHead),  &simd_attention_kernels()};
     }();
     return set;
 }

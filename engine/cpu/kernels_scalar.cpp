@@ -3,34 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/attention_kernels.h"
 
 namespace ascent::cpu {
 namespace {
 
-float dot_f32(const float* a, const float* b, size_t n) {
-    float s = 0.f;
-    for (size_t i = 0; i < n; ++i) s += a[i] * b[i];
-    return s;
-}
-float dot_bf16(const uint16_t* a, const float* b, size_t n) {
-    float s = 0.f;
-    for (size_t i = 0; i < n; ++i) s += bf16_to_f32(a[i]) * b[i];
-    return s;
-}
-float dot_f16(const uint16_t* a, const float* b, size_t n) {
-    float s = 0.f;
-    for (size_t i = 0; i < n; ++i) s += f16_to_f32(a[i]) * b[i];
-    return s;
-}
-void axpy_f32(float s, const float* x, float* y, size_t n) {
-    for (size_t i = 0; i < n; ++i) y[i] += s * x[i];
-}
-void axpy_bf16(float s, const uint16_t* x, float* y, size_t n) {
-    for (size_t i = 0; i < n; ++i) y[i] += s * bf16_to_f32(x[i]);
-}
-void axpy_f16(float s, const uint16_t* x, float* y, size_t n) {
-    for (size_t i = 0; i < n; ++i) y[i] += s * f16_to_f32(x[i]);
-}
 void widen_bf16(const uint16_t* x, float* out, size_t n) {
     for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(x[i]);
 }
@@ -52,14 +29,6 @@ void add(const float* a, const float* b, float* out, size_t n) {
     for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void softmax(float* x, size_t n) {
-    float mx = x[0];
-    for (size_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
-    float sum = 0.f;
-    for (size_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
-    const float inv = 1.f / sum;
-    for (size_t i = 0; i < n; ++i) x[i] *= inv;
-}
 void rope_head(float* x, const float* cs, const float* sn, size_t half) {
     for (size_t j = 0; j < half; ++j) {
         const float a = x[j], b = x[j + half];
@@ -71,8 +40,8 @@ void rope_head(float* x, const float* cs, const float* sn, size_t half) {
 }  // namespace
 
 const KernelSet& scalar_kernels() {
-    static const KernelSet set{"scalar",  dot_f32,    dot_bf16,  dot_f16,     axpy_f32,  axpy_bf16, axpy_f16,
-                               widen_bf16, widen_f16, sum_squares, scale_mul, swiglu, add, softmax, rope_head};
+    static const KernelSet set{"scalar", widen_bf16, widen_f16, sum_squares, scale_mul, swiglu, add, rope_head,
+                               &scalar_attention_kernels()};
     return set;
 }
 

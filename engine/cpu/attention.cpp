@@ -1,0 +1,169 @@
+#include "engine/cpu/attention.h"
+
+#include <algorithm>
+#include <cstring>
+#include "engine/cpu/attention_kernels.h"
+#include "engine/error.h"
+
+namespace ascent::cpu {
+namespace {
+
+// At most this many token rows share a block: the rows of a block see different numbers of
+// positions, and the shorter ones still pay for the longest one's last tile.
+constexpr int64_t kMaxBlockRows = 32;
+// When blocks are few, positions are split so that each thread gets about this many tasks (a
+// thread that starts late still finds work)...
+constexpr size_t kTasksPerThread = 4;
+// ...but no task gets fewer tiles than this: the merge and the wake-ups would cost more.
+constexpr size_t kMinTaskTiles = 4;
+
+void store_row(DType t, const float* src, void* dst, size_t n) {
+    switch (t) {
+        case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
+        case DType::BF16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+            return;
+        }
+        case DType::F16: {
+            auto* d = static_cast<uint16_t*>(dst);
+            for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+            return;
+        }
+    }
+}
+
+// At least `floats` floats of `buf` starting on a cache line, so that the kernels' vector rows
+// are aligned; grows `buf` when needed.
+float* aligned_floats(std::vector<float>& buf, size_t floats) {
+    constexpr size_t kLine = 64 / sizeof(float);
+    if (buf.size() < floats + kLine) buf.resize(floats + kLine);
+    const auto misalign = reinterpret_cast<uintptr_t>(buf.data()) % 64 / sizeof(float);
+    return buf.data() + (kLine - misalign) % kLine;
+}
+
+// A block's queries in kernel order: row by row, head by head.
+struct Queries {
+    size_t n = 0;
+    const float* q[kAttentionQueries];
+    int32_t last[kAttentionQueries];
+    float* out[kAttentionQueries];
+};
+
+}  // namespace
+
+Attention::Attention(int threads) : scratch_(static_cast<size_t>(threads)) {}
+
+void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, const float* k, const float* v,
+                    int64_t rows, std::span<const int32_t> positions, KvCache& cache, int layer,
+                    const AttentionParams& p, float* out) {
+    if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || cache.kv_dim != int64_t{p.n_kv_heads} * p.head_dim)
+        runtime_error("attention: {} query heads, {} kv heads of {} dims do not fit a cache of {} dims", p.n_heads,
+                      p.n_kv_heads, p.head_dim, cache.kv_dim);
+    const auto kv_dim = static_cast<size_t>(cache.kv_dim);
+    const size_t elem = dtype_size(cache.dtype);
+    auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
+    auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
+    for (int64_t r = 0; r < rows; ++r) {
+        const size_t at = static_cast<size_t>(positions[static_cast<size_t>(r)]) * kv_dim * elem;
+        store_row(cache.dtype, k + r * cache.kv_dim, kc + at, kv_dim);
+        store_row(cache.dtype, v + r * cache.kv_dim, vc + at, kv_dim);
+    }
+    if (rows <= 0) return;
+
+    const int group = p.n_heads / p.n_kv_heads;
+    const int block_heads = std::min(group, static_cast<int>(kAttentionQueries));
+    const int64_t block_rows =
+        std::clamp<int64_t>(static_cast<int64_t>(kAttentionQueries) / block_heads, 1, kMaxBlockRows);
+    // Later rows see more positions: their blocks come first, so that the tasks idle threads take
+    // from the back of busier ones' ranges are the short ones.
+    blocks_.clear();
+    int64_t work = 0;
+    for (int64_t r1 = rows; r1 > 0; r1 -= block_rows) {
+        const int64_t r0 = std::max<int64_t>(0, r1 - block_rows);
+        const int32_t last = *std::max_element(positions.begin() + r0, positions.begin() + r1);
+        const size_t tiles = static_cast<size_t>(last) / kAttentionTile + 1;
+        for (int g = 0; g < p.n_kv_heads; ++g)
+            for (int h0 = g * group; h0 < (g + 1) * group; h0 += block_heads)
+                blocks_.push_back({r0, r1, h0, std::min(h0 + block_heads, (g + 1) * group), tiles, false, 0});
+        for (int64_t r = r0; r < r1; ++r)
+            work += (int64_t{positions[static_cast<size_t>(r)]} + 1) * 2 * p.n_heads * p.head_dim;
+    }
+
+    const AttentionKernels& ak = *kernels.attention;
+    const auto hd = static_cast<size_t>(p.head_dim);
+    auto layout = [&](const Block& b) {
+        return AttentionLayout(ak.lanes, static_cast<size_t>((b.r1 - b.r0) * (b.h1 - b.h0)), hd);
+    };
+    const size_t wanted = pool.size() > 1 ? kTasksPerThread * static_cast<size_t>(pool.size()) : 1;
+    const size_t chunks = (wanted + blocks_.size() - 1) / blocks_.size();
+    tasks_.clear();
+    split_blocks_.clear();
+    size_t partial_floats = 0;
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+        Block& b = blocks_[i];
+        const size_t n = std::max<size_t>(1, std::min(chunks, b.tiles / kMinTaskTiles));
+        if (n > 1) {
+            b.split = true;
+            b.partials = partial_floats;
+            partial_floats += b.tiles * layout(b).partial_floats();
+            split_blocks_.push_back(i);
+        }
+        for (size_t c = 0; c < n; ++c) tasks_.push_back({i, b.tiles * c / n, b.tiles * (c + 1) / n});
+    }
+    float* partials = aligned_floats(partials_, partial_floats);
+
+    const int64_t q_cols = int64_t{p.n_heads} * p.head_dim;
+    auto queries = [&](const Block& b) {
+        Queries qs;
+        for (int64_t r = b.r0; r < b.r1; ++r)
+            for (int h = b.h0; h < b.h1; ++h) {
+                const int64_t at = r * q_cols + int64_t{h} * p.head_dim;
+                qs.q[qs.n] = q + at;
+                qs.out[qs.n] = out + at;
+                qs.last[qs.n] = positions[static_cast<size_t>(r)];
+                ++qs.n;
+            }
+        return qs;
+    };
+    pool.run(static_cast<int64_t>(tasks_.size()), [&](int64_t i, int thread) {
+        const Task& t = tasks_[static_cast<size_t>(i)];
+        const Block& b = blocks_[t.block];
+        const Queries qs = queries(b);
+        const AttentionLayout l = layout(b);
+        const size_t head_at = static_cast<size_t>(b.h0 / group) * hd * elem;
+        AttentionBlock a;
+        a.queries = qs.n;
+        a.head_dim = hd;
+        a.q = qs.q;
+        a.last = qs.last;
+        a.scale = p.scale;
+        a.dtype = cache.dtype;
+        a.k = kc + head_at;
+        a.v = vc + head_at;
+        a.stride = kv_dim;
+        a.tile_begin = t.tile_begin;
+        a.tile_end = t.tile_end;
+        a.scratch = aligned_floats(scratch_[static_cast<size_t>(thread)], l.scratch_floats());
+        a.out = b.split ? nullptr : qs.out;
+        a.partials = b.split ? partials + b.partials + t.tile_begin * l.partial_floats() : nullptr;
+        ak.block(a);
+    }, work);
+
+    if (split_blocks_.empty()) return;
+    pool.run(static_cast<int64_t>(split_blocks_.size()), [&](int64_t i, int thread) {
+        const Block& b = blocks_[split_blocks_[static_cast<size_t>(i)]];
+        const Queries qs = queries(b);
+        const AttentionLayout l = layout(b);
+        AttentionMerge m;
+        m.queries = qs.n;
+        m.head_dim = hd;
+        m.partials = partials + b.partials;
+        m.tiles = b.tiles;
+        m.scratch = aligned_floats(scratch_[static_cast<size_t>(thread)], l.scratch_floats());
+        m.out = qs.out;
+        ak.merge(m);
+    }, static_cast<int64_t>(partial_floats));
+}
+
+}  // namespace ascent::cpu

@@ -1,0 +1,126 @@
+#pragma once
+// The inner loops of attention (engine/cpu/attention.h): a scalar and a Highway implementation.
+//
+// A block is up to kAttentionQueries query vectors that share one kv head: the query heads of a
+// GQA group, for one or several token rows. It runs over tiles of kAttentionTile cached positions
+// (tile i holds positions [i * kAttentionTile, (i + 1) * kAttentionTile)). A tile gives each query
+// that sees part of it a softmax partial: its max score, its sum of exponentials and its
+// unnormalized output. A query's result is the fold of its tiles' partials in position order, and
+// that fold is the same arithmetic whether one call runs all the tiles or tiles run as separate
+// tasks whose partials are merged afterwards, so results depend neither on the split nor on the
+// thread count. No query's arithmetic looks at the other queries of its block either, except for
+// one choice: a block of few queries (a decode step of a small group) runs its scores across head
+// dimensions rather than across queries, which sums in another order.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include "engine/dtype.h"
+
+namespace ascent::cpu {
+
+inline constexpr size_t kAttentionTile = 64;
+inline constexpr size_t kAttentionQueries = 128;
+
+struct AttentionBlock {
+    size_t queries = 0;              // at most kAttentionQueries
+    size_t head_dim = 0;
+    const float* const* q = nullptr;  // [queries] query vectors
+    const int32_t* last = nullptr;    // [queries] the last cached position each query sees
+    float scale = 0.f;
+    DType dtype = DType::F32;
+    const void* k = nullptr;          // the kv head's key and value at position 0 of the cache
+    const void* v = nullptr;
+    size_t stride = 0;                // elements from one cached position to the next
+    size_t tile_begin = 0;            // tiles to run; the last one ends after the largest `last`
+    size_t tile_end = 0;
+    float* scratch = nullptr;         // AttentionLayout::scratch_floats()
+    // The normalized output of each query, when the tiles cover all the queries see. Else
+    // nullptr, and tile i's partial goes to partials + (i - tile_begin) * partial_floats().
+    float* const* out = nullptr;
+    float* partials = nullptr;
+};
+
+// Folds the partials of `tiles` consecutive tiles, the first one being tile 0.
+struct AttentionMerge {
+    size_t queries = 0;
+    size_t head_dim = 0;
+    const float* partials = nullptr;
+    size_t tiles = 0;
+    float* scratch = nullptr;
+    float* const* out = nullptr;  // [queries] normalized outputs
+};
+
+struct AttentionKernels {
+    size_t lanes;  // floats per vector
+    void (*block)(const AttentionBlock& b);
+    void (*merge)(const AttentionMerge& m);
+};
+
+const AttentionKernels& scalar_attention_kernels();
+const AttentionKernels& simd_attention_kernels();
+
+// Buffers of one block for kernels whose vectors hold `lanes` floats. A partial, and the running
+// state of a query block, is max[query_lanes], sum[query_lanes], out[queries][dim]. Every piece
+// starts at a multiple of `lanes` floats, so an aligned scratch keeps all vector rows aligned.
+struct AttentionLayout {
+    AttentionLayout(size_t lanes, size_t n_queries, size_t n_dims)
+        : queries(n_queries),
+          head_dim(n_dims),
+          query_lanes(round_up(n_queries, lanes)),
+          dim(round_up(n_dims, lanes)),
+          tile_lanes(round_up(kAttentionTile, lanes)),
+          vector_lanes(lanes) {}
+
+    size_t queries, head_dim;
+    size_t query_lanes;  // queries rounded up to whole vectors
+    size_t dim;          // head_dim rounded up to whole vectors: the stride of output rows
+    size_t tile_lanes;   // a tile's positions rounded up to whole vectors
+    size_t vector_lanes;
+
+    // With lanes across queries, a block this small would leave most of them idle.
+    bool few_queries() const { return queries * 4 <= vector_lanes; }
+
+    size_t partial_floats() const { return 2 * query_lanes + queries * dim; }
+
+    // Few queries keep queries and scores untransposed: [queries][dim] and [queries][tile_lanes].
+    struct Scratch {
+        float* qt;       // [head_dim][query_lanes] queries, transposed and scaled
+        float* last;     // [query_lanes] last visible positions as floats (exact below 2^24)
+        float* factors;  // [2][query_lanes] rescaling factors of a merge
+        float* keys;     // [kAttentionTile][dim] a tile's keys as f32
+        float* values;   // [kAttentionTile][dim] a tile's values as f32, zero-padded
+        float* scores;   // [kAttentionTile][query_lanes] scores, then their exponentials
+        float* tile;     // a tile's partial
+        float* state;    // the running state
+    };
+    size_t scratch_floats() const {
+        const auto n = sizes();
+        return std::accumulate(n.begin(), n.end(), size_t{0});
+    }
+    Scratch carve(float* p) const {
+        const auto n = sizes();
+        std::array<float*, n.size()> piece;
+        for (size_t i = 0; i < n.size(); ++i) {
+            piece[i] = p;
+            p += n[i];
+        }
+        return Scratch{piece[0], piece[1], piece[2], piece[3], piece[4], piece[5], piece[6], piece[7]};
+    }
+
+private:
+    static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+    std::array<size_t, 8> sizes() const {
+        return {std::max(head_dim * query_lanes, queries * dim),
+                query_lanes,
+                2 * query_lanes,
+                kAttentionTile * dim,
+                kAttentionTile * dim,
+                std::max(kAttentionTile * query_lanes, queries * tile_lanes),
+                partial_floats(),
+                partial_floats()};
+    }
+};
+
+}  // namespace ascent::cpu

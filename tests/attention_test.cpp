@@ -1,0 +1,232 @@
+// The CPU backend's attention, with the scalar and with the SIMD kernels, against a double-precision
+// reference: odd head sizes, GQA groups, every cache type, prefills on top of earlier cache
+// contents and decode steps at a context long enough to be split across threads. And the same
+// bits whatever the thread count, which keeps eager and graph mode identical.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <ostream>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/kernels.h"
+
+namespace ascent {
+void PrintTo(DType t, std::ostream* os) { *os << dtype_name(t); }
+}  // namespace ascent
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+struct Shape {
+    int n_kv_heads = 2;
+    int group = 1;
+    int head_dim = 64;
+    DType dtype = DType::F32;
+    int n_heads() const { return n_kv_heads * group; }
+    int64_t q_cols() const { return int64_t{n_heads()} * head_dim; }
+    int64_t kv_dim() const { return int64_t{n_kv_heads} * head_dim; }
+    AttentionParams params() const {
+        return AttentionParams{n_heads(), n_kv_heads, head_dim, 1.f / std::sqrt(static_cast<float>(head_dim))};
+    }
+};
+
+// Calls [starts[i], starts[i + 1]): prefills, the first at position 0 and the next on top of
+// them, decode steps, and a short prefill late enough for its few blocks to be split.
+const std::vector<int> kSteps = {0, 37, 127, 128, 520, 522, 523};
+constexpr int kLayer = 1;  // of two: the layer's own buffers must be used
+
+// q, k and v of every position of one sequence.
+struct Sequence {
+    Shape shape;
+    int length;
+    std::vector<float> q, k, v;
+    Sequence(Shape s, int n, uint32_t seed) : shape(s), length(n) {
+        std::mt19937 g(seed);
+        std::normal_distribution<float> d(0.f, 1.f);
+        q.resize(static_cast<size_t>(n * s.q_cols()));
+        k.resize(static_cast<size_t>(n * s.kv_dim()));
+        v.resize(k.size());
+        for (auto* x : {&q, &k, &v})
+            for (float& e : *x) e = d(g);
+        // Larger query norms sharpen the softmax, so that its max and rescaling matter.
+        for (float& e : q) e *= 2.f;
+    }
+};
+
+// The backend's output for every position, the positions fed in calls [starts[i], starts[i + 1]).
+std::vector<float> attend(Backend& b, const Sequence& s, const std::vector<int>& starts) {
+    const Shape& sh = s.shape;
+    auto cache = b.create_kv_cache(2, 1024, sh.kv_dim(), sh.dtype);
+    std::vector<float> out(static_cast<size_t>(s.length * sh.q_cols()), std::nanf(""));
+    for (size_t i = 0; i + 1 < starts.size(); ++i) {
+        const int p0 = starts[i], rows = starts[i + 1] - p0;
+        std::vector<int32_t> positions(static_cast<size_t>(rows));
+        for (int r = 0; r < rows; ++r) positions[static_cast<size_t>(r)] = p0 + r;
+        b.attention(s.q.data() + p0 * sh.q_cols(), s.k.data() + p0 * sh.kv_dim(), s.v.data() + p0 * sh.kv_dim(),
+                    rows, positions, *cache, kLayer, sh.params(), out.data() + p0 * sh.q_cols());
+    }
+    return out;
+}
+
+std::vector<float> attend(const KernelSet& kernels, int threads, const Sequence& s,
+                          const std::vector<int>& starts = kSteps) {
+    CpuBackend b(threads, kernels);
+    return attend(b, s, starts);
+}
+
+double cached(DType t, float x) {
+    switch (t) {
+        case DType::F32: return x;
+        case DType::BF16: return bf16_to_f32(f32_to_bf16(x));
+        case DType::F16: return f16_to_f32(f32_to_f16(x));
+    }
+    return 0;
+}
+
+// Every head of position `pos` against attention in double over the cache-rounded k and v; the
+// error allowed is relative to sum_t p_t |v_t|, the scale of each output's terms.
+::testing::AssertionResult matches_reference(const Sequence& s, const std::vector<float>& got, int pos) {
+    const Shape& sh = s.shape;
+    const auto hd = static_cast<size_t>(sh.head_dim);
+    const double scale = sh.params().scale;
+    std::vector<double> p(static_cast<size_t>(pos) + 1);
+    for (int h = 0; h < sh.n_heads(); ++h) {
+        const size_t kv_at = static_cast<size_t>(h / sh.group) * hd;
+        const float* q = s.q.data() + pos * sh.q_cols() + h * sh.head_dim;
+        double max = -INFINITY;
+        for (int t = 0; t <= pos; ++t) {
+            const float* k = s.k.data() + t * sh.kv_dim() + kv_at;
+            double dot = 0;
+            for (size_t i = 0; i < hd; ++i) dot += double{q[i]} * cached(sh.dtype, k[i]);
+            p[static_cast<size_t>(t)] = dot * scale;
+            max = std::max(max, dot * scale);
+        }
+        double sum = 0;
+        for (double& e : p) sum += (e = std::exp(e - max));
+        for (size_t i = 0; i < hd; ++i) {
+            double ref = 0, mag = 0;
+            for (int t = 0; t <= pos; ++t) {
+                const double v = cached(sh.dtype, s.v[static_cast<size_t>(t * sh.kv_dim()) + kv_at + i]);
+                ref += p[static_cast<size_t>(t)] / sum * v;
+                mag += p[static_cast<size_t>(t)] / sum * std::fabs(v);
+            }
+            const double y = got[static_cast<size_t>(pos * sh.q_cols() + h * sh.head_dim) + i];
+            if (!(std::fabs(y - ref) <= 1e-5 * mag))
+                return ::testing::AssertionFailure()
+                       << "position " << pos << " head " << h << " dim " << i << ": " << y << " vs " << ref
+                       << " (scale " << mag << ")";
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+const KernelSet* kSets[] = {&scalar_kernels(), &simd_kernels()};
+
+class AttentionShapes : public ::testing::TestWithParam<std::tuple<int, int, DType>> {
+protected:
+    Shape shape() const {
+        Shape s;
+        s.group = std::get<0>(GetParam());
+        s.head_dim = std::get<1>(GetParam());
+        s.dtype = std::get<2>(GetParam());
+        return s;
+    }
+};
+
+TEST_P(AttentionShapes, MatchesDoublePrecision) {
+    const Sequence s(shape(), kSteps.back(), 7);
+    for (const KernelSet* k : kSets) {
+        SCOPED_TRACE(k->name);
+        const std::vector<float> got = attend(*k, 2, s);
+        for (int pos = 0; pos < kSteps.back(); pos += pos < 130 ? 1 : 97) ASSERT_TRUE(matches_reference(s, got, pos));
+        for (int pos : {519, 520, 521, 522}) ASSERT_TRUE(matches_reference(s, got, pos));
+    }
+}
+
+TEST_P(AttentionShapes, SameBitsForAnyThreadCount) {
+    const Sequence s(shape(), kSteps.back(), 8);
+    for (const KernelSet* k : kSets) {
+        SCOPED_TRACE(k->name);
+        const std::vector<float> one = attend(*k, 1, s);
+        EXPECT_TRUE(same_bits(attend(*k, 2, s), one));
+        EXPECT_TRUE(same_bits(attend(*k, 3, s), one));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Groups, AttentionShapes,
+                         ::testing::Combine(::testing::Values(1, 2, 7), ::testing::Values(24, 64, 80),
+                                            ::testing::Values(DType::F32, DType::BF16, DType::F16)),
+                         [](const auto& p) {
+                             return "group" + std::to_string(std::get<0>(p.param)) + "_dim" +
+                                    std::to_string(std::get<1>(p.param)) + "_" +
+                                    std::string(dtype_name(std::get<2>(p.param)));
+                         });
+
+// Head sizes and groups beyond the main grid: a group larger than one block of queries, and head
+// sizes with and without vector tails.
+TEST(Attention, OtherShapesMatchDoublePrecision) {
+    for (auto [n_kv, group, dim] : {std::tuple{1, 130, 24}, std::tuple{2, 8, 72}, std::tuple{1, 4, 128}}) {
+        Shape sh;
+        sh.n_kv_heads = n_kv;
+        sh.group = group;
+        sh.head_dim = dim;
+        sh.dtype = DType::BF16;
+        const Sequence s(sh, kSteps.back(), 9);
+        for (const KernelSet* k : kSets) {
+            SCOPED_TRACE(k->name + " group " + std::to_string(group) + " dim " + std::to_string(dim));
+            const std::vector<float> got = attend(*k, 3, s);
+            for (int pos : {0, 1, 36, 37, 100, 127, 128, 300, 520, 522}) ASSERT_TRUE(matches_reference(s, got, pos));
+        }
+    }
+}
+
+// A position's result does not depend on the other rows of its call: a prefill gives the same bits
+// as feeding positions one at a time. (With a group this large, decode steps take the same path as
+// prefills; small groups decode with scores summed in another order.)
+TEST(Attention, SameBitsHoweverPositionsAreGroupedIntoCalls) {
+    Shape sh;
+    sh.group = 7;
+    sh.head_dim = 40;
+    sh.dtype = DType::BF16;
+    const Sequence s(sh, kSteps.back(), 10);
+    std::vector<int> one_by_one;
+    for (int pos = 0; pos <= kSteps.back(); ++pos) one_by_one.push_back(pos);
+    for (const KernelSet* k : kSets) {
+        SCOPED_TRACE(k->name);
+        const std::vector<float> steps = attend(*k, 2, s);
+        EXPECT_TRUE(same_bits(attend(*k, 2, s, one_by_one), steps));
+        EXPECT_TRUE(same_bits(attend(*k, 3, s, {0, kSteps.back()}), steps));
+    }
+}
+
+TEST(Attention, CreateBackendUsesTheActiveKernels) {
+    Shape sh;
+    sh.group = 7;
+    const Sequence s(sh, kSteps.back(), 11);
+    auto b = create_backend(BackendOptions{"cpu", 2});
+    EXPECT_TRUE(same_bits(attend(*b, s, kSteps), attend(active_kernels(), 2, s)));
+}
+
+TEST(Attention, RejectsHeadsThatDoNotFitTheCache) {
+    CpuBackend b(1);
+    auto cache = b.create_kv_cache(1, 8, 64, DType::F32);
+    std::vector<float> x(3 * 64), out(3 * 64);
+    const int32_t pos = 0;
+    // 3 query heads cannot share 2 kv heads.
+    EXPECT_THROW(b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), *cache, 0,
+                             AttentionParams{3, 2, 32, 0.1f}, out.data()),
+                 std::exception);
+}
+
+}  // namespace
