@@ -36,8 +36,7 @@ const StoredTensor& DummyWeights::make(const std::string& name, std::vector<int6
         if (d <= 0 || __builtin_mul_overflow(n, d, &n)) input_error("dummy weight {}: invalid shape", name);
     }
     const size_t bytes = static_cast<size_t>(n) * dtype_size(dtype_);
-    buffers_.emplace_back(new std::byte[bytes]);
-    std::byte* data = buffers_.back().get();
+    std::byte* data = memory_.allocate(bytes);
     float scale;
     float offset = 0.f;
     if (ends_with(name, "norm.weight")) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "engine/huge_pages.h"
 #include "engine/weights/safetensors.h"
 
 namespace ascent {
@@ -24,7 +25,7 @@ private:
     uint64_t seed_;
     size_t bytes_ = 0;
     std::deque<StoredTensor> tensors_;  // deque: references stay valid as tensors are added
-    std::vector<std::unique_ptr<std::byte[]>> buffers_;
+    HugePageArena memory_;  // on large pages, as a mapped model file's page cache is
 };
 
 // DType named by config.json's torch_dtype ("bfloat16", "float16", "float32").

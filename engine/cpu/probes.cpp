@@ -5,11 +5,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <new>
 #include <vector>
 #include "engine/cpu/matmul_path.h"
 #include "engine/cpu/thread_pool.h"
+#include "engine/huge_pages.h"
 
 namespace ascent::cpu {
 namespace {
@@ -20,10 +19,6 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // The probes measure the machine, so they use the best path whatever ASCENT_SIMD says.
 const MatmulPath& best_path() { return matmul_path_for(nullptr); }
-
-struct FreeDeleter {
-    void operator()(void* p) const { std::free(p); }
-};
 
 constexpr size_t kSliceAlign = 256;  // read_sum reads multiples of 256 bytes
 
@@ -53,9 +48,10 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t bu
     const int64_t n_slices = int64_t{pool.size()} * 4;
     const size_t slice = std::max(kSliceAlign, buffer_bytes / static_cast<size_t>(n_slices) / kSliceAlign * kSliceAlign);
     const size_t total = slice * static_cast<size_t>(n_slices);
-    std::unique_ptr<std::byte, FreeDeleter> buffer(static_cast<std::byte*>(std::aligned_alloc(64, total)));
-    if (!buffer) throw std::bad_alloc();
-    std::byte* base = buffer.get();
+    // On large pages, as the weights the probe stands for are (a mapped file's page cache, or
+    // dummy weights): with 4 KiB pages it would measure TLB misses as well as memory.
+    const HugePageRegion buffer(total);
+    std::byte* base = buffer.data();
     // First touch on the threads that will read, so the pages are really mapped (an untouched
     // anonymous page reads as the shared zero page, which sits in cache).
     pool.run(n_slices, [&](int64_t s, int) { std::memset(base + static_cast<size_t>(s) * slice, 0x3c, slice); });
