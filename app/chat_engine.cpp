@@ -50,14 +50,7 @@ std::string EngineChatBackend::prompt_text(const ui::Conversation& conv, Reasoni
         for (const auto& m : conv.messages) doc += m.content;
         return doc;
     }
-    auto messages = nlohmann::ordered_json::array();
-    if (!conv.system.empty()) messages.push_back({{"role", "system"}, {"content", conv.system}});
-    for (const auto& m : conv.messages) {
-        nlohmann::ordered_json j{{"role", m.role}, {"content", m.content}};
-        // Templates such as Qwen3's decide themselves which past reasoning to keep.
-        if (!m.reasoning.empty()) j["reasoning_content"] = m.reasoning;
-        messages.push_back(std::move(j));
-    }
+    const auto messages = ui::conversation_messages(conv);
     ChatPrompt p = build_chat_prompt(*m_, *tmpl_, messages, kwargs_);
     if (reasoning) *reasoning = p.reasoning;
     if (stop_ids) *stop_ids = p.stop_ids;

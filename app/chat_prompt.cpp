@@ -1,5 +1,6 @@
 #include "app/chat_prompt.h"
 
+#include <cctype>
 
 #include "app/data_dir.h"
 #include "engine/error.h"
@@ -90,6 +91,18 @@ ordered_json parse_chat_template_kwargs(const std::string& text) {
 std::chrono::system_clock::time_point parse_iso8601(const std::string& s) {
     if (auto t = templates::parse_iso_datetime(s)) return *t;
     input_error("--now {}: expected an ISO-8601 time such as 2025-01-15T12:00:00", s);
+}
+
+void add_chat_template_options(CLI::App& cmd, ChatTemplateFlags& f, const std::string& help_prefix) {
+    auto help = [&](std::string text) {
+        if (help_prefix.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+        return help_prefix + text;
+    };
+    cmd.add_option("--system", f.system, help("a system message first"));
+    cmd.add_option("--chat-template", f.chat_template,
+                   help("a template file, or a bundled one by name (e.g. chatml), instead of the model's"));
+    cmd.add_option("--chat-template-kwargs", f.chat_template_kwargs,
+                   help("extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'"));
 }
 
 }  // namespace ascent::app

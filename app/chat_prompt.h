@@ -2,6 +2,7 @@
 // Turning a conversation into the prompt a chat model expects: find its template (or the one
 // the user names), render it with the model's special tokens, and learn from the template how
 // the model ends a turn and whether it writes reasoning first.
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,16 @@ ChatPrompt build_chat_prompt(const models::LoadedModel& m, const templates::Foun
 
 // --chat-template-kwargs: a JSON object of extra template variables ("" = none).
 nlohmann::ordered_json parse_chat_template_kwargs(const std::string& text);
+
+// --system, --chat-template and --chat-template-kwargs, shared by `complete --chat` and `chat`.
+struct ChatTemplateFlags {
+    std::string system;
+    std::string chat_template;
+    std::string chat_template_kwargs;
+    bool any() const { return !system.empty() || !chat_template.empty() || !chat_template_kwargs.empty(); }
+};
+// `help_prefix` starts each flag's help (e.g. "With --chat: ").
+void add_chat_template_options(CLI::App& cmd, ChatTemplateFlags& f, const std::string& help_prefix);
 
 // "2025-01-15T12:00:00", "2025-01-15T12:00:00Z" or "2025-01-15", read as UTC.
 std::chrono::system_clock::time_point parse_iso8601(const std::string& s);

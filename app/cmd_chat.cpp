@@ -29,9 +29,7 @@ struct ChatOptions {
     ModelOptions model;
     bool plain = false;
     bool no_stats = false;
-    std::string system;
-    std::string chat_template;
-    std::string chat_template_kwargs;
+    ChatTemplateFlags tmpl;
     std::string load;
     std::optional<int> max_tokens;
     SamplingFlags sampling;
@@ -56,20 +54,20 @@ ui::GenerationSettings settings_for(const ChatOptions& o, const models::LoadedMo
 
 int run_chat(const ChatOptions& o) {
     const bool terminal = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1;
-    const auto kwargs = parse_chat_template_kwargs(o.chat_template_kwargs);
+    const auto kwargs = parse_chat_template_kwargs(o.tmpl.chat_template_kwargs);
     std::optional<ui::Conversation> loaded;
     if (!o.load.empty()) loaded = ui::load_conversation(o.load);  // bad files fail before the model loads
     if (terminal && isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "ascent: loading %s…\n", model_folder(o.model).string().c_str());
     auto m = load(o.model);
     SessionOptions so = session_options(o.model, *m);
     so.prefill_chunk = kUiPrefillChunk;
-    auto tmpl = resolve_chat_template(m->folder, o.chat_template, false);
+    auto tmpl = resolve_chat_template(m->folder, o.tmpl.chat_template, false);
     ui::Conversation initial;
     initial.settings = settings_for(o, *m, tmpl.has_value());
-    initial.system = o.system;
+    initial.system = o.tmpl.system;
     if (loaded) {
         initial = *loaded;
-        if (!o.system.empty()) initial.system = o.system;
+        if (!o.tmpl.system.empty()) initial.system = o.tmpl.system;
     }
     EngineChatBackend backend(std::move(m), so, std::move(tmpl), kwargs, initial.settings);
     if (o.plain || !terminal) return ui::run_plain(backend, initial, {ui::default_history_file()});
@@ -85,11 +83,7 @@ Runner add_chat_command(CLI::App& root) {
     add_model_options(*cmd, o->model);
     cmd->add_flag("--plain", o->plain, "Line-oriented REPL instead of the full-screen UI (dumb terminals, scripts)");
     cmd->add_flag("--no-stats", o->no_stats, "Start with the stats pane hidden (F3 shows it)");
-    cmd->add_option("--system", o->system, "System prompt");
-    cmd->add_option("--chat-template", o->chat_template,
-                    "A template file, or a bundled one by name (e.g. chatml), instead of the model's");
-    cmd->add_option("--chat-template-kwargs", o->chat_template_kwargs,
-                    "Extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+    add_chat_template_options(*cmd, o->tmpl, "");
     cmd->add_option("--load", o->load, "Start from a conversation saved with /save");
     cmd->add_option("-n,--max-tokens", o->max_tokens,
                     fmt::format("Tokens per answer at most (-1: no limit; default: the model's, or {} for a model "

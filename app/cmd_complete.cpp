@@ -35,9 +35,7 @@ struct CompleteOptions {
     bool ignore_eos = false;
     bool no_special = false;
     bool chat = false;
-    std::string system;
-    std::string chat_template;
-    std::string chat_template_kwargs;
+    ChatTemplateFlags tmpl;
 };
 
 SamplingParams sampling_params(const CompleteOptions& o, const models::LoadedModel& m) {
@@ -73,12 +71,12 @@ int run_complete(const CompleteOptions& o) {
     // --chat: the prompt becomes one user message in the model's own chat format.
     std::optional<ChatPrompt> chat;
     if (o.chat) {
-        auto tmpl = resolve_chat_template(m->folder, o.chat_template, false);
+        auto tmpl = resolve_chat_template(m->folder, o.tmpl.chat_template, false);
         if (tmpl) {
             nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-            if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+            if (!o.tmpl.system.empty()) messages.push_back({{"role", "system"}, {"content", o.tmpl.system}});
             messages.push_back({{"role", "user"}, {"content", prompt}});
-            chat = build_chat_prompt(*m, *tmpl, messages, parse_chat_template_kwargs(o.chat_template_kwargs));
+            chat = build_chat_prompt(*m, *tmpl, messages, parse_chat_template_kwargs(o.tmpl.chat_template_kwargs));
             enc.add_special_tokens = false;  // the template writes BOS itself where the model wants one
             req.eos_ids.insert(req.eos_ids.end(), chat->stop_ids.begin(), chat->stop_ids.end());
         } else {
@@ -144,15 +142,11 @@ Runner add_complete_command(CLI::App& root) {
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
     cmd->add_flag("--no-special", o->no_special, "Treat special-token text in the prompt as plain text");
     cmd->add_flag("--chat", o->chat, "Send the prompt as a user message through the model's chat template");
-    cmd->add_option("--system", o->system, "With --chat: a system message first");
-    cmd->add_option("--chat-template", o->chat_template,
-                    "With --chat: a template file, or a bundled one by name (e.g. chatml), instead of the model's");
-    cmd->add_option("--chat-template-kwargs", o->chat_template_kwargs,
-                    "With --chat: extra template variables as a JSON object, e.g. '{\"enable_thinking\": false}'");
+    add_chat_template_options(*cmd, o->tmpl, "With --chat: ");
     return [o] {
         if ((o->logprobs > 0 || o->echo) && !o->json) input_error("--logprobs and --echo need --json");
         if ((o->logprobs > 0 || o->echo) && o->chat) input_error("--logprobs and --echo are for plain completions, not --chat");
-        if (!o->chat && (!o->system.empty() || !o->chat_template.empty() || !o->chat_template_kwargs.empty()))
+        if (!o->chat && o->tmpl.any())
             input_error("--system, --chat-template and --chat-template-kwargs need --chat");
         return run_complete(*o);
     };

@@ -33,12 +33,7 @@ void read_number(const nlohmann::json& s, const char* key, T& out, const std::st
 
 }  // namespace
 
-nlohmann::ordered_json conversation_to_json(const Conversation& c, const std::string& model_name) {
-    nlohmann::ordered_json settings{{"temperature", tidy(c.settings.temperature)}, {"top_p", tidy(c.settings.top_p)},
-                                    {"top_k", c.settings.top_k}, {"min_p", tidy(c.settings.min_p)},
-                                    {"repeat_penalty", tidy(c.settings.repeat_penalty)},
-                                    {"max_tokens", c.settings.max_tokens}};
-    settings["seed"] = c.settings.seed ? nlohmann::ordered_json(*c.settings.seed) : nlohmann::ordered_json();
+nlohmann::ordered_json conversation_messages(const Conversation& c) {
     auto messages = nlohmann::ordered_json::array();
     if (!c.system.empty()) messages.push_back({{"role", "system"}, {"content", c.system}});
     for (const auto& m : c.messages) {
@@ -46,7 +41,17 @@ nlohmann::ordered_json conversation_to_json(const Conversation& c, const std::st
         if (!m.reasoning.empty()) j["reasoning_content"] = m.reasoning;
         messages.push_back(std::move(j));
     }
-    return {{"format", kFormat}, {"version", 1}, {"model", model_name}, {"settings", settings}, {"messages", messages}};
+    return messages;
+}
+
+nlohmann::ordered_json conversation_to_json(const Conversation& c, const std::string& model_name) {
+    nlohmann::ordered_json settings{{"temperature", tidy(c.settings.temperature)}, {"top_p", tidy(c.settings.top_p)},
+                                    {"top_k", c.settings.top_k}, {"min_p", tidy(c.settings.min_p)},
+                                    {"repeat_penalty", tidy(c.settings.repeat_penalty)},
+                                    {"max_tokens", c.settings.max_tokens}};
+    settings["seed"] = c.settings.seed ? nlohmann::ordered_json(*c.settings.seed) : nlohmann::ordered_json();
+    return {{"format", kFormat}, {"version", 1}, {"model", model_name}, {"settings", settings},
+            {"messages", conversation_messages(c)}};
 }
 
 Conversation conversation_from_json(const nlohmann::json& j, const std::string& origin) {

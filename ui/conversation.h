@@ -38,6 +38,10 @@ struct Conversation {
     bool operator==(const Conversation&) const = default;
 };
 
+// The messages as a chat template takes them (OpenAI roles; reasoning as "reasoning_content",
+// which templates such as Qwen3's use to decide which past thinking to keep).
+nlohmann::ordered_json conversation_messages(const Conversation& c);
+
 // {"format": "ascent-conversation", "version": 1, "model": ..., "settings": {...},
 //  "messages": [{"role": "system", ...}, {"role": "user", "content": ...},
 //               {"role": "assistant", "content": ..., "reasoning_content": ...}]}
