@@ -223,17 +223,24 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     tasks.clear();
     const RopeParams* table_for = nullptr;
     const DType type = outputs[0].weight->dtype;
-    int64_t work = 0;
+    int64_t work = 0, total_out = 0, align = 16;  // matmul_block_rows() keeps blocks multiples of 16
     for (const auto& out : outputs) {
         if (out.weight->dtype != type || out.weight->cols != outputs[0].weight->cols)
             runtime_error("fused product {}: its weights differ in type or width", out.weight->name);
+        total_out += out.weight->rows;
+        if (out.rope) align = std::lcm(align, static_cast<int64_t>(out.rope->head_dim));
+    }
+    // One block size for all outputs: the pool deals out tasks by count, so only tasks of equal
+    // size give the threads equal shares (q's blocks beside k's and v's small ones did not: one
+    // thread read 3.5x the other's weights). A block holds whole heads, so the rotation runs right
+    // after the block's product.
+    int64_t block = matmul_block_rows(type, rows, total_out, pool_.size());
+    block = (block + align - 1) / align * align;
+    for (const auto& out : outputs) {
         const int64_t n_out = out.weight->rows;
         work += rows * n_out * out.weight->cols;
-        int64_t block = matmul_block_rows(type, rows, n_out, pool_.size());
         const float* cs = nullptr;
         if (out.rope) {
-            // A block holds whole heads, so the rotation runs right after the block's product.
-            block = std::lcm(block, static_cast<int64_t>(out.rope->head_dim));
             if (!table_for || !same_rope(table_for, out.rope)) {
                 rope_table(positions, rows, *out.rope, rope_cs_);
                 table_for = out.rope;
