@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "engine/backend.h"
-#include "engine/cpu/attention.h"
-#include "engine/cpu/kernels.h"
+#include "engine/cpu/attention_kernels.h"
+#include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/thread_pool.h"
 
 using namespace ascent;
@@ -31,31 +31,18 @@ void BM_PoolEmptyJob(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolEmptyJob)->ArgName("threads")->Arg(kThreads)->Unit(benchmark::kMicrosecond);
 
-struct Cache : KvCache {
-    std::vector<std::vector<uint16_t>> k_buf, v_buf;
-};
-
 void BM_AttentionDecode(benchmark::State& state) {
     const int64_t context = state.range(0);
-    const int threads = static_cast<int>(state.range(1));
-    ThreadPool pool(threads);
-    Attention attention(threads);
-    Cache cache;
-    cache.dtype = DType::BF16;
-    cache.n_layers = kLayers;
-    cache.capacity = context + 1;
-    cache.kv_dim = kKvHeads * kHeadDim;
+    CpuBackend backend(static_cast<int>(state.range(1)));
+    const int64_t kv_dim = kKvHeads * kHeadDim;
+    auto cache = backend.create_kv_cache(kLayers, context + 1, kv_dim, DType::BF16);
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> dist(-1.f, 1.f);
-    for (int l = 0; l < kLayers; ++l) {
-        cache.k_buf.emplace_back(static_cast<size_t>(cache.capacity * cache.kv_dim));
-        cache.v_buf.emplace_back(static_cast<size_t>(cache.capacity * cache.kv_dim));
-        for (auto& x : cache.k_buf.back()) x = f32_to_bf16(dist(rng));
-        for (auto& x : cache.v_buf.back()) x = f32_to_bf16(dist(rng));
-        cache.k.push_back(cache.k_buf.back().data());
-        cache.v.push_back(cache.v_buf.back().data());
-    }
-    std::vector<float> q(kHeads * kHeadDim), k(cache.kv_dim), v(cache.kv_dim), out(q.size());
+    const size_t elements = cache_positions(static_cast<size_t>(context + 1)) * static_cast<size_t>(kv_dim);
+    for (int l = 0; l < kLayers; ++l)
+        for (void* buffer : {cache->k[static_cast<size_t>(l)], cache->v[static_cast<size_t>(l)]})
+            for (size_t i = 0; i < elements; ++i) static_cast<uint16_t*>(buffer)[i] = f32_to_bf16(dist(rng));
+    std::vector<float> q(kHeads * kHeadDim), k(static_cast<size_t>(kv_dim)), v(k.size()), out(q.size());
     for (auto& x : q) x = dist(rng);
     for (auto& x : k) x = dist(rng);
     for (auto& x : v) x = dist(rng);
@@ -78,8 +65,7 @@ void BM_AttentionDecode(benchmark::State& state) {
             for (size_t i = 0; i < big.size(); i += 16) sink += big[i];
             state.ResumeTiming();
         }
-        attention.run(pool, active_kernels(), q.data(), k.data(), v.data(), 1, {&position, 1}, cache, layer, p,
-                      out.data());
+        backend.attention(q.data(), k.data(), v.data(), 1, {&position, 1}, *cache, layer, p, out.data());
         layer = (layer + 1) % kLayers;
     }
     benchmark::DoNotOptimize(out.data());

@@ -15,14 +15,15 @@ namespace ascent {
 
 struct StoredTensor;
 
-// Per layer, keys and values for `capacity` positions, each position kv_dim values.
+// Per layer, keys and values for `capacity` positions, each position kv_dim values, laid out as
+// the backend's attention wants them (the CPU's: engine/cpu/attention_kernels.h).
 struct KvCache {
     virtual ~KvCache() = default;  // the backend's subclass releases the buffers
     DType dtype = DType::F32;
     int n_layers = 0;
     int64_t capacity = 0;
     int64_t kv_dim = 0;
-    std::vector<void*> k;  // one buffer per layer, [capacity, kv_dim]
+    std::vector<void*> k;  // one buffer per layer
     std::vector<void*> v;
     size_t bytes() const {
         return 2 * static_cast<size_t>(n_layers) * static_cast<size_t>(capacity * kv_dim) * dtype_size(dtype);

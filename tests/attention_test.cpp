@@ -192,21 +192,25 @@ TEST(Attention, OtherShapesMatchDoublePrecision) {
 }
 
 // A position's result does not depend on the other rows of its call: a prefill gives the same bits
-// as feeding positions one at a time. (With a group this large, decode steps take the same path as
-// prefills; small groups decode with scores summed in another order.)
+// as feeding positions one at a time, although a decode step's small block runs with positions
+// across lanes and a prefill's large one with queries across lanes.
 TEST(Attention, SameBitsHoweverPositionsAreGroupedIntoCalls) {
-    Shape sh;
-    sh.group = 7;
-    sh.head_dim = 40;
-    sh.dtype = DType::BF16;
-    const Sequence s(sh, kSteps.back(), 10);
-    std::vector<int> one_by_one;
-    for (int pos = 0; pos <= kSteps.back(); ++pos) one_by_one.push_back(pos);
-    for (const KernelSet* k : kSets) {
-        SCOPED_TRACE(k->name);
-        const std::vector<float> steps = attend(*k, 2, s);
-        EXPECT_TRUE(same_bits(attend(*k, 2, s, one_by_one), steps));
-        EXPECT_TRUE(same_bits(attend(*k, 3, s, {0, kSteps.back()}), steps));
+    for (const int group : {7, 2, 1}) {
+        for (const DType dtype : {DType::BF16, DType::F32}) {
+            Shape sh;
+            sh.group = group;
+            sh.head_dim = 40;
+            sh.dtype = dtype;
+            const Sequence s(sh, kSteps.back(), 10);
+            std::vector<int> one_by_one;
+            for (int pos = 0; pos <= kSteps.back(); ++pos) one_by_one.push_back(pos);
+            for (const KernelSet* k : kSets) {
+                SCOPED_TRACE(k->name + " group " + std::to_string(group) + " " + std::string(dtype_name(dtype)));
+                const std::vector<float> steps = attend(*k, 2, s);
+                EXPECT_TRUE(same_bits(attend(*k, 2, s, one_by_one), steps));
+                EXPECT_TRUE(same_bits(attend(*k, 3, s, {0, kSteps.back()}), steps));
+            }
+        }
     }
 }
 

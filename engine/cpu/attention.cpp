@@ -17,19 +17,19 @@ constexpr size_t kTasksPerThread = 4;
 // ...but no task gets fewer tiles than this: the merge and the wake-ups would cost more.
 constexpr size_t kMinTaskTiles = 4;
 
-void store_row(DType t, const float* src, void* dst, size_t n) {
+// Stores n values in the cache's type at dst[index(i)].
+template <typename Index>
+void store(DType t, const float* src, void* dst, size_t n, Index index) {
     switch (t) {
-        case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
-        case DType::BF16: {
-            auto* d = static_cast<uint16_t*>(dst);
-            for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+        case DType::F32:
+            for (size_t i = 0; i < n; ++i) static_cast<float*>(dst)[index(i)] = src[i];
             return;
-        }
-        case DType::F16: {
-            auto* d = static_cast<uint16_t*>(dst);
-            for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+        case DType::BF16:
+            for (size_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[index(i)] = f32_to_bf16(src[i]);
             return;
-        }
+        case DType::F16:
+            for (size_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[index(i)] = f32_to_f16(src[i]);
+            return;
     }
 }
 
@@ -65,9 +65,9 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
     auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
     auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
     for (int64_t r = 0; r < rows; ++r) {
-        const size_t at = static_cast<size_t>(positions[static_cast<size_t>(r)]) * kv_dim * elem;
-        store_row(cache.dtype, k + r * cache.kv_dim, kc + at, kv_dim);
-        store_row(cache.dtype, v + r * cache.kv_dim, vc + at, kv_dim);
+        const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
+        store(cache.dtype, k + r * cache.kv_dim, kc, kv_dim, [&](size_t c) { return key_index(kv_dim, pos, c); });
+        store(cache.dtype, v + r * cache.kv_dim, vc, kv_dim, [&](size_t c) { return pos * kv_dim + c; });
     }
     if (rows <= 0) return;
 
@@ -131,7 +131,7 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         const Block& b = blocks_[t.block];
         const Queries qs = queries(b);
         const AttentionLayout l = layout(b);
-        const size_t head_at = static_cast<size_t>(b.h0 / group) * hd * elem;
+        const auto head = static_cast<size_t>(b.h0 / group);
         AttentionBlock a;
         a.queries = qs.n;
         a.head_dim = hd;
@@ -139,8 +139,9 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.last = qs.last;
         a.scale = p.scale;
         a.dtype = cache.dtype;
-        a.k = kc + head_at;
-        a.v = vc + head_at;
+        a.k = kc + key_index(kv_dim, 0, head * hd) * elem;
+        a.k_tile_stride = kv_dim * kAttentionTile;
+        a.v = vc + head * hd * elem;
         a.stride = kv_dim;
         a.tile_begin = t.tile_begin;
         a.tile_end = t.tile_end;

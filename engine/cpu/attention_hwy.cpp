@@ -1,19 +1,21 @@
 // Attention inner loops, compiled once per instruction set by Highway and dispatched at run time.
 // Scores run with the block's queries across vector lanes: one broadcast key element feeds a
 // multiply-add for many queries, and the softmax of a tile needs no horizontal reduction. The
-// weighted sum of values runs with the head's dimensions across lanes. A block of few queries
-// runs its scores across head dimensions instead (one horizontal sum per score) and its softmax
-// across positions. Keys and values are converted to f32 once per tile, as every query group
-// reads them again.
+// weighted sum of values runs with the head's dimensions across lanes. A block of few queries (a
+// decode step) would leave most lanes idle that way: it runs its scores and its softmax with
+// positions across lanes instead, reading the cache's key columns as they are. Keys and values are
+// converted to f32 once per tile, as every query group reads them again.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/cpu/attention_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "hwy/cache_control.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include "engine/cpu/attention_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -90,6 +92,7 @@ Rows CachedRows(DF d, const AttentionBlock& b, const void* cache, size_t t0, siz
 // one chain of multiply-adds in step order, whatever the tile shape, so blocking changes no bits.
 template <int kB, int kV, typename Scalar, typename Vector>
 HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, float* out, size_t out_stride) {
+    static_assert(kB >= 1 && kB <= 4 && (kV == 1 || kV == 2));
     const size_t N = hn::Lanes(d);
     VF a00 = hn::Zero(d), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     for (size_t i = 0; i < steps; ++i) {
@@ -100,54 +103,98 @@ HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, floa
         a00 = hn::MulAdd(b0, v0, a00);
         if constexpr (kV > 1) a01 = hn::MulAdd(b0, v1, a01);
         if constexpr (kB > 1) {
-            const VF b1 = hn::Set(d, scalar(i, 1)), b2 = hn::Set(d, scalar(i, 2)), b3 = hn::Set(d, scalar(i, 3));
+            const VF b1 = hn::Set(d, scalar(i, 1));
             a10 = hn::MulAdd(b1, v0, a10);
+            if constexpr (kV > 1) a11 = hn::MulAdd(b1, v1, a11);
+        }
+        if constexpr (kB > 2) {
+            const VF b2 = hn::Set(d, scalar(i, 2));
             a20 = hn::MulAdd(b2, v0, a20);
+            if constexpr (kV > 1) a21 = hn::MulAdd(b2, v1, a21);
+        }
+        if constexpr (kB > 3) {
+            const VF b3 = hn::Set(d, scalar(i, 3));
             a30 = hn::MulAdd(b3, v0, a30);
-            if constexpr (kV > 1) {
-                a11 = hn::MulAdd(b1, v1, a11);
-                a21 = hn::MulAdd(b2, v1, a21);
-                a31 = hn::MulAdd(b3, v1, a31);
-            }
+            if constexpr (kV > 1) a31 = hn::MulAdd(b3, v1, a31);
         }
     }
-    hn::StoreU(a00, d, out);
-    if constexpr (kV > 1) hn::StoreU(a01, d, out + N);
-    if constexpr (kB > 1) {
-        hn::StoreU(a10, d, out + out_stride);
-        hn::StoreU(a20, d, out + 2 * out_stride);
-        hn::StoreU(a30, d, out + 3 * out_stride);
-        if constexpr (kV > 1) {
-            hn::StoreU(a11, d, out + out_stride + N);
-            hn::StoreU(a21, d, out + 2 * out_stride + N);
-            hn::StoreU(a31, d, out + 3 * out_stride + N);
-        }
-    }
+    const VF acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int r = 0; r < kB; ++r)
+        for (int c = 0; c < kV; ++c) hn::StoreU(acc[r][c], d, out + static_cast<size_t>(r) * out_stride + c * N);
 }
 
-// Scores of kT positions for kJ vectors of queries: s[t][j] = sum_i qt[i][j] * k[t][i].
+// Asks for the cached keys and values of a tile while the one before it is computed: a decode
+// step reads each layer's cache once, after the weight stream has evicted it, and one tile's
+// loads alone do not keep enough requests in flight to hide the memory's latency.
+void PrefetchTile(const AttentionBlock& b, size_t tile, size_t end) {
+    constexpr size_t kLine = 64;
+    const size_t elem = dtype_size(b.dtype), t0 = tile * kAttentionTile;
+    const size_t n = std::min(kAttentionTile, end - t0);
+    const auto* k = static_cast<const char*>(b.k) + tile * b.k_tile_stride * elem;
+    for (size_t i = 0; i < b.head_dim; ++i)
+        for (size_t at = 0; at < n * elem; at += kLine) hwy::Prefetch(k + i * kAttentionTile * elem + at);
+    const auto* v = static_cast<const char*>(b.v) + t0 * b.stride * elem;
+    for (size_t t = 0; t < n; ++t)
+        for (size_t at = 0; at < b.head_dim * elem; at += kLine) hwy::Prefetch(v + t * b.stride * elem + at);
+}
+
+// A tile's key columns as f32: kt[i * stride + t] is dimension i of the tile's position t, for t
+// below the tile's positions rounded up to whole vectors. F32 caches are read where they are.
+struct KeyColumns {
+    const float* kt;
+    size_t stride;
+};
+
+KeyColumns KeyTile(DF d, const AttentionBlock& b, size_t tile, size_t tile_lanes, float* buf) {
+    const size_t N = hn::Lanes(d), hd = b.head_dim, at = tile * b.k_tile_stride;
+    if (b.dtype == DType::F32 && kAttentionTile % N == 0)
+        return {static_cast<const float*>(b.k) + at, kAttentionTile};
+    for (size_t i = 0; i < hd; ++i) {
+        float* o = buf + i * tile_lanes;
+        const size_t from = at + i * kAttentionTile;
+        switch (b.dtype) {
+            case DType::F32: std::memcpy(o, static_cast<const float*>(b.k) + from, kAttentionTile * sizeof(float)); break;
+            case DType::BF16:
+                WidenRows(d, static_cast<const uint16_t*>(b.k) + from, 0, 1, kAttentionTile, kAttentionTile, o,
+                          [](DF df, const uint16_t* p) {
+                              const hn::Rebind<uint16_t, DF> du16;
+                              const hn::Rebind<uint32_t, DF> du32;
+                              return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, p))));
+                          },
+                          [](uint16_t x) { return bf16_to_f32(x); });
+                break;
+            case DType::F16:
+                WidenRows(d, static_cast<const uint16_t*>(b.k) + from, 0, 1, kAttentionTile, kAttentionTile, o,
+                          [](DF df, const uint16_t* p) {
+                              const hn::Rebind<hwy::float16_t, DF> df16;
+                              return hn::PromoteTo(df, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
+                          },
+                          [](uint16_t x) { return f16_to_f32(x); });
+                break;
+        }
+        std::fill(o + kAttentionTile, o + tile_lanes, 0.f);
+    }
+    return {buf, tile_lanes};
+}
+
+// Scores of kT positions from t for kJ vectors of queries: s[t][j] = sum_i qt[i][j] * k[i][t].
 template <int kT, int kJ>
-HWY_INLINE void ScoreBlock(DF d, const float* qt, size_t query_lanes, const float* const* k, size_t head_dim,
+HWY_INLINE void ScoreBlock(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t t, size_t head_dim,
                            float* s) {
     OuterTile<kT, kJ>(
-        d, head_dim, [&](size_t i, int t) { return k[t][i]; }, [&](size_t i) { return qt + i * query_lanes; }, s,
-        query_lanes);
+        d, head_dim, [&](size_t i, int r) { return k.kt[i * k.stride + t + static_cast<size_t>(r)]; },
+        [&](size_t i) { return qt + i * query_lanes; }, s, query_lanes);
 }
 
 template <int kJ>
-HWY_INLINE void ScoreColumns(DF d, const float* qt, size_t query_lanes, Rows k, size_t n, size_t head_dim, float* s) {
+HWY_INLINE void ScoreColumns(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t n, size_t head_dim,
+                             float* s) {
     size_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-        const float* rows[4] = {k[t], k[t + 1], k[t + 2], k[t + 3]};
-        ScoreBlock<4, kJ>(d, qt, query_lanes, rows, head_dim, s + t * query_lanes);
-    }
-    for (; t < n; ++t) {
-        const float* row = k[t];
-        ScoreBlock<1, kJ>(d, qt, query_lanes, &row, head_dim, s + t * query_lanes);
-    }
+    for (; t + 4 <= n; t += 4) ScoreBlock<4, kJ>(d, qt, query_lanes, k, t, head_dim, s + t * query_lanes);
+    for (; t < n; ++t) ScoreBlock<1, kJ>(d, qt, query_lanes, k, t, head_dim, s + t * query_lanes);
 }
 
-void Scores(DF d, const float* qt, size_t query_lanes, Rows k, size_t n, size_t head_dim, float* s) {
+void Scores(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t n, size_t head_dim, float* s) {
     const size_t N = hn::Lanes(d);
     size_t j = 0;
     for (; j + 2 * N <= query_lanes; j += 2 * N) ScoreColumns<2>(d, qt + j, query_lanes, k, n, head_dim, s + j);
@@ -180,21 +227,26 @@ void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const
     }
 }
 
-// Scores of a block of few queries: s[q][t], rows `stride` apart.
-void FewScores(DF d, const float* q, size_t queries, Rows k, size_t n, size_t dim, float* s, size_t stride) {
-    const size_t N = hn::Lanes(d);
-    for (size_t t = 0; t < n; ++t) {
-        const float* kt = k[t];
-        for (size_t j = 0; j < queries; ++j) {
-            const float* qj = q + j * dim;
-            VF acc = hn::Zero(d);
-            for (size_t i = 0; i < dim; i += N) acc = hn::MulAdd(hn::LoadU(d, qj + i), hn::LoadU(d, kt + i), acc);
-            s[j * stride + t] = hn::GetLane(hn::SumOfLanes(d, acc));
-        }
+// Scores of a block of few queries with positions across lanes: s[q][t] = sum_i q[q][i] k[i][t],
+// rows `tile_lanes` apart. `queries` is a multiple of 4 (the block's, padded with zero queries),
+// so every register tile has eight independent chains. Each score is the same chain over the
+// head's dimensions as in Scores.
+void KeyLaneScores(DF d, const float* q, size_t queries, size_t dim, KeyColumns k, size_t head_dim,
+                   size_t tile_lanes, size_t n, float* s) {
+    const size_t N = hn::Lanes(d), nv = (n + N - 1) / N * N;
+    for (size_t j = 0; j < queries; j += 4) {
+        const float* qj = q + j * dim;
+        const auto scalar = [&](size_t i, int r) { return qj[static_cast<size_t>(r) * dim + i]; };
+        float* sj = s + j * tile_lanes;
+        size_t t = 0;
+        for (; t + 2 * N <= nv; t += 2 * N)
+            OuterTile<4, 2>(d, head_dim, scalar, [&](size_t i) { return k.kt + i * k.stride + t; }, sj + t, tile_lanes);
+        if (t < nv)
+            OuterTile<4, 1>(d, head_dim, scalar, [&](size_t i) { return k.kt + i * k.stride + t; }, sj + t, tile_lanes);
     }
 }
 
-// Exponentials of a block of few queries, as Exponentials but across positions.
+// Exponentials of a block of few queries, as Exponentials but with positions across lanes.
 void FewExponentials(DF d, float* s, const AttentionLayout& l, size_t t0, size_t n, const int32_t* last,
                      float* part) {
     const size_t N = hn::Lanes(d);
@@ -212,18 +264,30 @@ void FewExponentials(DF d, float* s, const AttentionLayout& l, size_t t0, size_t
             m = hn::Max(m, hn::IfThenElse(in, hn::LoadU(d, sj + t), empty));
         }
         m = hn::MaxOfLanes(d, m);
-        VF total = hn::Zero(d);
         for (size_t t = 0; t < n; t += N) {
             const auto in = hn::Lt(hn::Add(iota, hn::Set(d, static_cast<float>(t))), seen);
-            const VF p = hn::IfThenElseZero(in, hn::Exp(d, hn::Sub(hn::LoadU(d, sj + t), m)));
-            hn::StoreU(p, d, sj + t);
-            total = hn::Add(total, p);
+            hn::StoreU(hn::IfThenElseZero(in, hn::Exp(d, hn::Sub(hn::LoadU(d, sj + t), m))), d, sj + t);
         }
         max[j] = hn::GetLane(m);
-        sum[j] = hn::GetLane(hn::SumOfLanes(d, total));
     }
     std::fill(max + l.queries, max + l.query_lanes, kEmpty);
-    std::fill(sum + l.queries, sum + l.query_lanes, 0.f);
+    // Each sum adds the tile's exponentials one position after the other, as Exponentials does
+    // with queries across lanes; four queries at a time in registers (the scores have rows for
+    // padded_queries()).
+    std::fill(sum, sum + l.query_lanes, 0.f);
+    for (size_t j = 0; j < l.queries; j += 4) {
+        const float *s0 = s + j * l.tile_lanes, *s1 = s0 + l.tile_lanes, *s2 = s1 + l.tile_lanes,
+                    *s3 = s2 + l.tile_lanes;
+        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+        for (size_t t = 0; t < n; ++t) {
+            a0 += s0[t];
+            a1 += s1[t];
+            a2 += s2[t];
+            a3 += s3[t];
+        }
+        const float a[4] = {a0, a1, a2, a3};
+        std::copy(a, a + std::min<size_t>(4, l.queries - j), sum + j);
+    }
 }
 
 // Where the exponentials of a tile are: p(t, q) = p[t * t_step + q * q_step].
@@ -242,11 +306,18 @@ HWY_INLINE void ValueBlock(DF d, Weights w, Rows v, size_t n, float* out, size_t
 
 template <int kD>
 HWY_INLINE void ValueColumns(DF d, Weights w, Rows v, size_t n, size_t queries, float* out, size_t dim) {
+    const auto block = [&](size_t q, auto rows) {
+        ValueBlock<decltype(rows)::value, kD>(d, Weights{w.p + q * w.q_step, w.t_step, w.q_step}, v, n, out + q * dim,
+                                               dim);
+    };
     size_t q = 0;
-    for (; q + 4 <= queries; q += 4)
-        ValueBlock<4, kD>(d, Weights{w.p + q * w.q_step, w.t_step, w.q_step}, v, n, out + q * dim, dim);
-    for (; q < queries; ++q)
-        ValueBlock<1, kD>(d, Weights{w.p + q * w.q_step, w.t_step, w.q_step}, v, n, out + q * dim, dim);
+    for (; q + 4 <= queries; q += 4) block(q, std::integral_constant<int, 4>());
+    switch (queries - q) {  // the rest in one register tile, for independent chains
+        case 3: block(q, std::integral_constant<int, 3>()); break;
+        case 2: block(q, std::integral_constant<int, 2>()); break;
+        case 1: block(q, std::integral_constant<int, 1>()); break;
+        default: break;
+    }
 }
 
 void Values(DF d, Weights w, Rows v, size_t n, size_t queries, float* out, size_t dim) {
@@ -321,7 +392,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
     int64_t last_max = -1;
     for (size_t q = 0; q < b.queries; ++q) last_max = std::max<int64_t>(last_max, b.last[q]);
     if (few) {
-        std::fill(s.qt, s.qt + b.queries * l.dim, 0.f);
+        std::fill(s.qt, s.qt + l.padded_queries() * l.dim, 0.f);
         for (size_t q = 0; q < b.queries; ++q)
             for (size_t i = 0; i < b.head_dim; ++i) s.qt[q * l.dim + i] = b.q[q][i] * b.scale;
     } else {
@@ -335,14 +406,14 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         const size_t t0 = tile * kAttentionTile;
         const size_t n = std::min(kAttentionTile, static_cast<size_t>(last_max + 1) - t0);
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
+        if (tile + 1 < b.tile_end) PrefetchTile(b, tile + 1, static_cast<size_t>(last_max + 1));
         const Rows values = CachedRows(d, b, b.v, t0, n, l.dim, s.values);
+        const KeyColumns keys = KeyTile(d, b, tile, l.tile_lanes, s.keys);
         if (few) {
-            const Rows keys = CachedRows(d, b, b.k, t0, n, l.dim, s.keys);
-            FewScores(d, s.qt, b.queries, keys, n, l.dim, s.scores, l.tile_lanes);
+            KeyLaneScores(d, s.qt, l.padded_queries(), l.dim, keys, b.head_dim, l.tile_lanes, n, s.scores);
             FewExponentials(d, s.scores, l, t0, n, b.last, part);
             Values(d, Weights{s.scores, 1, l.tile_lanes}, values, n, b.queries, part + 2 * ql, l.dim);
         } else {
-            const Rows keys = CachedRows(d, b, b.k, t0, n, b.head_dim, s.keys);
             Scores(d, s.qt, ql, keys, n, b.head_dim, s.scores);
             Exponentials(d, s.scores, ql, t0, n, s.last, part, part + ql);
             Values(d, Weights{s.scores, ql, 1}, values, n, b.queries, part + 2 * ql, l.dim);

@@ -8,9 +8,15 @@
 // unnormalized output. A query's result is the fold of its tiles' partials in position order, and
 // that fold is the same arithmetic whether one call runs all the tiles or tiles run as separate
 // tasks whose partials are merged afterwards, so results depend neither on the split nor on the
-// thread count. No query's arithmetic looks at the other queries of its block either, except for
-// one choice: a block of few queries (a decode step of a small group) runs its scores across head
-// dimensions rather than across queries, which sums in another order.
+// thread count. No query's arithmetic looks at the other queries of its block either: a block of
+// few queries (a decode step) lays its work out differently, positions rather than queries across
+// lanes, but computes every score, exponential and sum in the same order, so a position gives the
+// same bits whether it came in a prefill or in a decode step.
+//
+// The cache keeps keys transposed by tiles: tile j of a layer holds [kv_dim][kAttentionTile], the
+// key columns of positions [j * kAttentionTile, (j + 1) * kAttentionTile), so a head's keys for a
+// tile are head_dim contiguous runs of positions, which both layouts of the scores read without
+// transposing. Values keep one row of kv_dim per position.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -23,6 +29,13 @@ namespace ascent::cpu {
 inline constexpr size_t kAttentionTile = 64;
 inline constexpr size_t kAttentionQueries = 128;
 
+// Where column c (head * head_dim + dimension) of the key at `position` is in a layer's keys.
+inline size_t key_index(size_t kv_dim, size_t position, size_t column) {
+    return (position / kAttentionTile * kv_dim + column) * kAttentionTile + position % kAttentionTile;
+}
+// Positions a cache of `capacity` allocates: whole tiles.
+inline size_t cache_positions(size_t capacity) { return (capacity + kAttentionTile - 1) / kAttentionTile * kAttentionTile; }
+
 struct AttentionBlock {
     size_t queries = 0;              // at most kAttentionQueries
     size_t head_dim = 0;
@@ -30,9 +43,10 @@ struct AttentionBlock {
     const int32_t* last = nullptr;    // [queries] the last cached position each query sees
     float scale = 0.f;
     DType dtype = DType::F32;
-    const void* k = nullptr;          // the kv head's key and value at position 0 of the cache
-    const void* v = nullptr;
-    size_t stride = 0;                // elements from one cached position to the next
+    const void* k = nullptr;          // the kv head's key columns in tile 0: [head_dim][kAttentionTile]
+    size_t k_tile_stride = 0;         // elements from one tile's key columns to the next
+    const void* v = nullptr;          // the kv head's value at position 0
+    size_t stride = 0;                // elements from one position's value to the next
     size_t tile_begin = 0;            // tiles to run; the last one ends after the largest `last`
     size_t tile_end = 0;
     float* scratch = nullptr;         // AttentionLayout::scratch_floats()
@@ -80,16 +94,19 @@ struct AttentionLayout {
     size_t vector_lanes;
 
     // With lanes across queries, a block this small would leave most of them idle.
-    bool few_queries() const { return queries * 4 <= vector_lanes; }
+    bool few_queries() const { return queries * 2 <= vector_lanes; }
+    // Few queries run in register tiles of four.
+    size_t padded_queries() const { return round_up(queries, 4); }
 
     size_t partial_floats() const { return 2 * query_lanes + queries * dim; }
 
-    // Few queries keep queries and scores untransposed: [queries][dim] and [queries][tile_lanes].
+    // Few queries keep queries and scores untransposed: [padded_queries][dim] and
+    // [padded_queries][tile_lanes].
     struct Scratch {
         float* qt;       // [head_dim][query_lanes] queries, transposed and scaled
         float* last;     // [query_lanes] last visible positions as floats (exact below 2^24)
         float* factors;  // [2][query_lanes] rescaling factors of a merge
-        float* keys;     // [kAttentionTile][dim] a tile's keys as f32
+        float* keys;     // [head_dim][tile_lanes] a tile's key columns as f32
         float* values;   // [kAttentionTile][dim] a tile's values as f32, zero-padded
         float* scores;   // [kAttentionTile][query_lanes] scores, then their exponentials
         float* tile;     // a tile's partial
@@ -112,12 +129,12 @@ struct AttentionLayout {
 private:
     static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
     std::array<size_t, 8> sizes() const {
-        return {std::max(head_dim * query_lanes, queries * dim),
+        return {std::max(head_dim * query_lanes, padded_queries() * dim),
                 query_lanes,
                 2 * query_lanes,
+                std::max(head_dim * tile_lanes, kAttentionTile * head_dim),
                 kAttentionTile * dim,
-                kAttentionTile * dim,
-                std::max(kAttentionTile * query_lanes, queries * tile_lanes),
+                std::max(kAttentionTile * query_lanes, padded_queries() * tile_lanes),
                 partial_floats(),
                 partial_floats()};
     }

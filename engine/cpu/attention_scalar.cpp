@@ -13,18 +13,26 @@ namespace {
 // The max of a query that has seen no position yet; also marks an empty partial.
 constexpr float kEmpty = -std::numeric_limits<float>::infinity();
 
-// Rows [t0, t0 + n) of the cache as f32 rows of head_dim floats.
-void widen_rows(DType dtype, const void* cache, size_t stride, size_t t0, size_t n, size_t head_dim, float* out) {
-    for (size_t t = 0; t < n; ++t) {
-        const size_t at = (t0 + t) * stride;
-        float* o = out + t * head_dim;
-        const auto* half = static_cast<const uint16_t*>(cache) + at;
-        switch (dtype) {
-            case DType::F32: std::memcpy(o, static_cast<const float*>(cache) + at, head_dim * sizeof(float)); break;
-            case DType::BF16: std::transform(half, half + head_dim, o, bf16_to_f32); break;
-            case DType::F16: std::transform(half, half + head_dim, o, f16_to_f32); break;
-        }
+float cached(DType dtype, const void* cache, size_t at) {
+    switch (dtype) {
+        case DType::F32: return static_cast<const float*>(cache)[at];
+        case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(cache)[at]);
+        case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(cache)[at]);
     }
+    return 0.f;
+}
+
+// The first n positions of a tile as f32 rows of head_dim floats: keys from the tile's columns,
+// values from their rows.
+void widen_keys(const AttentionBlock& b, size_t tile, size_t n, float* out) {
+    const size_t at = tile * b.k_tile_stride;
+    for (size_t i = 0; i < b.head_dim; ++i)
+        for (size_t t = 0; t < n; ++t) out[t * b.head_dim + i] = cached(b.dtype, b.k, at + i * kAttentionTile + t);
+}
+
+void widen_values(const AttentionBlock& b, size_t t0, size_t n, float* out) {
+    for (size_t t = 0; t < n; ++t)
+        for (size_t i = 0; i < b.head_dim; ++i) out[t * b.head_dim + i] = cached(b.dtype, b.v, (t0 + t) * b.stride + i);
 }
 
 // The tile's partial of every query; `qs` holds the scaled queries, one row each.
@@ -103,8 +111,8 @@ void attend_block(const AttentionBlock& b) {
         const size_t t0 = tile * kAttentionTile;
         const size_t n = std::min(kAttentionTile, static_cast<size_t>(last_max + 1) - t0);
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
-        widen_rows(b.dtype, b.k, b.stride, t0, n, b.head_dim, s.keys);
-        widen_rows(b.dtype, b.v, b.stride, t0, n, b.head_dim, s.values);
+        widen_keys(b, tile, n, s.keys);
+        widen_values(b, t0, n, s.values);
         tile_partial(l, qs, b.last, t0, n, s.keys, s.values, s.scores, part);
         if (b.out) merge(l, part, s.state);
     }

@@ -1,4 +1,5 @@
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/probes.h"
 
@@ -73,26 +74,29 @@ Weight CpuBackend::adopt_weight(const StoredTensor& t, int64_t rows, int64_t col
 namespace {
 
 struct CpuKvCache final : KvCache {
-    explicit CpuKvCache(std::atomic<size_t>& counter) : live_bytes(counter) {}
+    CpuKvCache(std::atomic<size_t>& counter, size_t bytes_allocated) : live_bytes(counter), allocated(bytes_allocated) {
+        live_bytes += allocated;  // before allocating: the destructor subtracts it on failure too
+    }
     ~CpuKvCache() override {
         for (void* p : k) std::free(p);
         for (void* p : v) std::free(p);
-        live_bytes.fetch_sub(bytes());
+        live_bytes.fetch_sub(allocated);
     }
     std::atomic<size_t>& live_bytes;
+    size_t allocated;
 };
 
 }  // namespace
 
 std::unique_ptr<KvCache> CpuBackend::create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
                                                      DType dtype) {
-    auto cache = std::make_unique<CpuKvCache>(kv_bytes_);
+    // Whole tiles of positions: attention keeps keys transposed by tiles (attention_kernels.h).
+    const size_t bytes = cache_positions(static_cast<size_t>(capacity)) * static_cast<size_t>(kv_dim) * dtype_size(dtype);
+    auto cache = std::make_unique<CpuKvCache>(kv_bytes_, 2 * static_cast<size_t>(n_layers) * bytes);
     cache->dtype = dtype;
     cache->n_layers = n_layers;
     cache->capacity = capacity;
     cache->kv_dim = kv_dim;
-    const size_t bytes = static_cast<size_t>(capacity * kv_dim) * dtype_size(dtype);
-    kv_bytes_ += cache->bytes();  // before allocating: the destructor subtracts it on failure too
     for (int l = 0; l < n_layers; ++l) {
         // Zeroed pages are mapped lazily by the OS: a large --ctx costs memory only as it fills.
         cache->k.push_back(std::calloc(1, bytes));
