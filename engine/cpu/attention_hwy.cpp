@@ -39,51 +39,56 @@ struct Rows {
 };
 
 template <typename Load, typename Widen>
-HWY_INLINE void WidenRows(DF d, const uint16_t* rows, size_t stride, size_t n, size_t head_dim, size_t width,
-                          float* out, Load load, Widen widen) {
+HWY_INLINE void WidenHalfRows(DF d, const uint16_t* rows, size_t stride, size_t n, size_t len, size_t width,
+                              float* out, Load load, Widen widen) {
     const size_t N = hn::Lanes(d);
     for (size_t t = 0; t < n; ++t) {
         const uint16_t* r = rows + t * stride;
         float* o = out + t * width;
         size_t i = 0;
-        for (; i + N <= head_dim; i += N) hn::StoreU(load(d, r + i), d, o + i);
-        for (; i < head_dim; ++i) o[i] = widen(r[i]);
-        std::fill(o + head_dim, o + width, 0.f);
+        for (; i + N <= len; i += N) hn::StoreU(load(d, r + i), d, o + i);
+        for (; i < len; ++i) o[i] = widen(r[i]);
+        std::fill(o + len, o + width, 0.f);
     }
 }
 
-// Cached positions [t0, t0 + n) of the block's kv head as f32 rows of `width` >= head_dim
-// floats: the cache itself when it already is, else a copy in `buf`, zero beyond head_dim.
-Rows CachedRows(DF d, const AttentionBlock& b, const void* cache, size_t t0, size_t n, size_t width, float* buf) {
-    const size_t hd = b.head_dim, at = t0 * b.stride;
-    switch (b.dtype) {
-        case DType::F32: {
-            const float* rows = static_cast<const float*>(cache) + at;
-            if (width == hd) return Rows{rows, b.stride};
-            for (size_t t = 0; t < n; ++t) {
-                std::memcpy(buf + t * width, rows + t * b.stride, hd * sizeof(float));
-                std::fill(buf + t * width + hd, buf + (t + 1) * width, 0.f);
+// n runs of `len` cached values, `stride` elements apart from element `at` of `cache`, as f32
+// rows of `width` >= len floats, zero beyond len.
+void WidenRows(DF d, DType t, const void* cache, size_t at, size_t stride, size_t n, size_t len, size_t width,
+               float* out) {
+    const auto* half = static_cast<const uint16_t*>(cache) + at;
+    switch (t) {
+        case DType::F32:
+            for (size_t r = 0; r < n; ++r) {
+                std::memcpy(out + r * width, static_cast<const float*>(cache) + at + r * stride, len * sizeof(float));
+                std::fill(out + r * width + len, out + (r + 1) * width, 0.f);
             }
-            break;
-        }
+            return;
         case DType::BF16:
-            WidenRows(d, static_cast<const uint16_t*>(cache) + at, b.stride, n, hd, width, buf,
-                      [](DF df, const uint16_t* p) {
-                          const hn::Rebind<uint16_t, DF> du16;
-                          const hn::Rebind<uint32_t, DF> du32;
-                          return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, p))));
-                      },
-                      [](uint16_t x) { return bf16_to_f32(x); });
-            break;
+            WidenHalfRows(d, half, stride, n, len, width, out,
+                          [](DF df, const uint16_t* p) {
+                              const hn::Rebind<uint16_t, DF> du16;
+                              const hn::Rebind<uint32_t, DF> du32;
+                              return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, p))));
+                          },
+                          [](uint16_t x) { return bf16_to_f32(x); });
+            return;
         case DType::F16:
-            WidenRows(d, static_cast<const uint16_t*>(cache) + at, b.stride, n, hd, width, buf,
-                      [](DF df, const uint16_t* p) {
-                          const hn::Rebind<hwy::float16_t, DF> df16;
-                          return hn::PromoteTo(df, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
-                      },
-                      [](uint16_t x) { return f16_to_f32(x); });
-            break;
+            WidenHalfRows(d, half, stride, n, len, width, out,
+                          [](DF df, const uint16_t* p) {
+                              const hn::Rebind<hwy::float16_t, DF> df16;
+                              return hn::PromoteTo(df, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
+                          },
+                          [](uint16_t x) { return f16_to_f32(x); });
+            return;
     }
+}
+
+// Values of cached positions [t0, t0 + n) of the block's kv head as f32 rows of `width` >=
+// head_dim floats: the cache itself when it already is, else a copy in `buf`, zero beyond head_dim.
+Rows ValueRows(DF d, const AttentionBlock& b, size_t t0, size_t n, size_t width, float* buf) {
+    if (b.dtype == DType::F32 && width == b.head_dim) return Rows{static_cast<const float*>(b.v) + t0 * b.stride, b.stride};
+    WidenRows(d, b.dtype, b.v, t0 * b.stride, b.stride, n, b.head_dim, width, buf);
     return Rows{buf, width};
 }
 
@@ -149,31 +154,7 @@ KeyColumns KeyTile(DF d, const AttentionBlock& b, size_t tile, size_t tile_lanes
     const size_t N = hn::Lanes(d), hd = b.head_dim, at = tile * b.k_tile_stride;
     if (b.dtype == DType::F32 && kAttentionTile % N == 0)
         return {static_cast<const float*>(b.k) + at, kAttentionTile};
-    for (size_t i = 0; i < hd; ++i) {
-        float* o = buf + i * tile_lanes;
-        const size_t from = at + i * kAttentionTile;
-        switch (b.dtype) {
-            case DType::F32: std::memcpy(o, static_cast<const float*>(b.k) + from, kAttentionTile * sizeof(float)); break;
-            case DType::BF16:
-                WidenRows(d, static_cast<const uint16_t*>(b.k) + from, 0, 1, kAttentionTile, kAttentionTile, o,
-                          [](DF df, const uint16_t* p) {
-                              const hn::Rebind<uint16_t, DF> du16;
-                              const hn::Rebind<uint32_t, DF> du32;
-                              return hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du32, hn::LoadU(du16, p))));
-                          },
-                          [](uint16_t x) { return bf16_to_f32(x); });
-                break;
-            case DType::F16:
-                WidenRows(d, static_cast<const uint16_t*>(b.k) + from, 0, 1, kAttentionTile, kAttentionTile, o,
-                          [](DF df, const uint16_t* p) {
-                              const hn::Rebind<hwy::float16_t, DF> df16;
-                              return hn::PromoteTo(df, hn::LoadU(df16, reinterpret_cast<const hwy::float16_t*>(p)));
-                          },
-                          [](uint16_t x) { return f16_to_f32(x); });
-                break;
-        }
-        std::fill(o + kAttentionTile, o + tile_lanes, 0.f);
-    }
+    WidenRows(d, b.dtype, b.k, at, kAttentionTile, hd, kAttentionTile, tile_lanes, buf);
     return {buf, tile_lanes};
 }
 
@@ -407,7 +388,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         const size_t n = std::min(kAttentionTile, static_cast<size_t>(last_max + 1) - t0);
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
         if (tile + 1 < b.tile_end) PrefetchTile(b, tile + 1, static_cast<size_t>(last_max + 1));
-        const Rows values = CachedRows(d, b, b.v, t0, n, l.dim, s.values);
+        const Rows values = ValueRows(d, b, t0, n, l.dim, s.values);
         const KeyColumns keys = KeyTile(d, b, tile, l.tile_lanes, s.keys);
         if (few) {
             KeyLaneScores(d, s.qt, l.padded_queries(), l.dim, keys, b.head_dim, l.tile_lanes, n, s.scores);
