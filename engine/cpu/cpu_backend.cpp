@@ -185,31 +185,10 @@ void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Wei
 
 namespace {
 
-// cos and sin of every (token, frequency) pair of a step: per row, `half` cosines then `half` sines.
-void rope_table(std::span<const int32_t> positions, int64_t rows, const RopeParams& p, std::vector<float>& table) {
-    const int half = p.rotary_dim / 2;
-    table.resize(static_cast<size_t>(rows * half * 2));
-    for (int64_t r = 0; r < rows; ++r) {
-        const auto pos = static_cast<float>(positions[static_cast<size_t>(r)]);
-        float* row = table.data() + r * half * 2;
-        for (int j = 0; j < half; ++j) {
-            const float inv_freq =
-                1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
-            const float angle = pos * inv_freq;
-            row[j] = std::cos(angle);
-            row[half + j] = std::sin(angle);
-        }
-    }
-}
-
 // Rotates heads [h0, h1) of one row in place ("rotate half": pairs i, i + rotary_dim/2).
 void rope_heads(const KernelSet& k, float* row, int h0, int h1, const RopeParams& p, const float* cs) {
     const int half = p.rotary_dim / 2;
     for (int h = h0; h < h1; ++h) k.rope_head(row + static_cast<int64_t>(h) * p.head_dim, cs, cs + half, static_cast<size_t>(half));
-}
-
-bool same_rope(const RopeParams* a, const RopeParams* b) {
-    return a->rotary_dim == b->rotary_dim && a->theta == b->theta;
 }
 
 }  // namespace
@@ -225,7 +204,6 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     // one preparation of x.
     std::vector<FusedTask>& tasks = fused_tasks_;
     tasks.clear();
-    const RopeParams* table_for = nullptr;
     const DType type = outputs[0].weight->dtype;
     int64_t work = 0, total_out = 0, align = 16;  // matmul_block_rows() keeps blocks multiples of 16
     for (const auto& out : outputs) {
@@ -245,11 +223,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         work += rows * n_out * out.weight->cols;
         const float* cs = nullptr;
         if (out.rope) {
-            if (!table_for || !same_rope(table_for, out.rope)) {
-                rope_table(positions, rows, *out.rope, rope_cs_);
-                table_for = out.rope;
-            }
-            cs = rope_cs_.data();
+            cs = rope_tables_.get(positions, rows, *out.rope);
         }
         const float* bias = out.bias ? f32_vector_cached(*out.bias) : nullptr;
         for (int64_t o0 = 0; o0 < n_out; o0 += block)
@@ -297,12 +271,12 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
 
 void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
                       const RopeParams& p, float* out) {
-    rope_table(positions, rows, p, rope_cs_);
+    const float* cs = rope_tables_.get(positions, rows, p);
     const int half = p.rotary_dim / 2;
     pool_.run(rows, [&](int64_t r, int) {
         float* yr = out + r * cols;
         if (yr != x + r * cols) std::memcpy(yr, x + r * cols, static_cast<size_t>(cols) * sizeof(float));
-        rope_heads(k_, yr, 0, p.n_heads, p, rope_cs_.data() + r * half * 2);
+        rope_heads(k_, yr, 0, p.n_heads, p, cs + r * half * 2);
     }, rows * cols * 4);
 }
 

@@ -6,6 +6,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/matmul.h"
+#include "engine/cpu/rope_tables.h"
 #include "engine/cpu/thread_pool.h"
 
 namespace ascent::cpu {
@@ -66,7 +67,7 @@ private:
     std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
     std::vector<std::pair<const void*, const float*>> vector_cache_;
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
-    std::vector<float> rope_cs_;                      // cos/sin table of the current step
+    RopeTables rope_tables_;
     Attention attention_;
     MatmulInput input_;                               // the current product's prepared input
     // One block of one output of a fused product; the list is kept so a replay allocates nothing.

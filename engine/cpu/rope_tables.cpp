@@ -1,0 +1,35 @@
+#include "engine/cpu/rope_tables.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ascent::cpu {
+
+const float* RopeTables::get(std::span<const int32_t> positions, int64_t rows, const RopeParams& p) {
+    const std::span<const int32_t> step = positions.first(static_cast<size_t>(rows));
+    auto it = std::find_if(tables_.begin(), tables_.end(),
+                           [&](const Table& t) { return t.rotary_dim == p.rotary_dim && t.theta == p.theta; });
+    if (it == tables_.end()) it = tables_.insert(tables_.end(), Table{p.rotary_dim, p.theta, {}, {}});
+    Table& t = *it;
+    if (!t.cs.empty() && std::ranges::equal(t.positions, step)) return t.cs.data();
+
+    const int half = p.rotary_dim / 2;
+    std::vector<float> inv_freq(static_cast<size_t>(half));
+    for (int j = 0; j < half; ++j)
+        inv_freq[static_cast<size_t>(j)] =
+            1.f / std::pow(p.theta, static_cast<float>(2 * j) / static_cast<float>(p.rotary_dim));
+    t.positions.assign(step.begin(), step.end());
+    t.cs.resize(static_cast<size_t>(rows * half * 2));
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto pos = static_cast<float>(step[static_cast<size_t>(r)]);
+        float* row = t.cs.data() + r * half * 2;
+        for (int j = 0; j < half; ++j) {
+            const float angle = pos * inv_freq[static_cast<size_t>(j)];
+            row[j] = std::cos(angle);
+            row[half + j] = std::sin(angle);
+        }
+    }
+    return t.cs.data();
+}
+
+}  // namespace ascent::cpu
