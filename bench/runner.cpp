@@ -132,6 +132,17 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
     const double mean_ctx = static_cast<double>(row.input_len) + gen_per_iter / 2.0;
     row.decode_bytes_per_token = cost.weight_bytes + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
     row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
+    const auto& side = row.side_read_bytes_per_second_each;
+    const auto& steps = row.decode_steps_per_second_each;
+    double side_sum = 0, share_sum = 0;
+    for (size_t i = 0; i < side.size() && i < steps.size(); ++i) {
+        side_sum += side[i];
+        if (side[i] > 0) share_sum += row.decode_bytes_per_token * steps[i] / side[i];
+    }
+    if (!side.empty()) {
+        row.side_read_bytes_per_second = side_sum / static_cast<double>(side.size());
+        row.decode_roof_share = share_sum / static_cast<double>(side.size());
+    }
     row.prefill_flops = prefill_flops(cost, row.input_len);
     row.prefill_flops_per_second = row.prefill_flops / row.prefill_seconds;
 }
@@ -200,7 +211,9 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
             const auto prompt = random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng);
             std::vector<LatencyRow> rows(c.modes.size());
             // Modes take turns iteration by iteration, so a shared, noisy machine slows them alike
-            // and their ratio means something.
+            // and their ratio means something. Each iteration is bracketed by reads of the weights,
+            // the roof at that moment.
+            double side_before = m.backend->probe_weight_read_bandwidth();
             for (int it = 0; it < per_row; ++it)
                 for (size_t k = 0; k < c.modes.size(); ++k) {
                     LatencyRow& row = rows[k];
@@ -211,8 +224,16 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     const double capture_before = total_capture_seconds(s);
                     auto res = one_request(s, m, sampler, prompt, out, c.ignore_eos);
                     row.capture_seconds += total_capture_seconds(s) - capture_before;
+                    const double side_after = m.backend->probe_weight_read_bandwidth();
+                    const double side = (side_before + side_after) / 2;
+                    side_before = side_after;
                     bar.step();
                     if (it < c.num_iters_warmup) continue;
+                    row.side_read_bytes_per_second_each.push_back(side);
+                    row.decode_steps_per_second_each.push_back(
+                        res.stats.generated_tokens > 1 && res.stats.decode_seconds > 0
+                            ? static_cast<double>(res.stats.generated_tokens - 1) / res.stats.decode_seconds
+                            : 0);
                     row.latencies.push_back(res.stats.total_seconds);
                     row.prefill_seconds += res.stats.prefill_seconds;
                     row.ttft_seconds += res.stats.ttft_seconds;

@@ -41,6 +41,12 @@ struct LatencyRow {
     double generation_tokens_per_second = 0;
     double decode_bytes_per_token = 0;  // weights + mean KV read per decode step
     double decode_bytes_per_second = 0;
+    // The roof beside each iteration: the weights read with all threads just before and just
+    // after it (mean of the two), and the iteration's decode rate over it.
+    std::vector<double> side_read_bytes_per_second_each;
+    std::vector<double> decode_steps_per_second_each;
+    double side_read_bytes_per_second = 0;  // mean over iterations
+    double decode_roof_share = 0;           // mean over iterations of decode GB/s / side roof
     double prefill_flops = 0;
     double prefill_flops_per_second = 0;
     double capture_seconds = 0;         // graph mode: capture of the buckets this row used

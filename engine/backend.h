@@ -73,6 +73,10 @@ public:
     virtual void free_activation(float* p, size_t floats) = 0;
     virtual BackendMemory memory() const = 0;
     virtual RooflineProbe probe_roofline() = 0;
+    // Read bandwidth over the weights' own memory right now (bytes/s, all threads, a fraction of a
+    // second): the roof beside a decode measured at the same moment. Machines whose bandwidth
+    // changes by the minute (a VM's cores moved between dies) make an earlier probe meaningless.
+    virtual double probe_weight_read_bandwidth() = 0;
 
     // Kernels. Activations are f32 row-major [rows, cols].
     virtual void embed(const Weight& table, std::span<const int32_t> tokens, float* out) = 0;

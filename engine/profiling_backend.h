@@ -45,6 +45,7 @@ public:
     void free_activation(float* p, size_t floats) override;
     BackendMemory memory() const override { return b_.memory(); }
     RooflineProbe probe_roofline() override { return b_.probe_roofline(); }
+    double probe_weight_read_bandwidth() override { return b_.probe_weight_read_bandwidth(); }
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps, float* out) override;

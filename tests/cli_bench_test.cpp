@@ -33,9 +33,17 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
         EXPECT_EQ(row["num_iters"], 2);
         EXPECT_EQ(row["latencies_s"].size(), 2u);
         for (const char* k : {"avg_latency_s", "ttft_s", "prompt_tokens_per_s", "generation_tokens_per_s",
-                              "decode_bytes_per_token", "decode_bytes_per_s", "prefill_flops_per_s"})
+                              "decode_bytes_per_token", "decode_bytes_per_s", "decode_side_read_bytes_per_s",
+                              "decode_roof_share", "prefill_flops_per_s"})
             EXPECT_GT(row[k].get<double>(), 0) << k;
         EXPECT_TRUE(row["percentile_latency_s"].contains("90"));
+        // The demo model's shape (models/demo/stories260K/config.json): per token the products of
+        // 5 layers (q, o 64x64; k, v 32x64; gate, up, down 172x64), once per prompt the tied LM
+        // head (512x64), and causal attention over 8 heads of 8 in each layer.
+        const double n = row["input_len"].get<double>();
+        const double per_token = 2.0 * 5 * (2 * 64 * 64 + 2 * 32 * 64 + 3 * 172 * 64);
+        const double expected = per_token * n + 2.0 * 512 * 64 + n * (n + 1) / 2 * 4 * 5 * 64;
+        EXPECT_DOUBLE_EQ(row["prefill_flops"].get<double>(), expected) << "input_len " << n;
     }
     EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
 }

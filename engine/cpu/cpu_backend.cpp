@@ -68,6 +68,7 @@ Weight CpuBackend::adopt_weight(const StoredTensor& t, int64_t rows, int64_t col
             w.data = owned_u16_.back().get();
         }
     }
+    weight_regions_.push_back({w.data, t.nbytes});
     return w;
 }
 
@@ -137,6 +138,8 @@ RooflineProbe CpuBackend::probe_roofline() {
     r.matrix_peak_flops = measure_amx_bf16_peak(pool_).flops_per_second;
     return r;
 }
+
+double CpuBackend::probe_weight_read_bandwidth() { return measure_read_bandwidth_of(pool_, weight_regions_); }
 
 const float* CpuBackend::f32_vector_cached(const Weight& w) {
     if (w.dtype == DType::F32) return static_cast<const float*>(w.data);

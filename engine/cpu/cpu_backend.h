@@ -6,6 +6,7 @@
 #include "engine/cpu/attention.h"
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/matmul.h"
+#include "engine/cpu/probes.h"
 #include "engine/cpu/rope_tables.h"
 #include "engine/cpu/thread_pool.h"
 
@@ -29,6 +30,7 @@ public:
     void free_activation(float* p, size_t floats) override;
     BackendMemory memory() const override;
     RooflineProbe probe_roofline() override;
+    double probe_weight_read_bandwidth() override;
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
@@ -59,6 +61,7 @@ private:
     const KernelSet& k_;
     ThreadPool pool_;
     size_t weight_bytes_ = 0;
+    std::vector<MemoryRegion> weight_regions_;  // what probe_weight_read_bandwidth() reads
     std::atomic<size_t> kv_bytes_{0};
     std::atomic<size_t> act_bytes_{0};
     std::atomic<size_t> act_peak_{0};

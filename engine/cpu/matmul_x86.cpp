@@ -2,10 +2,10 @@
 // function carries its own target attribute (the rest of the project is built for baseline
 // x86-64) and the path is only offered when the CPU reports the features at run time.
 //
-// Decode (one row): bandwidth bound. Eight weight rows are streamed at once against the same x
-// vectors, with a later group of rows prefetched; a BF16 weight vector is split into its even and
-// odd elements by one shift and one mask (each already a valid f32), which is why the
-// activations come de-interleaved (MatmulLayout::F32Split) and stay f32.
+// Decode (one row): bandwidth bound. Weight rows are streamed one after the other (one sequential
+// stream per thread); a BF16 weight vector is split into its even and odd elements by one shift
+// and one mask (each already a valid f32), which is why the activations come de-interleaved
+// (MatmulLayout::F32Split) and stay f32.
 // Prefill (several rows): compute bound. Activations are BF16 (converted once per matmul); the
 // weights are read in place, so both operands are contiguous along `in` and the micro-kernel is
 // a 3-token x 8-output tile of vdpbf16ps accumulators, reduced horizontally at the end of each
@@ -27,7 +27,7 @@ using namespace avx512;
 
 constexpr int64_t kF32Lanes = 16;
 constexpr int64_t kBF16Lanes = 32;
-constexpr int kGemvRows = 8;  // weight rows streamed together in decode
+constexpr int kGemvRows = 8;  // decode rows whose sums are reduced together
 constexpr int kTileM = 3;     // tokens per micro-kernel tile
 constexpr int kTileN = 8;     // weight rows per micro-kernel tile
 
@@ -85,21 +85,17 @@ struct LoadF16 {
 };
 
 // ------------------------------------------------------------------------------------------
-// Decode: one activation row against R weight rows.
+// Decode: one activation row against the weight rows [o0, o1).
 //
-// With R rows interleaved, each row is a short stream that the hardware prefetcher picks up
-// late (it restarts at every 4 KiB page), so the kernels prefetch the rows of a later group
-// themselves, at the same offsets they are reading now. Measured on the Qwen2-0.5B shapes this
-// takes rows of 896 BF16 from ~75% to ~97% of the single-core read bandwidth. Prefetches past
-// the end of the matrix are harmless (they never fault).
+// Weight rows are read one after the other, so a thread's reads are one sequential stream that
+// the hardware prefetchers follow at full speed. Eight rows read side by side (eight streams a
+// row apart) needed software prefetches, and those hold L1 miss buffers until the line arrives:
+// on Zen 4, two threads that way read at about half the rate the same two threads reach on one
+// stream each (a row at a time: 34-36 GB/s side by side with a plain read loop's 32-35 GB/s;
+// eight rows with prefetches: 21-33 GB/s). Each row keeps four accumulators (two steps
+// unrolled) to cover the multiply-add latency; the sums of a group of rows are reduced together.
 
-// Rows ahead to prefetch: whole groups, at least ~16 KiB ahead of the reads.
-inline int64_t gemv_prefetch_rows(int64_t row_bytes) {
-    const int64_t group_bytes = kGemvRows * row_bytes;
-    return kGemvRows * std::max<int64_t>(1, (16384 + group_bytes - 1) / group_bytes);
-}
-
-// Into L2 only: a group ahead can be larger than L1.
+// Into L2 only: the prefill kernels prefetch the next weight panel, which can be larger than L1.
 ASCENT_AVX512_INLINE void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
 template <int R>
@@ -110,53 +106,60 @@ ASCENT_AVX512_INLINE void store_row_sums(const __m512 (&acc)[R], const float* bi
     store_sums(sum8(sums), R, bias, false, y);
 }
 
-// BF16 weights, activations in F32Split layout (per 32 elements: 16 even, then 16 odd).
+// One BF16 weight row against activations in F32Split layout (per 32 elements: 16 even, then 16
+// odd): a BF16 vector's even and odd elements are each a valid f32 after one shift or one mask.
+ASCENT_AVX512_INLINE __m512 even(__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); }
+ASCENT_AVX512_INLINE __m512 odd(__m512i v) {
+    return _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+
+ASCENT_AVX512_INLINE __m512 row_dot_bf16(const float* xs, const uint16_t* w, int64_t in) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 2 * kBF16Lanes <= in; k += 2 * kBF16Lanes) {
+        const __m512i v = _mm512_loadu_si512(w + k), u = _mm512_loadu_si512(w + k + kBF16Lanes);
+        a0 = _mm512_fmadd_ps(even(v), _mm512_load_ps(xs + k), a0);
+        a1 = _mm512_fmadd_ps(odd(v), _mm512_load_ps(xs + k + kF32Lanes), a1);
+        a2 = _mm512_fmadd_ps(even(u), _mm512_load_ps(xs + k + 2 * kF32Lanes), a2);
+        a3 = _mm512_fmadd_ps(odd(u), _mm512_load_ps(xs + k + 3 * kF32Lanes), a3);
+    }
+    for (; k < in; k += kBF16Lanes) {  // x is zero-padded; the weights must not be read past the row
+        const __m512i v = k + kBF16Lanes <= in ? _mm512_loadu_si512(w + k) : _mm512_maskz_loadu_epi16(first_n32(in - k), w + k);
+        a0 = _mm512_fmadd_ps(even(v), _mm512_load_ps(xs + k), a0);
+        a1 = _mm512_fmadd_ps(odd(v), _mm512_load_ps(xs + k + kF32Lanes), a1);
+    }
+    return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+}
+
+// One F32 or F16 weight row against f32 activations in natural order.
+template <class L>
+ASCENT_AVX512_INLINE __m512 row_dot_f32(const float* x, const typename L::T* w, int64_t in) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 4 * kF32Lanes <= in; k += 4 * kF32Lanes) {
+        a0 = _mm512_fmadd_ps(L::load(w + k), _mm512_load_ps(x + k), a0);
+        a1 = _mm512_fmadd_ps(L::load(w + k + kF32Lanes), _mm512_load_ps(x + k + kF32Lanes), a1);
+        a2 = _mm512_fmadd_ps(L::load(w + k + 2 * kF32Lanes), _mm512_load_ps(x + k + 2 * kF32Lanes), a2);
+        a3 = _mm512_fmadd_ps(L::load(w + k + 3 * kF32Lanes), _mm512_load_ps(x + k + 3 * kF32Lanes), a3);
+    }
+    for (; k < in; k += kF32Lanes) {
+        const __m512 v = k + kF32Lanes <= in ? L::load(w + k) : L::load_first(w + k, in - k);
+        a0 = _mm512_fmadd_ps(v, _mm512_load_ps(x + k), a0);
+    }
+    return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+}
+
 template <int R>
 ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
     __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-    const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
-    const uint16_t* next = w + gemv_prefetch_rows(in * 2) * in;
-    int64_t k = 0;
-    for (; k + kBF16Lanes <= in; k += kBF16Lanes) {
-        const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
-        for (int r = 0; r < R; ++r) prefetch_l2(next + r * in + k);
-        for (int r = 0; r < R; ++r) {
-            const __m512i v = _mm512_loadu_si512(w + r * in + k);
-            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, acc[r]);
-            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, acc[r]);
-        }
-    }
-    if (k < in) {  // x is zero-padded; the weights must not be read past the row
-        const __mmask32 m = first_n32(in - k);
-        const __m512 xe = _mm512_load_ps(xs + k), xo = _mm512_load_ps(xs + k + kF32Lanes);
-        for (int r = 0; r < R; ++r) {
-            const __m512i v = _mm512_maskz_loadu_epi16(m, w + r * in + k);
-            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), xe, acc[r]);
-            acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), xo, acc[r]);
-        }
-    }
+    for (int r = 0; r < R; ++r) acc[r] = row_dot_bf16(xs, w + r * in, in);
     store_row_sums(acc, bias, y);
 }
 
-// F32 or F16 weights, f32 activations in natural order.
 template <class L, int R>
 ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, const float* bias, float* y) {
     __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-    const typename L::T* next = w + gemv_prefetch_rows(in * static_cast<int64_t>(sizeof(typename L::T))) * in;
-    int64_t k = 0;
-    for (; k + kF32Lanes <= in; k += kF32Lanes) {
-        const __m512 xv = _mm512_load_ps(x + k);
-        // One prefetch per 64-byte line: every step for F32, every other step for F16.
-        if (sizeof(typename L::T) == 4 || (k & kF32Lanes) == 0)
-            for (int r = 0; r < R; ++r) prefetch_l2(next + r * in + k);
-        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load(w + r * in + k), xv, acc[r]);
-    }
-    if (k < in) {
-        const __m512 xv = _mm512_load_ps(x + k);
-        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(L::load_first(w + r * in + k, in - k), xv, acc[r]);
-    }
+    for (int r = 0; r < R; ++r) acc[r] = row_dot_f32<L>(x, w + r * in, in);
     store_row_sums(acc, bias, y);
 }
 
@@ -288,6 +291,13 @@ TileFn pick_tile(int m, int n) {
     return table[m - 1][n - 1];
 }
 
+// Weight rows ahead that the first token tile of a panel prefetches: whole panels, at least
+// ~16 KiB ahead of the reads.
+inline int64_t panel_prefetch_rows(int64_t row_bytes) {
+    const int64_t panel_bytes = kTileN * row_bytes;
+    return kTileN * std::max<int64_t>(1, (16384 + panel_bytes - 1) / panel_bytes);
+}
+
 template <class D>
 void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, const float* bias, float* y,
           int64_t ldy) {
@@ -300,7 +310,7 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
     const int64_t x_block_bytes = 512 * 1024;
     const int64_t mc = std::max<int64_t>(
         kTileM, x_block_bytes / (kc * static_cast<int64_t>(sizeof(typename D::X))) / kTileM * kTileM);
-    const int64_t prefetch_rows = gemv_prefetch_rows(in * static_cast<int64_t>(sizeof(typename D::W)));
+    const int64_t prefetch_rows = panel_prefetch_rows(in * static_cast<int64_t>(sizeof(typename D::W)));
     TileArgs a{};
     a.x_stride = xs;
     a.in = in;
@@ -411,15 +421,19 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
     }
 }
 
-// Register-resident vdpbf16ps loop: 24 independent accumulators hide the latency; the asm
-// barrier keeps the compiler from hoisting the constant products out of the loop.
+// Register-resident vdpbf16ps loop; the asm barrier keeps the compiler from hoisting the constant
+// products out of the loop.
 ASCENT_AVX512 double x86_peak_loop(int64_t iterations) {
-    constexpr int kAcc = 24;
+    // 12 independent chains cover latency x throughput of vdpbf16ps on the AVX-512 BF16 cores
+    // seen (Zen 4, Sapphire Rapids). The loop must be unrolled: left rolled, GCC keeps the accumulators
+    // in memory and the loop measures store forwarding (half the real peak on Zen 4).
+    constexpr int kAcc = 12;
     __m512 acc[kAcc];
     for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_setzero_ps();
     __m512i a = _mm512_set1_epi16(0x3f80), b = _mm512_set1_epi16(0x3c00);  // 1.0 and 2^-7
     for (int64_t it = 0; it < iterations; ++it) {
         __asm__ volatile("" : "+v"(a), "+v"(b));
+#pragma GCC unroll 12
         for (int i = 0; i < kAcc; ++i)
             acc[i] = _mm512_dpbf16_ps(acc[i], reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
     }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -67,6 +68,38 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t bu
         const double t = seconds_since(t0);
         if (t > 0) best = std::max(best, static_cast<double>(total) / t);
         if (pass >= 2 && seconds_since(start) > seconds_budget) break;
+    }
+    volatile float keep = sink[0];
+    (void)keep;
+    return best;
+}
+
+double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes) {
+    const MatmulPath& path = best_path();
+    // Slices of at most 4 MiB, so the threads get even shares of regions of any sizes.
+    constexpr size_t kSliceMax = size_t{4} << 20;
+    std::vector<MemoryRegion> slices;
+    size_t total = 0;
+    for (const MemoryRegion& r : regions) {
+        const auto begin = (reinterpret_cast<uintptr_t>(r.data) + 63) / 64 * 64;
+        const auto end = reinterpret_cast<uintptr_t>(r.data) + r.bytes;
+        if (end < begin + kSliceAlign) continue;
+        const size_t usable = (end - begin) / kSliceAlign * kSliceAlign;
+        for (size_t off = 0; off < usable; off += kSliceMax)
+            slices.push_back({reinterpret_cast<const void*>(begin + off), std::min(kSliceMax, usable - off)});
+        total += usable;
+    }
+    if (slices.empty()) return 0;
+    std::vector<float> sink(slices.size());
+    double best = 0;
+    for (int pass = 0; pass < std::max(1, passes); ++pass) {
+        const auto t0 = Clock::now();
+        pool.run(static_cast<int64_t>(slices.size()), [&](int64_t s, int) {
+            const MemoryRegion& slice = slices[static_cast<size_t>(s)];
+            sink[static_cast<size_t>(s)] = path.read_sum(slice.data, slice.bytes);
+        });
+        const double t = seconds_since(t0);
+        if (t > 0) best = std::max(best, static_cast<double>(total) / t);
     }
     volatile float keep = sink[0];
     (void)keep;

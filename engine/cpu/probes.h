@@ -2,6 +2,7 @@
 // Machine probes for the roofline that `ascent bench` and the micro-benchmarks compare the matmul
 // kernels against: how fast this machine can read memory, and how fast it can multiply-add BF16.
 #include <cstddef>
+#include <span>
 #include <string>
 
 namespace ascent::cpu {
@@ -16,6 +17,16 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget = 0.3);
 double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes);
 // The default buffer: twice the last-level cache, at least 256 MiB, at most 1 GiB and 1/8 of RAM.
 size_t default_bandwidth_buffer_bytes();
+
+// Read bandwidth over memory that already exists (the model's weights), with all threads, best of
+// `passes` passes: no buffer to allocate or fill, so it is cheap enough to run beside every timed
+// request. Each region is read from its first 64-byte boundary in whole 256-byte blocks; 0 when
+// that leaves nothing to read.
+struct MemoryRegion {
+    const void* data;
+    size_t bytes;
+};
+double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes = 2);
 
 // Peak BF16 dot-product FLOP/s with all threads: a register-resident vdpbf16ps loop, or the best
 // available equivalent on this CPU (`kernel` says which), FLOP counted as 2 per multiply-add.
