@@ -65,4 +65,12 @@ ASCENT_AVX512_INLINE void transpose16(__m512 (&r)[16]) {
 
 }  // namespace ascent::cpu::avx512
 
+namespace ascent::cpu {
+class MatmulInput;
+// BF16 prefill (x prepared as MatmulLayout::BF16) on packed weight panels, matmul_x86_packed.cpp;
+// arguments as matmul_rows().
+void x86_gemm_bf16_packed(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias,
+                          float* y, int64_t ldy);
+}  // namespace ascent::cpu
+
 #endif  // __x86_64__

@@ -6,11 +6,12 @@
 // stream per thread); a BF16 weight vector is split into its even and odd elements by one shift
 // and one mask (each already a valid f32), which is why the activations come de-interleaved
 // (MatmulLayout::F32Split) and stay f32.
-// Prefill (several rows): compute bound. Activations are BF16 (converted once per matmul); the
-// weights are read in place, so both operands are contiguous along `in` and the micro-kernel is
-// a 3-token x 8-output tile of vdpbf16ps accumulators, reduced horizontally at the end of each
-// K block. Loops are blocked so the 8-row weight panel stays in L1 across token tiles and the
-// token block stays in L2 across panels. (matmul_amx.cpp replaces this kernel where AMX exists.)
+// Prefill (several rows): compute bound. BF16 weights: activations rounded to BF16 once per
+// matmul, products on packed weight panels (matmul_x86_packed.cpp; matmul_amx.cpp where AMX
+// exists). F32 and F16 weights: both operands are read contiguous along `in` and the
+// micro-kernel is a 3-token x 8-output tile of f32 accumulators, reduced horizontally at the end
+// of each K block; loops are blocked so the 8-row weight panel stays in L1 across token tiles and
+// the token block stays in L2 across panels.
 #include "engine/cpu/matmul_path.h"
 
 #if defined(__x86_64__)
@@ -194,24 +195,7 @@ GemvF32<L> pick_gemv_f32(int r) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Prefill: a tile of M tokens x N weight rows over the K range [k0, k1).
-
-// BF16 activations and weights: 32 products per vdpbf16ps.
-struct DotBF16 {
-    using X = uint16_t;
-    using W = uint16_t;
-    using XVec = __m512i;
-    static constexpr int64_t kStep = kBF16Lanes;
-    static constexpr int64_t kBlockK = 1536;  // 8 rows x 1536 x 2 bytes = 24 KiB panel in L1
-    ASCENT_AVX512_INLINE static __m512i load_x(const uint16_t* p) { return _mm512_load_si512(p); }
-    ASCENT_AVX512_INLINE static __m512i load_w(const uint16_t* p) { return _mm512_loadu_si512(p); }
-    ASCENT_AVX512_INLINE static __m512i load_w_first(const uint16_t* p, int64_t n) {
-        return _mm512_maskz_loadu_epi16(first_n32(n), p);
-    }
-    ASCENT_AVX512_INLINE static __m512 madd(__m512 acc, __m512i x, __m512i w) {
-        return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(w));
-    }
-};
+// Prefill of F32 and F16 weights: a tile of M tokens x N weight rows over the K range [k0, k1).
 
 // f32 activations against F32 or F16 weights widened on load.
 template <class L>
@@ -401,7 +385,7 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
         case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:
-            gemm<DotBF16>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            x86_gemm_bf16_packed(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
             return;
         case MatmulLayout::F32:
             if (wt == DType::F32) {
