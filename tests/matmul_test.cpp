@@ -276,6 +276,27 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
                 }
 }
 
+// Token counts either side of where the x86 path switches to packed panels, with every remainder
+// of its 8-token tiles, on output counts that leave panels of 1, 2 and 3 vectors.
+TEST(Matmul, PackedPrefillCoversEveryTokenTile) {
+    const MatmulPath* x86 = x86_matmul_path();
+    if (!x86) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+    const MatmulPath& scalar = scalar_matmul_path();
+    uint32_t seed = 3000;
+    for (int64_t rows = 22; rows <= 40; ++rows)
+        for (int64_t n_out : {7, 40, 100}) {
+            const Problem p = make_problem(rows, 899, n_out, DType::BF16, seed++);
+            const auto want = run(scalar, p, 1, p.n_out, true);
+            const auto got = run(*x86, p, 1, p.n_out, true);
+            expect_untouched_outside(p, got, p.n_out - 1, x86->name);
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t o = 1; o < p.n_out; ++o) {
+                    const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
+                    ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30) << describe(*x86, p, 1, true) << " r=" << r;
+                }
+        }
+}
+
 TEST(Matmul, ManyTokensCrossTheBlockBoundaries) {
     // More tokens than one L2 block of the x86 prefill kernels, with several K blocks for F32.
     const MatmulPath& scalar = scalar_matmul_path();

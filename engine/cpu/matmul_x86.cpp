@@ -7,11 +7,11 @@
 // and one mask (each already a valid f32), which is why the activations come de-interleaved
 // (MatmulLayout::F32Split) and stay f32.
 // Prefill (several rows): compute bound. BF16 weights: activations rounded to BF16 once per
-// matmul, products on packed weight panels (matmul_x86_packed.cpp; matmul_amx.cpp where AMX
-// exists). F32 and F16 weights: both operands are read contiguous along `in` and the
-// micro-kernel is a 3-token x 8-output tile of f32 accumulators, reduced horizontally at the end
-// of each K block; loops are blocked so the 8-row weight panel stays in L1 across token tiles and
-// the token block stays in L2 across panels.
+// matmul; from kPackedMinRows tokens on, products on packed weight panels (matmul_x86_packed.cpp;
+// matmul_amx.cpp where AMX exists). Fewer BF16 tokens, and F32 and F16 weights: both operands are
+// read in place, contiguous along `in`, and the micro-kernel is a 3-token x 8-output tile of f32
+// accumulators, reduced horizontally at the end of each K block; loops are blocked so the 8-row
+// weight panel stays in L1 across token tiles and the token block stays in L2 across panels.
 #include "engine/cpu/matmul_path.h"
 
 #if defined(__x86_64__)
@@ -31,6 +31,7 @@ constexpr int64_t kBF16Lanes = 32;
 constexpr int kGemvRows = 8;  // decode rows whose sums are reduced together
 constexpr int kTileM = 3;     // tokens per micro-kernel tile
 constexpr int kTileN = 8;     // weight rows per micro-kernel tile
+constexpr int64_t kPackedMinRows = 24;  // BF16 prefills from this many tokens use packed panels
 
 // ------------------------------------------------------------------------------------------
 // Horizontal sums
@@ -195,7 +196,24 @@ GemvF32<L> pick_gemv_f32(int r) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Prefill of F32 and F16 weights: a tile of M tokens x N weight rows over the K range [k0, k1).
+// In-place prefill: a tile of M tokens x N weight rows over the K range [k0, k1).
+
+// BF16 activations and weights: 32 products per vdpbf16ps.
+struct DotBF16 {
+    using X = uint16_t;
+    using W = uint16_t;
+    using XVec = __m512i;
+    static constexpr int64_t kStep = kBF16Lanes;
+    static constexpr int64_t kBlockK = 1536;  // 8 rows x 1536 x 2 bytes = 24 KiB panel in L1
+    ASCENT_AVX512_INLINE static __m512i load_x(const uint16_t* p) { return _mm512_load_si512(p); }
+    ASCENT_AVX512_INLINE static __m512i load_w(const uint16_t* p) { return _mm512_loadu_si512(p); }
+    ASCENT_AVX512_INLINE static __m512i load_w_first(const uint16_t* p, int64_t n) {
+        return _mm512_maskz_loadu_epi16(first_n32(n), p);
+    }
+    ASCENT_AVX512_INLINE static __m512 madd(__m512 acc, __m512i x, __m512i w) {
+        return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(w));
+    }
+};
 
 // f32 activations against F32 or F16 weights widened on load.
 template <class L>
@@ -385,7 +403,12 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
         case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:
-            x86_gemm_bf16_packed(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            // Packing a panel costs about as much as 8 tokens' products with it: below ~24 tokens
+            // (Zen 4, 2 threads: 108 vs 238 GFLOP/s at 2 tokens, even at 24) the in-place kernel wins.
+            if (x.rows() < kPackedMinRows)
+                gemm<DotBF16>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            else
+                x86_gemm_bf16_packed(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
             return;
         case MatmulLayout::F32:
             if (wt == DType::F32) {
