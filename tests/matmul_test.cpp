@@ -456,7 +456,9 @@ TEST(Probes, ReadBandwidthIsPlausible) {
 TEST(Probes, Bf16PeakIsAtLeastWhatAPrefillProductReaches) {
     const MatmulPath* x86 = x86_matmul_path();
     if (!x86) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
-    constexpr int64_t rows = 48, in = 1024, n_out = 256;  // operands stay in L2
+    // Operands stay in L2; 16 tokens run the in-place kernel (~75% of the peak on Zen 4), so noise
+    // between the two measurements leaves a margin, while a rolled loop (~50%) still fails.
+    constexpr int64_t rows = 16, in = 1024, n_out = 256;
     const auto x = randoms(static_cast<size_t>(rows * in), 3);
     const Weights w = make_weights(DType::BF16, n_out, in, 4);
     MatmulInput input;
