@@ -212,7 +212,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
             std::vector<LatencyRow> rows(c.modes.size());
             // Modes take turns iteration by iteration, so a shared, noisy machine slows them alike
             // and their ratio means something. Each iteration is bracketed by reads of the weights,
-            // the roof at that moment.
+            // the roof at that moment; the higher of the two counts, so an iteration during which
+            // the machine sped up is not flattered.
             double side_before = m.backend->probe_weight_read_bandwidth();
             for (int it = 0; it < per_row; ++it)
                 for (size_t k = 0; k < c.modes.size(); ++k) {
@@ -225,7 +226,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     auto res = one_request(s, m, sampler, prompt, out, c.ignore_eos);
                     row.capture_seconds += total_capture_seconds(s) - capture_before;
                     const double side_after = m.backend->probe_weight_read_bandwidth();
-                    const double side = (side_before + side_after) / 2;
+                    const double side = std::max(side_before, side_after);
                     side_before = side_after;
                     bar.step();
                     if (it < c.num_iters_warmup) continue;

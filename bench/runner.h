@@ -42,7 +42,7 @@ struct LatencyRow {
     double decode_bytes_per_token = 0;  // weights + mean KV read per decode step
     double decode_bytes_per_second = 0;
     // The roof beside each iteration: the weights read with all threads just before and just
-    // after it (mean of the two), and the iteration's decode rate over it.
+    // after it (the higher of the two), and the iteration's decode steps per second.
     std::vector<double> side_read_bytes_per_second_each;
     std::vector<double> decode_steps_per_second_each;
     double side_read_bytes_per_second = 0;  // mean over iterations
