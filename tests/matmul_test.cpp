@@ -81,7 +81,7 @@ std::vector<float> run(const MatmulPath& path, const Problem& p, int64_t o0, int
 // The activation as the numerics of matmul.h say the kernels see it.
 float activation(const Problem& p, int64_t r, int64_t i) {
     const float v = p.x[static_cast<size_t>(r * p.ldx + i)];
-    return p.w.type == DType::BF16 && p.rows > 1 ? bf16_to_f32(f32_to_bf16(v)) : v;
+    return p.w.type == DType::BF16 ? bf16_to_f32(f32_to_bf16(v)) : v;
 }
 
 // Sum of |terms| of one output: f32 rounding of a reordered sum stays well within 1e-5 of it
@@ -315,17 +315,22 @@ TEST(Matmul, ManyTokensCrossTheBlockBoundaries) {
     }
 }
 
-TEST(Matmul, Bf16PrefillRoundsActivationsDecodeDoesNot) {
-    // 1 + 2^-10 is not a BF16 value: prefill rounds it to 1, decode keeps it.
+TEST(Matmul, Bf16RoundsActivationsInDecodeAndPrefill) {
+    // 1 + 2^-10 is not a BF16 value: decode and prefill both round it to 1 against BF16 weights,
+    // F32 weights keep it.
     const int64_t in = 64;
     std::vector<uint16_t> w(static_cast<size_t>(in), f32_to_bf16(1.f));
+    const std::vector<float> w32(static_cast<size_t>(in), 1.f);
     std::vector<float> x(static_cast<size_t>(2 * in), 1.f + 1.f / 1024.f);
     for (const MatmulPath* path : matmul_paths()) {
         MatmulInput input;
         float y[2] = {0, 0};
+        input.prepare(*path, x.data(), 1, in, in, DType::F32);
+        matmul_rows(input, w32.data(), DType::F32, 0, 1, nullptr, y, 1);
+        EXPECT_EQ(y[0], 64.f + 64.f / 1024.f) << path->name;
         input.prepare(*path, x.data(), 1, in, in, DType::BF16);
         matmul_rows(input, w.data(), DType::BF16, 0, 1, nullptr, y, 1);
-        EXPECT_EQ(y[0], 64.f + 64.f / 1024.f) << path->name;
+        EXPECT_EQ(y[0], 64.f) << path->name;
         input.prepare(*path, x.data(), 2, in, in, DType::BF16);
         matmul_rows(input, w.data(), DType::BF16, 0, 1, nullptr, y, 1);
         EXPECT_EQ(y[0], 64.f) << path->name;

@@ -114,7 +114,7 @@ void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64
                 const int64_t lanes = dst.lanes(), chunk = 2 * lanes;
                 for (int64_t base = 0; base < stride; base += chunk)
                     for (int64_t j = 0; j < chunk; ++j)
-                        d[base + (j & 1) * lanes + j / 2] = base + j < in ? xr[base + j] : 0.f;
+                        d[base + (j & 1) * lanes + j / 2] = base + j < in ? bf16_to_f32(f32_to_bf16(xr[base + j])) : 0.f;
                 break;
             }
         }

@@ -12,11 +12,11 @@
 // Numerics. The scalar path defines them and every other path computes the same products; only
 // the order in which the f32 partial sums are added differs.
 //  - F32 and F16 weights: weights widened exactly to f32, activations f32, sums in f32.
-//  - BF16 weights, rows == 1 (decode, bandwidth bound): weights widened exactly to f32,
-//    activations stay f32, sums in f32.
-//  - BF16 weights, rows > 1 (prefill, compute bound): activations are rounded to BF16 (nearest
-//    even) once per matmul, so every product bf16 x bf16 is exact in f32; sums in f32.
-//    (vdpbf16ps and AMX treat BF16 denormals as zero; they are below 1e-38.)
+//  - BF16 weights: activations are rounded to BF16 (nearest even) once per matmul, decode and
+//    prefill alike (as llama.cpp's BF16 dot products do), so every product bf16 x bf16 is exact
+//    in f32; sums in f32. (vdpbf16ps and AMX treat BF16 denormals as zero; they are below
+//    1e-38.) Decode reads each weight once per step: activations half the size keep a wide
+//    row's x in L1 beside the weight stream.
 // For a given path, results do not depend on the number of threads or on how [0, n_out) is
 // split into blocks: each output is summed in the same order whichever block computes it.
 #include <cstddef>
@@ -34,8 +34,9 @@ struct MatmulPath;
 // How a MatmulInput stores the activations; each path asks for the one its kernels read.
 enum class MatmulLayout : uint8_t {
     F32,       // f32 rows
-    F32Split,  // f32 rows whose every chunk of 2 * lanes elements is stored as [even i..., odd i...]
-               // (matches a BF16 weight vector split into its even and odd halves by two shifts)
+    F32Split,  // BF16-rounded rows stored as f32, every chunk of 2 * lanes elements as [even i...,
+               // odd i...] (matches a BF16 weight vector split into its even and odd halves by two
+               // shifts)
     BF16,      // rows rounded to BF16 (nearest even)
     BF16Tiles, // BF16 as AMX B tiles: per 16 tokens x 32 columns, 16 rows of (token, column pair)
 };

@@ -2,8 +2,8 @@
 // AVX-512...) and the best one is chosen at run time. Same structure as the x86 path: decode
 // streams several weight rows against shared x vectors; prefill runs a register tile of tokens x
 // weight rows. BF16 data is split into its even and odd halves with one shift and one mask per
-// vector (each half is a valid f32), so the activations of decode come de-interleaved
-// (MatmulLayout::F32Split) and prefill multiplies BF16 by BF16 exactly in f32.
+// vector (each half is a valid f32), so the activations of decode come rounded to BF16 and
+// de-interleaved (MatmulLayout::F32Split) and prefill multiplies BF16 by BF16 exactly in f32.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/cpu/matmul_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -3,9 +3,8 @@
 // x86-64) and the path is only offered when the CPU reports the features at run time.
 //
 // Decode (one row): bandwidth bound. Weight rows are streamed one after the other (one sequential
-// stream per thread); a BF16 weight vector is split into its even and odd elements by one shift
-// and one mask (each already a valid f32), which is why the activations come de-interleaved
-// (MatmulLayout::F32Split) and stay f32.
+// stream per thread); BF16 weights meet activations rounded to BF16 in vdpbf16ps, F32 and F16
+// weights meet f32 activations in f32 multiply-adds.
 // Prefill (several rows): compute bound. BF16 weights: activations rounded to BF16 once per
 // matmul; from kPackedMinRows tokens on, products on packed weight panels (matmul_x86_packed.cpp;
 // matmul_amx.cpp where AMX exists). Fewer BF16 tokens, and F32 and F16 weights: both operands are
@@ -108,27 +107,27 @@ ASCENT_AVX512_INLINE void store_row_sums(const __m512 (&acc)[R], const float* bi
     store_sums(sum8(sums), R, bias, false, y);
 }
 
-// One BF16 weight row against activations in F32Split layout (per 32 elements: 16 even, then 16
-// odd): a BF16 vector's even and odd elements are each a valid f32 after one shift or one mask.
-ASCENT_AVX512_INLINE __m512 even(__m512i v) { return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)); }
-ASCENT_AVX512_INLINE __m512 odd(__m512i v) {
-    return _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+// One BF16 weight row against BF16 activations (zero-padded to whole vectors): 32 products per
+// vdpbf16ps, so per 64 bytes of weights one 64-byte load of x. With x in f32 (twice the bytes,
+// plus a shift and a mask to split the weights) a 4864-wide row's x no longer stayed in L1 beside
+// the weight stream: on Zen 4 in its fast state such rows read at 41 GB/s of a 64 GB/s roof, with
+// BF16 activations at 64.
+ASCENT_AVX512_INLINE __m512 dot_step(__m512 acc, const uint16_t* x, __m512i w) {
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(_mm512_load_si512(x)), reinterpret_cast<__m512bh>(w));
 }
 
-ASCENT_AVX512_INLINE __m512 row_dot_bf16(const float* xs, const uint16_t* w, int64_t in) {
+ASCENT_AVX512_INLINE __m512 row_dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t k = 0;
-    for (; k + 2 * kBF16Lanes <= in; k += 2 * kBF16Lanes) {
-        const __m512i v = _mm512_loadu_si512(w + k), u = _mm512_loadu_si512(w + k + kBF16Lanes);
-        a0 = _mm512_fmadd_ps(even(v), _mm512_load_ps(xs + k), a0);
-        a1 = _mm512_fmadd_ps(odd(v), _mm512_load_ps(xs + k + kF32Lanes), a1);
-        a2 = _mm512_fmadd_ps(even(u), _mm512_load_ps(xs + k + 2 * kF32Lanes), a2);
-        a3 = _mm512_fmadd_ps(odd(u), _mm512_load_ps(xs + k + 3 * kF32Lanes), a3);
+    for (; k + 4 * kBF16Lanes <= in; k += 4 * kBF16Lanes) {
+        a0 = dot_step(a0, x + k, _mm512_loadu_si512(w + k));
+        a1 = dot_step(a1, x + k + kBF16Lanes, _mm512_loadu_si512(w + k + kBF16Lanes));
+        a2 = dot_step(a2, x + k + 2 * kBF16Lanes, _mm512_loadu_si512(w + k + 2 * kBF16Lanes));
+        a3 = dot_step(a3, x + k + 3 * kBF16Lanes, _mm512_loadu_si512(w + k + 3 * kBF16Lanes));
     }
-    for (; k < in; k += kBF16Lanes) {  // x is zero-padded; the weights must not be read past the row
+    for (; k < in; k += kBF16Lanes) {  // the weights must not be read past the row
         const __m512i v = k + kBF16Lanes <= in ? _mm512_loadu_si512(w + k) : _mm512_maskz_loadu_epi16(first_n32(in - k), w + k);
-        a0 = _mm512_fmadd_ps(even(v), _mm512_load_ps(xs + k), a0);
-        a1 = _mm512_fmadd_ps(odd(v), _mm512_load_ps(xs + k + kF32Lanes), a1);
+        a0 = dot_step(a0, x + k, v);
     }
     return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
 }
@@ -152,9 +151,9 @@ ASCENT_AVX512_INLINE __m512 row_dot_f32(const float* x, const typename L::T* w, 
 }
 
 template <int R>
-ASCENT_AVX512 void gemv_bf16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
+ASCENT_AVX512 void gemv_bf16(const uint16_t* x, const uint16_t* w, int64_t in, const float* bias, float* y) {
     __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = row_dot_bf16(xs, w + r * in, in);
+    for (int r = 0; r < R; ++r) acc[r] = row_dot_bf16(x, w + r * in, in);
     store_row_sums(acc, bias, y);
 }
 
@@ -165,12 +164,12 @@ ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, 
     store_row_sums(acc, bias, y);
 }
 
-using GemvBF16 = void (*)(const float*, const uint16_t*, int64_t, const float*, float*);
+using GemvBF16 = void (*)(const uint16_t*, const uint16_t*, int64_t, const float*, float*);
 template <class L>
 using GemvF32 = void (*)(const float*, const typename L::T*, int64_t, const float*, float*);
 
-template <class T, class Fn, Fn (*Pick)(int)>
-void gemv_loop(const float* x, const T* w, int64_t in, int64_t o0, int64_t o1, const float* bias, float* y) {
+template <class X, class T, class Fn, Fn (*Pick)(int)>
+void gemv_loop(const X* x, const T* w, int64_t in, int64_t o0, int64_t o1, const float* bias, float* y) {
     for (int64_t o = o0; o < o1; o += kGemvRows) {
         const int r = static_cast<int>(std::min<int64_t>(kGemvRows, o1 - o));
         Pick(r)(x, w + o * in, in, bias ? bias + o : nullptr, y + (o - o0));
@@ -345,10 +344,8 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
 // ------------------------------------------------------------------------------------------
 // The path's entry points
 
-MatmulShape x86_shape(DType wt, int64_t rows, int64_t /*in*/) {
-    if (wt == DType::BF16)
-        return rows == 1 ? MatmulShape{MatmulLayout::F32Split, kF32Lanes, kBF16Lanes, 1}
-                         : MatmulShape{MatmulLayout::BF16, 1, kBF16Lanes, 1};
+MatmulShape x86_shape(DType wt, int64_t /*rows*/, int64_t /*in*/) {
+    if (wt == DType::BF16) return {MatmulLayout::BF16, 1, kBF16Lanes, 1};
     return {MatmulLayout::F32, 1, kF32Lanes, 1};
 }
 
@@ -363,20 +360,6 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                     _mm512_store_ps(d + k, _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k));
                 break;
             }
-            case MatmulLayout::F32Split: {
-                float* d = dst.mutable_f32_row(r);
-                const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-                const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
-                for (int64_t k = 0; k < stride; k += kBF16Lanes) {
-                    const int64_t left = in - k;
-                    const __m512 lo = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(left, 0, 16)), xr + k);
-                    const __m512 hi =
-                        _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(left - 16, 0, 16)), xr + k + 16);
-                    _mm512_store_ps(d + k, _mm512_permutex2var_ps(lo, evens, hi));
-                    _mm512_store_ps(d + k + kF32Lanes, _mm512_permutex2var_ps(lo, odds, hi));
-                }
-                break;
-            }
             case MatmulLayout::BF16: {
                 uint16_t* d = dst.mutable_bf16_row(r);
                 for (int64_t k = 0; k < stride; k += kF32Lanes) {
@@ -385,6 +368,7 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                 }
                 break;
             }
+            case MatmulLayout::F32Split:   // the Highway path's layout, never asked for by x86_shape()
             case MatmulLayout::BF16Tiles:  // the AMX path's layout, converted there
                 return;
         }
@@ -395,14 +379,15 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
               int64_t ldy) {
     const int64_t in = x.in();
     switch (x.layout()) {
-        case MatmulLayout::F32Split:  // BF16 decode
-            for (int64_t r = 0; r < x.rows(); ++r)
-                gemv_loop<uint16_t, GemvBF16, pick_gemv_bf16>(x.f32_row(r), static_cast<const uint16_t*>(w), in, o0,
-                                                              o1, bias, y + r * ldy);
-            return;
+        case MatmulLayout::F32Split:   // the Highway path's layout, never asked for by x86_shape()
         case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:
+            if (x.rows() == 1) {  // decode
+                gemv_loop<uint16_t, uint16_t, GemvBF16, pick_gemv_bf16>(x.bf16_row(0), static_cast<const uint16_t*>(w),
+                                                                        in, o0, o1, bias, y);
+                return;
+            }
             // Packing a panel costs about as much as 8 tokens' products with it: below ~24 tokens
             // (Zen 4, 2 threads: 108 vs 238 GFLOP/s at 2 tokens, even at 24) the in-place kernel wins.
             if (x.rows() < kPackedMinRows)
@@ -413,13 +398,13 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
         case MatmulLayout::F32:
             if (wt == DType::F32) {
                 if (x.rows() == 1)
-                    gemv_loop<float, GemvF32<LoadF32>, pick_gemv_f32<LoadF32>>(
+                    gemv_loop<float, float, GemvF32<LoadF32>, pick_gemv_f32<LoadF32>>(
                         x.f32_row(0), static_cast<const float*>(w), in, o0, o1, bias, y);
                 else
                     gemm<DotF32<LoadF32>>(x, static_cast<const float*>(w), o0, o1, bias, y, ldy);
             } else {
                 if (x.rows() == 1)
-                    gemv_loop<uint16_t, GemvF32<LoadF16>, pick_gemv_f32<LoadF16>>(
+                    gemv_loop<float, uint16_t, GemvF32<LoadF16>, pick_gemv_f32<LoadF16>>(
                         x.f32_row(0), static_cast<const uint16_t*>(w), in, o0, o1, bias, y);
                 else
                     gemm<DotF32<LoadF16>>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
