@@ -93,7 +93,7 @@ struct LoadF16 {
 // row apart) needed software prefetches, and those hold L1 miss buffers until the line arrives:
 // on Zen 4, two threads that way read at about half the rate the same two threads reach on one
 // stream each (a row at a time: 34-36 GB/s side by side with a plain read loop's 32-35 GB/s;
-// eight rows with prefetches: 21-33 GB/s). Each row keeps four accumulators (two steps
+// eight rows with prefetches: 21-33 GB/s). Each row keeps four accumulators (four steps
 // unrolled) to cover the multiply-add latency; the sums of a group of rows are reduced together.
 
 // Into L2 only: the prefill kernels prefetch the next weight panel, which can be larger than L1.
