@@ -42,8 +42,36 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget) {
     return measure_read_bandwidth(pool, seconds_budget, default_bandwidth_buffer_bytes());
 }
 
-double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes) {
+namespace {
+
+// The best rate of timed passes of read_sum over `slices` with all threads: at most max_passes,
+// and no more once min_passes are done and `budget` seconds have gone.
+double best_read_rate(ThreadPool& pool, const std::vector<MemoryRegion>& slices, int min_passes, int max_passes,
+                      double budget) {
     const MatmulPath& path = best_path();
+    size_t total = 0;
+    for (const MemoryRegion& s : slices) total += s.bytes;
+    std::vector<float> sink(slices.size());
+    double best = 0;
+    const auto start = Clock::now();
+    for (int pass = 0; pass < max_passes; ++pass) {
+        const auto t0 = Clock::now();
+        pool.run(static_cast<int64_t>(slices.size()), [&](int64_t s, int) {
+            const MemoryRegion& slice = slices[static_cast<size_t>(s)];
+            sink[static_cast<size_t>(s)] = path.read_sum(slice.data, slice.bytes);
+        });
+        const double t = seconds_since(t0);
+        if (t > 0) best = std::max(best, static_cast<double>(total) / t);
+        if (pass + 1 >= min_passes && seconds_since(start) > budget) break;
+    }
+    volatile float keep = sink.empty() ? 0.f : sink[0];
+    (void)keep;
+    return best;
+}
+
+}  // namespace
+
+double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes) {
     // Several slices per thread: a thread slowed down by another process then reads less,
     // instead of holding the whole pass up.
     const int64_t n_slices = int64_t{pool.size()} * 4;
@@ -56,30 +84,15 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t bu
     // First touch on the threads that will read, so the pages are really mapped (an untouched
     // anonymous page reads as the shared zero page, which sits in cache).
     pool.run(n_slices, [&](int64_t s, int) { std::memset(base + static_cast<size_t>(s) * slice, 0x3c, slice); });
-
-    std::vector<float> sink(static_cast<size_t>(n_slices));
-    double best = 0;
-    const auto start = Clock::now();
-    for (int pass = 0; pass < 50; ++pass) {
-        const auto t0 = Clock::now();
-        pool.run(n_slices, [&](int64_t s, int) {
-            sink[static_cast<size_t>(s)] = path.read_sum(base + static_cast<size_t>(s) * slice, slice);
-        });
-        const double t = seconds_since(t0);
-        if (t > 0) best = std::max(best, static_cast<double>(total) / t);
-        if (pass >= 2 && seconds_since(start) > seconds_budget) break;
-    }
-    volatile float keep = sink[0];
-    (void)keep;
-    return best;
+    std::vector<MemoryRegion> slices;
+    for (int64_t s = 0; s < n_slices; ++s) slices.push_back({base + static_cast<size_t>(s) * slice, slice});
+    return best_read_rate(pool, slices, 3, 50, seconds_budget);
 }
 
 double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes) {
-    const MatmulPath& path = best_path();
     // Slices of at most 4 MiB, so the threads get even shares of regions of any sizes.
     constexpr size_t kSliceMax = size_t{4} << 20;
     std::vector<MemoryRegion> slices;
-    size_t total = 0;
     for (const MemoryRegion& r : regions) {
         const auto begin = (reinterpret_cast<uintptr_t>(r.data) + 63) / 64 * 64;
         const auto end = reinterpret_cast<uintptr_t>(r.data) + r.bytes;
@@ -87,23 +100,10 @@ double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion>
         const size_t usable = (end - begin) / kSliceAlign * kSliceAlign;
         for (size_t off = 0; off < usable; off += kSliceMax)
             slices.push_back({reinterpret_cast<const void*>(begin + off), std::min(kSliceMax, usable - off)});
-        total += usable;
     }
     if (slices.empty()) return 0;
-    std::vector<float> sink(slices.size());
-    double best = 0;
-    for (int pass = 0; pass < std::max(1, passes); ++pass) {
-        const auto t0 = Clock::now();
-        pool.run(static_cast<int64_t>(slices.size()), [&](int64_t s, int) {
-            const MemoryRegion& slice = slices[static_cast<size_t>(s)];
-            sink[static_cast<size_t>(s)] = path.read_sum(slice.data, slice.bytes);
-        });
-        const double t = seconds_since(t0);
-        if (t > 0) best = std::max(best, static_cast<double>(total) / t);
-    }
-    volatile float keep = sink[0];
-    (void)keep;
-    return best;
+    const int n = std::max(1, passes);
+    return best_read_rate(pool, slices, n, n, 0.0);
 }
 
 namespace {
