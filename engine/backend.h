@@ -71,6 +71,10 @@ public:
                                                      DType dtype) = 0;
     virtual float* alloc_activation(size_t floats) = 0;
     virtual void free_activation(float* p, size_t floats) = 0;
+    // Gives activation memory that has been freed but is still held (an allocator's cache) back
+    // to the system; called when a session switches modes, so one mode's leftovers do not sit
+    // beside the other's working set.
+    virtual void release_free_activations() {}
     virtual BackendMemory memory() const = 0;
     virtual RooflineProbe probe_roofline() = 0;
     // Read bandwidth over the weights' own memory right now (bytes/s, all threads, a fraction of a

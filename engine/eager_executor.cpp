@@ -31,6 +31,9 @@ public:
     explicit EagerExecutor(Backend& b) : b_(b) {}
 
     ExecMode mode() const override { return ExecMode::Eager; }
+    // Each op's output is freed when the last tensor using it goes; what the allocator kept of
+    // them goes back now.
+    void release_memory() override { b_.release_free_activations(); }
 
     void run(const Model& model, const StepInput& in, KvCache& cache, std::vector<float>& logits) override {
         in_ = &in;

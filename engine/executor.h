@@ -45,6 +45,10 @@ public:
     virtual void run(const Model& model, const StepInput& in, KvCache& cache, std::vector<float>& logits) = 0;
     virtual std::vector<GraphInfo> graphs() const { return {}; }
     virtual size_t arena_bytes() const { return 0; }
+    // The session stops using this executor for now (a mode switch): give back working memory
+    // that stays allocated between steps, so two modes never hold theirs at once. The next run
+    // allocates it again; what was captured is kept.
+    virtual void release_memory() {}
 };
 
 std::unique_ptr<Executor> make_executor(ExecMode mode, Backend& backend);

@@ -43,6 +43,7 @@ public:
     }
     float* alloc_activation(size_t floats) override;
     void free_activation(float* p, size_t floats) override;
+    void release_free_activations() override { b_.release_free_activations(); }
     BackendMemory memory() const override { return b_.memory(); }
     RooflineProbe probe_roofline() override { return b_.probe_roofline(); }
     double probe_weight_read_bandwidth() override { return b_.probe_weight_read_bandwidth(); }

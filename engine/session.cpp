@@ -17,6 +17,7 @@ Session::Session(Backend& backend, const Model& model, const SessionOptions& opt
 void Session::set_mode(ExecMode mode) {
     auto& slot = executors_[static_cast<int>(mode)];
     if (!slot) slot = make_executor(mode, backend_);
+    if (exec_ && exec_ != slot.get()) exec_->release_memory();
     exec_ = slot.get();
 }
 

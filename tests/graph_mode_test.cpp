@@ -104,6 +104,37 @@ TEST_P(GraphVsEager, SameGreedyTokensFor256Steps) {
     EXPECT_EQ(greedy(b, ExecMode::Graph, prompt, 256, 50), eager);
 }
 
+// A mode switch hands the graph's arena back, so a session that alternates modes (a bench sweep
+// of both) never holds eager's activations and the arena at once; back in graph mode the arena
+// is allocated again by the next step, which goes on as if nothing had happened.
+TEST(GraphMode, LeavingGraphModeGivesBackTheArena) {
+    Built b = build(tiny("Qwen2ForCausalLM", DType::BF16));
+    SessionOptions so;
+    so.context = 256;
+    so.mode = ExecMode::Graph;
+    Session s(*b.backend, *b.model, so), steady(*b.backend, *b.model, so);
+    const auto prompt = tokens(40, 5);
+    ASSERT_TRUE(s.feed(prompt));
+    ASSERT_TRUE(steady.feed(prompt));
+    const size_t arena = s.arena_bytes();
+    ASSERT_GT(arena, 0u);
+    const size_t held = b.backend->memory().activations;  // both sessions' arenas
+    ASSERT_GE(held, 2 * arena);
+    for (int i = 0; i < 6; ++i) {
+        s.set_mode(i % 2 == 0 ? ExecMode::Eager : ExecMode::Graph);
+        EXPECT_EQ(b.backend->memory().activations, held - arena) << "step " << i;  // graph's comes with its step
+        const int32_t next = 11 + i;
+        ASSERT_TRUE(s.feed(std::span<const int32_t>(&next, 1)));
+        ASSERT_TRUE(steady.feed(std::span<const int32_t>(&next, 1)));
+        EXPECT_EQ(b.backend->memory().activations, held - (i % 2 == 0 ? arena : 0)) << "step " << i;
+        ASSERT_EQ(s.logits().size(), steady.logits().size());
+        for (size_t j = 0; j < s.logits().size(); ++j)
+            ASSERT_NEAR(s.logits()[j], steady.logits()[j], 1e-4 * std::max(1.f, std::fabs(steady.logits()[j])))
+                << "step " << i;
+    }
+    EXPECT_EQ(s.arena_bytes(), arena);  // the plan is kept while the memory is not
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, GraphVsEager,
                          ::testing::Combine(::testing::Values("Qwen2ForCausalLM", "LlamaForCausalLM"),
                                             ::testing::Values(DType::F32, DType::BF16)),

@@ -1,4 +1,5 @@
 #include "engine/cpu/cpu_backend.h"
+
 #include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/probes.h"
@@ -6,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <numeric>
 #include <thread>
 
@@ -123,6 +127,14 @@ float* CpuBackend::alloc_activation(size_t floats) {
 void CpuBackend::free_activation(float* p, size_t floats) {
     std::free(p);
     act_bytes_.fetch_sub(floats * sizeof(float));
+}
+
+void CpuBackend::release_free_activations() {
+#ifdef __GLIBC__
+    // glibc raises its mmap threshold after the first large free, so eager mode's per-op buffers
+    // come from the heap and stay resident after they are freed.
+    malloc_trim(0);
+#endif
 }
 
 BackendMemory CpuBackend::memory() const {

@@ -28,6 +28,7 @@ public:
                                              DType dtype) override;
     float* alloc_activation(size_t floats) override;
     void free_activation(float* p, size_t floats) override;
+    void release_free_activations() override;
     BackendMemory memory() const override;
     RooflineProbe probe_roofline() override;
     double probe_weight_read_bandwidth() override;

@@ -24,9 +24,7 @@ struct Captured {
 class GraphExecutor final : public Executor {
 public:
     explicit GraphExecutor(Backend& b) : b_(b) {}
-    ~GraphExecutor() override {
-        if (arena_) b_.free_activation(arena_, arena_floats_);
-    }
+    ~GraphExecutor() override { release_memory(); }
 
     ExecMode mode() const override { return ExecMode::Graph; }
 
@@ -36,6 +34,11 @@ public:
         return out;
     }
     size_t arena_bytes() const override { return arena_floats_ * sizeof(float); }
+    void release_memory() override {
+        if (arena_) b_.free_activation(arena_, arena_floats_);
+        arena_ = nullptr;
+        b_.release_free_activations();
+    }
 
     void run(const Model& model, const StepInput& in, KvCache& cache, std::vector<float>& logits) override {
         const auto n = static_cast<int64_t>(in.tokens.size());
@@ -78,8 +81,7 @@ private:
         c.info.arena_bytes = c.g.arena_bytes;
         const size_t floats = c.g.arena_bytes / sizeof(float);
         if (floats > arena_floats_) {  // one arena serves every bucket: only one replays at a time
-            if (arena_) b_.free_activation(arena_, arena_floats_);
-            arena_ = b_.alloc_activation(floats);
+            release_memory();
             arena_floats_ = floats;
         }
         c.info.capture_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -89,6 +91,7 @@ private:
     void run_piece(const Model& model, const StepInput& in, int64_t first, int64_t real, LogitRows rows,
                    KvCache& cache, std::vector<float>& logits) {
         Captured& c = capture(model, bucket_for(real), rows);
+        if (!arena_) arena_ = b_.alloc_activation(arena_floats_);
         const std::span<const int32_t> tokens = in.tokens.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         const std::span<const int32_t> positions = in.positions.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         replay(c.g, cache, tokens, positions);
@@ -160,7 +163,7 @@ private:
 
     Backend& b_;
     std::map<std::pair<int64_t, int>, Captured> captured_;
-    float* arena_ = nullptr;
+    float* arena_ = nullptr;    // nullptr while released; sized for the largest bucket captured
     size_t arena_floats_ = 0;
 };
 
