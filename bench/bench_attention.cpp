@@ -1,7 +1,8 @@
 // Attention and thread-pool micro-benchmarks on the shape of Qwen2-0.5B (14 query heads, 2 kv
 // heads of 64, 24 layers): a decode step's attention over a BF16 cache at several context
 // lengths (time per layer; warm, or with the cache evicted as in a real decode step), and the
-// cost of handing an empty job to the pool, which every kernel of a decode step pays once.
+// cost of handing an empty job to the pool, which every kernel of a decode step pays once, and a
+// prefill's causal attention over 512 and 2048 prompt tokens.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -77,5 +78,44 @@ BENCHMARK(BM_AttentionDecode)
     ->ArgsProduct({{128, 512, 2048}, {1}, {1}})
     ->Iterations(2000)
     ->Unit(benchmark::kMicrosecond);
+
+// A prefill's attention: `rows` prompt tokens from position 0 attend causally to themselves,
+// one layer per iteration. GFLOP/s counts the two products (scores and weighted values) over the
+// positions each query sees, as `ascent bench` does (shown per second).
+void BM_AttentionPrefill(benchmark::State& state) {
+    const int64_t rows = state.range(0);
+    const auto dtype = static_cast<DType>(state.range(1));
+    CpuBackend backend(static_cast<int>(state.range(2)));
+    const int64_t kv_dim = kKvHeads * kHeadDim, q_dim = kHeads * kHeadDim;
+    auto cache = backend.create_kv_cache(kLayers, rows, kv_dim, dtype);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    std::vector<float> q(static_cast<size_t>(rows * q_dim)), k(static_cast<size_t>(rows * kv_dim)), v(k.size()),
+        out(q.size());
+    for (auto* x : {&q, &k, &v})
+        for (auto& e : *x) e = 2.f * dist(rng);
+    std::vector<int32_t> positions(static_cast<size_t>(rows));
+    for (int64_t i = 0; i < rows; ++i) positions[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+    AttentionParams p;
+    p.n_heads = kHeads;
+    p.n_kv_heads = kKvHeads;
+    p.head_dim = kHeadDim;
+    p.scale = 0.125f;
+    int layer = 0;
+    for (auto _ : state) {
+        backend.attention(q.data(), k.data(), v.data(), rows, positions, *cache, layer, p, out.data());
+        layer = (layer + 1) % kLayers;
+    }
+    benchmark::DoNotOptimize(out.data());
+    const double pairs = static_cast<double>(rows) * static_cast<double>(rows + 1) / 2;
+    state.counters["GFLOP"] = benchmark::Counter(pairs * 4.0 * q_dim * static_cast<double>(state.iterations()) / 1e9,
+                                                   benchmark::Counter::kIsRate);
+    state.SetLabel(std::string(dtype_name(dtype)) + " cache");
+}
+BENCHMARK(BM_AttentionPrefill)
+    ->ArgNames({"rows", "cache", "threads"})
+    ->ArgsProduct({{512, 2048}, {static_cast<int64_t>(DType::BF16), static_cast<int64_t>(DType::F32)}, {kThreads}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace

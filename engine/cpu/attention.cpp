@@ -148,6 +148,7 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.scratch = aligned_floats(scratch_[static_cast<size_t>(thread)], l.scratch_floats());
         a.out = b.split ? nullptr : qs.out;
         a.partials = b.split ? partials + b.partials + t.tile_begin * l.partial_floats() : nullptr;
+        a.pairs = cache.dtype == DType::BF16 ? ak.pairs : nullptr;
         ak.block(a);
     }, work);
 

@@ -30,6 +30,16 @@ using VF = hn::Vec<DF>;
 // The max of a query that has seen no position yet; also marks an empty partial.
 constexpr float kEmpty = -std::numeric_limits<float>::infinity();
 
+// x rounded to the nearest BF16 value (even on ties), kept as f32. Only for finite x: here
+// softmax weights in [0, 1].
+HWY_INLINE VF RoundToBf16(DF d, VF x) {
+    const hn::RebindToUnsigned<DF> du;
+    const auto bits = hn::BitCast(du, x);
+    const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
+    const auto rounded = hn::Add(bits, hn::Add(hn::Set(du, 0x7fffu), lsb));
+    return hn::BitCast(d, hn::And(rounded, hn::Set(du, 0xffff0000u)));
+}
+
 // A tile's keys or values as f32 rows.
 struct Rows {
     const float* data;
@@ -45,9 +55,9 @@ HWY_INLINE void WidenHalfRows(DF d, const uint16_t* rows, size_t stride, size_t 
     for (size_t t = 0; t < n; ++t) {
         const uint16_t* r = rows + t * stride;
         float* o = out + t * width;
-        size_t i = 0;
-        for (; i + N <= len; i += N) hn::StoreU(load(d, r + i), d, o + i);
-        for (; i < len; ++i) o[i] = widen(r[i]);
+        const size_t whole = len / N * N;
+        for (size_t i = 0; i < whole; i += N) hn::StoreU(load(d, r + i), d, o + i);
+        for (size_t i = whole; i < len; ++i) o[i] = widen(r[i]);
         std::fill(o + len, o + width, 0.f);
     }
 }
@@ -185,7 +195,7 @@ void Scores(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t n, s
 // Per query, the tile's max score and sum of exponentials; scores become exp(score - max), and 0
 // at positions after the query's last.
 void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const float* last, float* max,
-                  float* sum) {
+                  float* sum, bool bf16) {
     const size_t N = hn::Lanes(d);
     const VF empty = hn::Set(d, kEmpty);
     for (size_t j = 0; j < query_lanes; j += N) {
@@ -199,7 +209,8 @@ void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const
         for (size_t t = 0; t < n; ++t) {
             float* st = s + t * query_lanes + j;
             const auto seen = hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv);
-            const VF p = hn::IfThenElseZero(seen, hn::Exp(d, hn::Sub(hn::LoadU(d, st), m)));
+            VF p = hn::IfThenElseZero(seen, hn::Exp(d, hn::Sub(hn::LoadU(d, st), m)));
+            if (bf16) p = RoundToBf16(d, p);
             hn::StoreU(p, d, st);
             l = hn::Add(l, p);
         }
@@ -229,7 +240,7 @@ void KeyLaneScores(DF d, const float* q, size_t queries, size_t dim, KeyColumns 
 
 // Exponentials of a block of few queries, as Exponentials but with positions across lanes.
 void FewExponentials(DF d, float* s, const AttentionLayout& l, size_t t0, size_t n, const int32_t* last,
-                     float* part) {
+                     float* part, bool bf16) {
     const size_t N = hn::Lanes(d);
     float *max = part, *sum = part + l.query_lanes;
     const VF empty = hn::Set(d, kEmpty);
@@ -247,7 +258,8 @@ void FewExponentials(DF d, float* s, const AttentionLayout& l, size_t t0, size_t
         m = hn::MaxOfLanes(d, m);
         for (size_t t = 0; t < n; t += N) {
             const auto in = hn::Lt(hn::Add(iota, hn::Set(d, static_cast<float>(t))), seen);
-            hn::StoreU(hn::IfThenElseZero(in, hn::Exp(d, hn::Sub(hn::LoadU(d, sj + t), m))), d, sj + t);
+            const VF p = hn::IfThenElseZero(in, hn::Exp(d, hn::Sub(hn::LoadU(d, sj + t), m)));
+            hn::StoreU(bf16 ? RoundToBf16(d, p) : p, d, sj + t);
         }
         max[j] = hn::GetLane(m);
     }
@@ -362,6 +374,23 @@ void Normalize(DF d, const AttentionLayout& l, const float* state, float* const*
     }
 }
 
+// The scaled queries of a block as BF16 pair words (attention_pairs.h): few queries one row of
+// `pairs` words each, padded to whole register tiles with zero rows; else one row per pair with
+// the queries across it.
+void PackQueryPairs(const AttentionBlock& b, const AttentionLayout& l, bool few, float* out) {
+    const size_t pairs = (b.head_dim + 1) / 2, rows = few ? l.padded_queries() : l.query_lanes;
+    const auto word = [&](size_t q, size_t p) -> uint32_t {
+        if (q >= b.queries) return 0;
+        const auto half = [&](size_t i) -> uint32_t { return i < b.head_dim ? f32_to_bf16(b.q[q][i] * b.scale) : 0; };
+        return half(2 * p) | half(2 * p + 1) << 16;
+    };
+    for (size_t q = 0; q < rows; ++q)
+        for (size_t p = 0; p < pairs; ++p) {
+            const uint32_t w = word(q, p);
+            std::memcpy(out + (few ? q * pairs + p : p * l.query_lanes + q), &w, sizeof w);
+        }
+}
+
 }  // namespace
 
 void AttentionBlockKernel(const AttentionBlock& b) {
@@ -370,34 +399,65 @@ void AttentionBlockKernel(const AttentionBlock& b) {
     const AttentionLayout::Scratch s = l.carve(b.scratch);
     const size_t ql = l.query_lanes;
     const bool few = l.few_queries();
+    const bool bf16 = b.dtype == DType::BF16;
+    const AttentionPairOps* pairs = bf16 && hn::Lanes(d) == 16 ? b.pairs : nullptr;
     int64_t last_max = -1;
     for (size_t q = 0; q < b.queries; ++q) last_max = std::max<int64_t>(last_max, b.last[q]);
-    if (few) {
+    const auto scaled = [&](size_t q, size_t i) {
+        const float x = b.q[q][i] * b.scale;
+        return bf16 ? bf16_to_f32(f32_to_bf16(x)) : x;
+    };
+    if (pairs) {
+        PackQueryPairs(b, l, few, s.qt);
+    } else if (few) {
         std::fill(s.qt, s.qt + l.padded_queries() * l.dim, 0.f);
         for (size_t q = 0; q < b.queries; ++q)
-            for (size_t i = 0; i < b.head_dim; ++i) s.qt[q * l.dim + i] = b.q[q][i] * b.scale;
+            for (size_t i = 0; i < b.head_dim; ++i) s.qt[q * l.dim + i] = scaled(q, i);
     } else {
         std::fill(s.qt, s.qt + b.head_dim * ql, 0.f);
         for (size_t q = 0; q < b.queries; ++q)
-            for (size_t i = 0; i < b.head_dim; ++i) s.qt[i * ql + q] = b.q[q][i] * b.scale;
-        for (size_t q = 0; q < ql; ++q) s.last[q] = q < b.queries ? static_cast<float>(b.last[q]) : -1.f;
+            for (size_t i = 0; i < b.head_dim; ++i) s.qt[i * ql + q] = scaled(q, i);
     }
+    if (!few)
+        for (size_t q = 0; q < ql; ++q) s.last[q] = q < b.queries ? static_cast<float>(b.last[q]) : -1.f;
+    const size_t head_pairs = (b.head_dim + 1) / 2;
+    const auto* qp = reinterpret_cast<const uint32_t*>(s.qt);
+    auto* kp = reinterpret_cast<uint32_t*>(s.keys);
+    auto* vp = reinterpret_cast<uint32_t*>(s.values);
+    auto* wp = reinterpret_cast<uint32_t*>(s.pairs);
     if (b.out) ResetState(l, s.state);
     for (size_t tile = b.tile_begin; tile < b.tile_end; ++tile) {
         const size_t t0 = tile * kAttentionTile;
         const size_t n = std::min(kAttentionTile, static_cast<size_t>(last_max + 1) - t0);
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
         if (tile + 1 < b.tile_end) PrefetchTile(b, tile + 1, static_cast<size_t>(last_max + 1));
-        const Rows values = ValueRows(d, b, t0, n, l.dim, s.values);
-        const KeyColumns keys = KeyTile(d, b, tile, l.tile_lanes, s.keys);
-        if (few) {
-            KeyLaneScores(d, s.qt, l.padded_queries(), l.dim, keys, b.head_dim, l.tile_lanes, n, s.scores);
-            FewExponentials(d, s.scores, l, t0, n, b.last, part);
-            Values(d, Weights{s.scores, 1, l.tile_lanes}, values, n, b.queries, part + 2 * ql, l.dim);
+        if (pairs) {
+            pairs->pack_keys(static_cast<const uint16_t*>(b.k) + tile * b.k_tile_stride, b.head_dim, n, l.tile_lanes, kp);
+            pairs->pack_values(static_cast<const uint16_t*>(b.v) + t0 * b.stride, b.stride, b.head_dim, n, l.dim, vp);
+            const size_t value_pairs = (n + 1) / 2;
+            if (few) {
+                pairs->scores_position_lanes(qp, l.padded_queries(), kp, l.tile_lanes, head_pairs, n, s.scores);
+                FewExponentials(d, s.scores, l, t0, n, b.last, part, true);
+                pairs->pack_weights_position_lanes(s.scores, l.tile_lanes, b.queries, n, wp);
+                pairs->values(wp, 1, l.tile_lanes / 2, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
+            } else {
+                pairs->scores_query_lanes(qp, ql, kp, l.tile_lanes, head_pairs, n, s.scores);
+                Exponentials(d, s.scores, ql, t0, n, s.last, part, part + ql, true);
+                pairs->pack_weights_query_lanes(s.scores, ql, n, wp);
+                pairs->values(wp, ql, 1, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
+            }
         } else {
-            Scores(d, s.qt, ql, keys, n, b.head_dim, s.scores);
-            Exponentials(d, s.scores, ql, t0, n, s.last, part, part + ql);
-            Values(d, Weights{s.scores, ql, 1}, values, n, b.queries, part + 2 * ql, l.dim);
+            const Rows values = ValueRows(d, b, t0, n, l.dim, s.values);
+            const KeyColumns keys = KeyTile(d, b, tile, l.tile_lanes, s.keys);
+            if (few) {
+                KeyLaneScores(d, s.qt, l.padded_queries(), l.dim, keys, b.head_dim, l.tile_lanes, n, s.scores);
+                FewExponentials(d, s.scores, l, t0, n, b.last, part, bf16);
+                Values(d, Weights{s.scores, 1, l.tile_lanes}, values, n, b.queries, part + 2 * ql, l.dim);
+            } else {
+                Scores(d, s.qt, ql, keys, n, b.head_dim, s.scores);
+                Exponentials(d, s.scores, ql, t0, n, s.last, part, part + ql, bf16);
+                Values(d, Weights{s.scores, ql, 1}, values, n, b.queries, part + 2 * ql, l.dim);
+            }
         }
         if (b.out) Merge(d, l, part, s.state, s.factors);
     }
@@ -427,11 +487,21 @@ HWY_EXPORT(AttentionBlockKernel);
 HWY_EXPORT(AttentionMergeKernel);
 HWY_EXPORT(AttentionLanes);
 
-const AttentionKernels& simd_attention_kernels() {
+const AttentionKernels& widening_simd_attention_kernels() {
     static const AttentionKernels set = [] {
         hwy::GetChosenTarget().Update(hwy::SupportedTargets());
         return AttentionKernels{HWY_DYNAMIC_DISPATCH(AttentionLanes)(), &HWY_DYNAMIC_DISPATCH(AttentionBlockKernel),
-                                &HWY_DYNAMIC_DISPATCH(AttentionMergeKernel)};
+                                &HWY_DYNAMIC_DISPATCH(AttentionMergeKernel), nullptr};
+    }();
+    return set;
+}
+
+const AttentionKernels& simd_attention_kernels() {
+    static const AttentionKernels set = [] {
+        AttentionKernels k = widening_simd_attention_kernels();
+        // The pair products work on vectors of 16 floats, the lanes the AVX-512 targets give.
+        if (k.lanes == 16) k.pairs = x86_attention_pair_ops();
+        return k;
     }();
     return set;
 }

@@ -17,11 +17,20 @@
 // key columns of positions [j * kAttentionTile, (j + 1) * kAttentionTile), so a head's keys for a
 // tile are head_dim contiguous runs of positions, which both layouts of the scores read without
 // transposing. Values keep one row of kv_dim per position.
+//
+// Numerics. F32 and F16 caches: keys and values widened to f32, f32 arithmetic throughout, so an
+// F32 checkpoint keeps exact f32 attention. A BF16 cache computes as the matrix products do
+// against BF16 weights (matmul.h): the scaled queries and the softmax weights exp(s - max) are
+// rounded to BF16 before they multiply keys and values, each product of two BF16 numbers is exact
+// in f32, and the sums are f32; a tile's sum of weights adds the rounded weights, so a query's
+// weights still sum exactly to its normalizer. Kernels with a BF16 dot product run both products
+// on pairs (attention_pairs.h); the others multiply the same BF16 values as f32.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include "engine/cpu/attention_pairs.h"
 #include "engine/dtype.h"
 
 namespace ascent::cpu {
@@ -54,6 +63,8 @@ struct AttentionBlock {
     // nullptr, and tile i's partial goes to partials + (i - tile_begin) * partial_floats().
     float* const* out = nullptr;
     float* partials = nullptr;
+    // This kernel set's pair products for a BF16 cache, or nullptr (widen to f32).
+    const AttentionPairOps* pairs = nullptr;
 };
 
 // Folds the partials of `tiles` consecutive tiles, the first one being tile 0.
@@ -70,10 +81,14 @@ struct AttentionKernels {
     size_t lanes;  // floats per vector
     void (*block)(const AttentionBlock& b);
     void (*merge)(const AttentionMerge& m);
+    const AttentionPairOps* pairs = nullptr;  // passed to block() for BF16 caches
 };
 
 const AttentionKernels& scalar_attention_kernels();
+// Highway's kernels, with this CPU's pair products where it has them.
 const AttentionKernels& simd_attention_kernels();
+// The same without pair products: the path of CPUs without a BF16 dot product, testable anywhere.
+const AttentionKernels& widening_simd_attention_kernels();
 
 // Buffers of one block for kernels whose vectors hold `lanes` floats. A partial, and the running
 // state of a query block, is max[query_lanes], sum[query_lanes], out[queries][dim]. Every piece
@@ -111,6 +126,7 @@ struct AttentionLayout {
         float* scores;   // [kAttentionTile][query_lanes] scores, then their exponentials
         float* tile;     // a tile's partial
         float* state;    // the running state
+        float* pairs;    // the tile's softmax weights paired along positions (attention_pairs.h)
     };
     size_t scratch_floats() const {
         const auto n = sizes();
@@ -123,12 +139,12 @@ struct AttentionLayout {
             piece[i] = p;
             p += n[i];
         }
-        return Scratch{piece[0], piece[1], piece[2], piece[3], piece[4], piece[5], piece[6], piece[7]};
+        return Scratch{piece[0], piece[1], piece[2], piece[3], piece[4], piece[5], piece[6], piece[7], piece[8]};
     }
 
 private:
     static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-    std::array<size_t, 8> sizes() const {
+    std::array<size_t, 9> sizes() const {
         return {std::max(head_dim * query_lanes, padded_queries() * dim),
                 query_lanes,
                 2 * query_lanes,
@@ -136,7 +152,8 @@ private:
                 kAttentionTile * dim,
                 std::max(kAttentionTile * query_lanes, padded_queries() * tile_lanes),
                 partial_floats(),
-                partial_floats()};
+                partial_floats(),
+                std::max(kAttentionTile / 2 * query_lanes, padded_queries() * tile_lanes / 2)};
     }
 };
 

@@ -37,7 +37,7 @@ void widen_values(const AttentionBlock& b, size_t t0, size_t n, float* out) {
 
 // The tile's partial of every query; `qs` holds the scaled queries, one row each.
 void tile_partial(const AttentionLayout& l, const float* qs, const int32_t* last, size_t t0, size_t n,
-                  const float* keys, const float* values, float* scores, float* part) {
+                  const float* keys, const float* values, float* scores, float* part, bool bf16) {
     const size_t hd = l.head_dim;
     for (size_t q = 0; q < l.queries; ++q) {
         float& max = part[q];
@@ -54,7 +54,8 @@ void tile_partial(const AttentionLayout& l, const float* qs, const int32_t* last
         float* o = part + 2 * l.query_lanes + q * l.dim;
         std::fill(o, o + hd, 0.f);
         for (size_t t = 0; t < seen; ++t) {
-            const float p = std::exp(scores[t] - max);
+            const float e = std::exp(scores[t] - max);
+            const float p = bf16 ? bf16_to_f32(f32_to_bf16(e)) : e;
             sum += p;
             for (size_t i = 0; i < hd; ++i) o[i] += p * values[t * hd + i];
         }
@@ -103,7 +104,10 @@ void attend_block(const AttentionBlock& b) {
     float* qs = s.qt;  // untransposed here: one row per query
     int64_t last_max = -1;
     for (size_t q = 0; q < b.queries; ++q) {
-        for (size_t i = 0; i < b.head_dim; ++i) qs[q * b.head_dim + i] = b.q[q][i] * b.scale;
+        for (size_t i = 0; i < b.head_dim; ++i) {
+            const float x = b.q[q][i] * b.scale;
+            qs[q * b.head_dim + i] = b.dtype == DType::BF16 ? bf16_to_f32(f32_to_bf16(x)) : x;
+        }
         last_max = std::max<int64_t>(last_max, b.last[q]);
     }
     if (b.out) reset_state(l, s.state);
@@ -113,7 +117,7 @@ void attend_block(const AttentionBlock& b) {
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
         widen_keys(b, tile, n, s.keys);
         widen_values(b, t0, n, s.values);
-        tile_partial(l, qs, b.last, t0, n, s.keys, s.values, s.scores, part);
+        tile_partial(l, qs, b.last, t0, n, s.keys, s.values, s.scores, part, b.dtype == DType::BF16);
         if (b.out) merge(l, part, s.state);
     }
     if (b.out) normalize(l, s.state, b.out);

@@ -32,7 +32,11 @@ struct KernelSet {
 
 const KernelSet& scalar_kernels();
 const KernelSet& simd_kernels();  // best target of this CPU; may equal scalar on unknown CPUs
-// The set the backend uses: SIMD unless ASCENT_SIMD=scalar is set in the environment.
+// The same without the CPU's own BF16 attention products (attention_pairs.h): what a CPU without
+// a BF16 dot product runs.
+const KernelSet& widening_simd_kernels();
+// The set the backend uses: SIMD, or the scalar set with ASCENT_SIMD=scalar and the widening one
+// with ASCENT_SIMD=hwy in the environment (as matmul.h's paths).
 const KernelSet& active_kernels();
 
 void widen(const KernelSet& k, DType t, const void* x, float* out, size_t n);

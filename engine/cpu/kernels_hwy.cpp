@@ -159,5 +159,14 @@ const KernelSet& simd_kernels() {
     return set;
 }
 
+const KernelSet& widening_simd_kernels() {
+    static const KernelSet set = [] {
+        KernelSet k = simd_kernels();
+        k.attention = &widening_simd_attention_kernels();
+        return k;
+    }();
+    return set;
+}
+
 }  // namespace ascent::cpu
 #endif  // HWY_ONCE

@@ -49,6 +49,7 @@ const KernelSet& active_kernels() {
     static const KernelSet& set = [] () -> const KernelSet& {
         const char* env = std::getenv("ASCENT_SIMD");
         if (env && std::strcmp(env, "scalar") == 0) return scalar_kernels();
+        if (env && std::strcmp(env, "hwy") == 0) return widening_simd_kernels();
         return simd_kernels();
     }();
     return set;
