@@ -7,8 +7,9 @@
 // (w[o][2p], w[o][2p+1]) of 16 consecutive outputs o; the kernel then broadcasts a token's pair
 // (x[2p], x[2p+1]) and each vdpbf16ps adds x[2p]w[o][2p] + x[2p+1]w[o][2p+1] into output o's lane.
 // No horizontal sums, 24 accumulators (8 tokens x 48 outputs) against 3 weight loads and 8
-// broadcasts per step. The packed panel is scratch of the calling thread (reused across all the
-// token tiles of the block); the weights themselves stay as the file stores them.
+// broadcasts per step. A block's panels of one K block are packed once into scratch of the
+// calling thread and serve all its token blocks (packing per token block cost ~6% of a 2048-token
+// prefill); the weights themselves stay as the file stores them.
 //
 // Numerics are the path's BF16 prefill numerics (matmul.h): bf16 x bf16 products, exact in f32,
 // summed in f32; per output the pairs are added in order of k within a K block, K blocks in order.
@@ -31,7 +32,7 @@ using namespace avx512;
 constexpr int kVecs = 3;                   // output vectors per panel
 constexpr int kPanelOut = 16 * kVecs;      // outputs per panel
 constexpr int kTokens = 8;                 // tokens per micro-tile
-constexpr int64_t kMaxBlockK = 2048;       // elements of `in` per K block: a 192 KiB panel, in L2
+constexpr int64_t kMaxBlockK = 2048;       // elements of `in` per K block: 192 KiB per panel
 constexpr int64_t kXBlockBytes = 512 * 1024;  // token rows of a block, in L2 beside the panel
 
 // Packs weight rows [n0, n0 + nrows) (nrows <= 48), columns [k0, k0 + kc) (kc a multiple of 32;
@@ -139,28 +140,36 @@ void x86_gemm_bf16_packed(const MatmulInput& x, const uint16_t* w, int64_t o0, i
     const int64_t n_kblocks = (padded + kMaxBlockK - 1) / kMaxBlockK;
     const int64_t kc = ((padded + n_kblocks - 1) / n_kblocks + 31) / 32 * 32;
     const int64_t mc = std::max<int64_t>(kTokens, kXBlockBytes / (kc * 2) / kTokens * kTokens);
-    uint32_t* panel = panel_scratch(static_cast<size_t>(kc / 2 * kPanelOut));
-    TileArgs a{};
-    a.x_stride = xs;
-    a.ldy = ldy;
-    a.panel = panel;
     // The block's output vectors spread evenly over its panels (112 outputs: 3 + 2 + 2 vectors, not
     // 3 + 3 + 1), since a one-vector tile does 8 multiply-adds per 9 loads.
     const int64_t vectors = (o1 - o0 + 15) / 16;
     const int64_t n_panels = (vectors + kVecs - 1) / kVecs;
-    for (int64_t m_block = 0; m_block < rows; m_block += mc) {
-        const int64_t m_end = std::min(rows, m_block + mc);
+    const int64_t panel_words = kc / 2 * kPanelOut;
+    // All the block's panels of one K block are packed once and serve every token block.
+    uint32_t* panels = panel_scratch(static_cast<size_t>(n_panels * panel_words));
+    TileArgs a{};
+    a.x_stride = xs;
+    a.ldy = ldy;
+    for (int64_t k0 = 0; k0 < padded; k0 += kc) {
+        const int64_t kb = std::min(kc, padded - k0);
         int64_t n0 = o0;
         for (int64_t panel_index = 0; panel_index < n_panels; ++panel_index) {
             const int vecs = static_cast<int>(vectors / n_panels + (panel_index < vectors % n_panels ? 1 : 0));
             const int nrows = static_cast<int>(std::min<int64_t>(16 * vecs, o1 - n0));
-            a.last_valid = nrows - 16 * (vecs - 1);
-            a.bias = bias ? bias + n0 : nullptr;
-            for (int64_t k0 = 0; k0 < padded; k0 += kc) {
-                const int64_t kb = std::min(kc, padded - k0);
-                pack_panel(w, in, n0, nrows, k0, kb, panel);
-                a.pairs = kb / 2;
-                a.accumulate = k0 > 0;
+            pack_panel(w, in, n0, nrows, k0, kb, panels + panel_index * panel_words);
+            n0 += nrows;
+        }
+        a.pairs = kb / 2;
+        a.accumulate = k0 > 0;
+        for (int64_t m_block = 0; m_block < rows; m_block += mc) {
+            const int64_t m_end = std::min(rows, m_block + mc);
+            n0 = o0;
+            for (int64_t panel_index = 0; panel_index < n_panels; ++panel_index) {
+                const int vecs = static_cast<int>(vectors / n_panels + (panel_index < vectors % n_panels ? 1 : 0));
+                const int nrows = static_cast<int>(std::min<int64_t>(16 * vecs, o1 - n0));
+                a.last_valid = nrows - 16 * (vecs - 1);
+                a.bias = bias ? bias + n0 : nullptr;
+                a.panel = panels + panel_index * panel_words;
                 const TileFn full = pick_tile(kTokens, vecs);
                 for (int64_t m0 = m_block; m0 < m_end; m0 += kTokens) {
                     const int mm = static_cast<int>(std::min<int64_t>(kTokens, m_end - m0));
@@ -168,8 +177,8 @@ void x86_gemm_bf16_packed(const MatmulInput& x, const uint16_t* w, int64_t o0, i
                     a.y = y + m0 * ldy + (n0 - o0);
                     (mm == kTokens ? full : pick_tile(mm, vecs))(a);
                 }
+                n0 += nrows;
             }
-            n0 += nrows;
         }
     }
 }
