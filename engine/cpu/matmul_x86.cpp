@@ -30,7 +30,7 @@ constexpr int64_t kBF16Lanes = 32;
 constexpr int kGemvRows = 8;  // decode rows whose sums are reduced together
 constexpr int kTileM = 3;     // tokens per micro-kernel tile
 constexpr int kTileN = 8;     // weight rows per micro-kernel tile
-constexpr int64_t kPackedMinRows = 24;  // BF16 prefills from this many tokens use packed panels
+constexpr int64_t kPackedMinRows = 48;  // BF16 prefills from this many tokens use packed panels
 
 // ------------------------------------------------------------------------------------------
 // Horizontal sums
@@ -388,8 +388,9 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
                                                                         in, o0, o1, bias, y);
                 return;
             }
-            // Packing a panel costs about as much as 8 tokens' products with it: below ~24 tokens
-            // (Zen 4, 2 threads: 108 vs 238 GFLOP/s at 2 tokens, even at 24) the in-place kernel wins.
+            // Packing a panel costs several tokens' products with it, and a short prompt's product
+            // reads its weights from memory: below 48 tokens the in-place kernel wins (Zen 4, the
+            // model's prefill, 2 threads: 24 tokens +15-30%, 32 +8-13%, 40 +3-8%; 64 tokens -5%).
             if (x.rows() < kPackedMinRows)
                 gemm<DotBF16>(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
             else
