@@ -221,16 +221,19 @@ void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const
     const VF empty = hn::Set(d, kEmpty);
     for (size_t j = 0; j < query_lanes; j += N) {
         const VF lastv = hn::LoadU(d, last + j);
+        // Most tiles of a long prefill lie wholly before every query of the vector: no masks.
+        const bool all_seen = hn::AllTrue(d, hn::Le(hn::Set(d, static_cast<float>(t0 + n - 1)), lastv));
         VF m = empty;
         for (size_t t = 0; t < n; ++t) {
-            const auto seen = hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv);
-            m = hn::Max(m, hn::IfThenElse(seen, hn::LoadU(d, s + t * query_lanes + j), empty));
+            const VF v = hn::LoadU(d, s + t * query_lanes + j);
+            m = all_seen ? hn::Max(m, v)
+                         : hn::Max(m, hn::IfThenElse(hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv), v, empty));
         }
         VF l = hn::Zero(d);
         for (size_t t = 0; t < n; ++t) {
             float* st = s + t * query_lanes + j;
-            const auto seen = hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv);
-            VF p = hn::IfThenElseZero(seen, SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m)));
+            VF p = SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m));
+            if (!all_seen) p = hn::IfThenElseZero(hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv), p);
             if (bf16) p = RoundToBf16(d, p);
             hn::StoreU(p, d, st);
             l = hn::Add(l, p);
