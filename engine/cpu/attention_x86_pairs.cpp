@@ -155,12 +155,6 @@ ASCENT_AVX512 void values(const uint32_t* w, size_t s_step, size_t q_step, const
         [&](size_t s) { return vp + s * dim; }, out, dim);
 }
 
-bool cpu_has_avx512_bf16() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-}
-
 }  // namespace
 
 const AttentionPairOps* x86_attention_pair_ops() {

@@ -1,5 +1,6 @@
 #pragma once
-// AVX-512 helpers shared by the x86 matmul translation units (matmul_x86.cpp, matmul_amx.cpp).
+// AVX-512 helpers shared by the x86 translation units (matmul_x86*.cpp, matmul_amx.cpp,
+// attention_x86_pairs.cpp).
 // Only for x86-64 builds; every function carries its own target attribute, because the rest of
 // the project is compiled for baseline x86-64 and these run only after a run-time CPU check.
 #if defined(__x86_64__)
@@ -17,6 +18,14 @@
 #define ASCENT_AVX512_INLINE ASCENT_AVX512 inline __attribute__((always_inline))
 
 namespace ascent::cpu::avx512 {
+
+// Whether this CPU runs code built with ASCENT_AVX512: checked before any such function is offered.
+inline bool cpu_has_avx512_bf16() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+}
 
 ASCENT_AVX512_INLINE __mmask8 first_n8(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
 ASCENT_AVX512_INLINE __mmask16 first_n16(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }

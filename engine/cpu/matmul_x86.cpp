@@ -449,13 +449,6 @@ ASCENT_AVX512 float x86_read_sum(const void* p, size_t bytes) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-bool cpu_has_avx512_bf16() {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
-}
-
 }  // namespace
 
 const MatmulPath* x86_matmul_path() {
