@@ -152,10 +152,7 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
 void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32_t>& prompt, int64_t output_len,
                      ExecMode mode, std::vector<PhaseProfile>& out) {
     using Clock = std::chrono::steady_clock;
-    auto argmax = [&] {
-        const auto& l = s.logits();
-        return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
-    };
+    auto greedy = [&] { return static_cast<int32_t>(argmax(s.logits())); };
     PhaseProfile prefill, decode;
     for (PhaseProfile* p : {&prefill, &decode}) {
         p->mode = mode;
@@ -176,7 +173,7 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
     };
     timed_feed(prompt, prefill.profile);
     for (int64_t i = 1; i < output_len; ++i) {
-        const int32_t token = argmax();
+        const int32_t token = greedy();
         timed_feed(std::span<const int32_t>(&token, 1), decode.profile);
     }
     out.push_back(std::move(prefill));

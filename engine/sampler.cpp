@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace ascent {
@@ -26,7 +27,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
         l = penalized_;
     }
     if (p_.temperature <= 0.f)
-        return static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+        return static_cast<int32_t>(argmax(l));
 
     cand_.resize(l.size());
     for (size_t i = 0; i < l.size(); ++i) cand_[i] = {static_cast<int32_t>(i), l[i]};
@@ -72,6 +73,32 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
         if (r <= 0) return c.id;
     }
     return cand_.back().id;
+}
+
+size_t argmax(std::span<const float> v) {
+    // The maxima of chunks in a branch-free loop the compiler vectorizes, then the first index of
+    // the largest in the first chunk holding it.
+    constexpr size_t kChunk = 1024, kLanes = 16;
+    float best = -std::numeric_limits<float>::infinity();
+    size_t best_chunk = 0;
+    for (size_t c0 = 0; c0 < v.size(); c0 += kChunk) {
+        const size_t c1 = std::min(v.size(), c0 + kChunk);
+        float lane[kLanes];
+        std::fill(lane, lane + kLanes, -std::numeric_limits<float>::infinity());
+        size_t i = c0;
+        for (; i + kLanes <= c1; i += kLanes)
+            for (size_t j = 0; j < kLanes; ++j) lane[j] = v[i + j] > lane[j] ? v[i + j] : lane[j];
+        float m = -std::numeric_limits<float>::infinity();
+        for (size_t j = 0; j < kLanes; ++j) m = lane[j] > m ? lane[j] : m;
+        for (; i < c1; ++i) m = v[i] > m ? v[i] : m;
+        if (m > best) {
+            best = m;
+            best_chunk = c0;
+        }
+    }
+    for (size_t i = best_chunk; i < std::min(v.size(), best_chunk + kChunk); ++i)
+        if (v[i] == best) return i;
+    return 0;  // empty, or nothing above -inf: as std::max_element, the first element
 }
 
 void log_softmax(std::span<const float> logits, std::vector<float>& out) {

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "engine/sampler.h"
 
@@ -15,6 +17,27 @@ TEST(Sampler, GreedyPicksTheMaximum) {
     Sampler s(p);
     std::vector<float> l{0.1f, 3.f, -1.f, 2.9f};
     EXPECT_EQ(s.sample(l, {}), 1);
+}
+
+// The chunked argmax against std::max_element: sizes around its 16-lane and 1024-element chunks,
+// ties (the first index wins, also across chunks), -inf everywhere, and NaN, which never wins.
+TEST(Sampler, ArgmaxIsTheFirstLargest) {
+    std::mt19937 g(5);
+    std::uniform_int_distribution<int> small(-3, 3);
+    for (size_t n : {size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{1023}, size_t{1024}, size_t{1025},
+                     size_t{3000}, size_t{151936}}) {
+        std::vector<float> v(n);
+        for (int round = 0; round < 20; ++round) {
+            for (float& x : v) x = static_cast<float>(small(g));  // many ties
+            ASSERT_EQ(argmax(v), static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin())) << n;
+        }
+        std::fill(v.begin(), v.end(), -INFINITY);
+        EXPECT_EQ(argmax(v), 0u);
+        v[n - 1] = 1.f;
+        EXPECT_EQ(argmax(v), n - 1);
+        v[0] = NAN;
+        EXPECT_EQ(argmax(v), n == 1 ? 0u : n - 1);
+    }
 }
 
 TEST(Sampler, RepeatPenaltyDemotesRecentTokensOnce) {
