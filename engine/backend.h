@@ -47,6 +47,13 @@ struct LinearOutput {
     const RopeParams* rope = nullptr;
 };
 
+// RMSNorm of a fused product's input: the product reads x normalized (x / rms(x) * weight), row
+// by row exactly as Backend::rms_norm computes it, without the normalized rows being stored.
+struct InputNorm {
+    const Weight* weight = nullptr;
+    float eps = 0;
+};
+
 // What the device can do at best, measured on the spot: the roofline `ascent bench` compares
 // achieved figures against.
 struct RooflineProbe {
@@ -97,11 +104,12 @@ public:
 
     // Fused kernels for graph mode. Each output element is computed exactly as the unfused ops
     // compute it, so both modes give the same numbers.
+    // `norm`, when set, normalizes x first (InputNorm).
     virtual void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
-                              std::span<const int32_t> positions) = 0;
+                              std::span<const int32_t> positions, const InputNorm* norm) = 0;
     // out = silu(x gate^T + gate_bias) * (x up^T + up_bias), without materializing gate or up.
     virtual void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
-                               const Weight& up, const Weight* up_bias, float* out) = 0;
+                               const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) = 0;
 };
 
 struct BackendOptions {

@@ -9,8 +9,9 @@ constexpr const char* kAlloc = "alloc/free";
 double f32_bytes(int64_t n) { return static_cast<double>(n) * sizeof(float); }
 
 // Fused products are named by what they fuse, so graph mode's kernels read as what they replace.
-std::string fused_kind(std::span<const LinearOutput> outs) {
+std::string fused_kind(std::span<const LinearOutput> outs, bool norm) {
     std::string kind = outs.size() > 1 ? "linear x" + std::to_string(outs.size()) : "linear";
+    if (norm) kind += " +norm";
     bool rope = false, residual = false, bias = false;
     for (const auto& o : outs) {
         rope |= o.rope != nullptr;
@@ -98,18 +99,18 @@ void ProfilingBackend::add(const float* a, const float* b, int64_t n, float* out
 }
 
 void ProfilingBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
-                                    std::span<const int32_t> positions) {
-    if (!rec_) return b_.linear_fused(x, rows, outputs, positions);
+                                    std::span<const int32_t> positions, const InputNorm* norm) {
+    if (!rec_) return b_.linear_fused(x, rows, outputs, positions, norm);
     int64_t cols = 0;
     for (const auto& o : outputs) cols += o.weight->rows;
-    const std::string kind = fused_kind(outputs);
-    timed(kind.c_str(), f32_bytes(rows * cols), [&] { b_.linear_fused(x, rows, outputs, positions); });
+    const std::string kind = fused_kind(outputs, norm != nullptr);
+    timed(kind.c_str(), f32_bytes(rows * cols), [&] { b_.linear_fused(x, rows, outputs, positions, norm); });
 }
 
 void ProfilingBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
-                                     const Weight& up, const Weight* up_bias, float* out) {
-    timed("linear x2 +swiglu", f32_bytes(rows * gate.rows),
-          [&] { b_.linear_swiglu(x, rows, gate, gate_bias, up, up_bias, out); });
+                                     const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) {
+    timed(norm ? "linear x2 +norm +swiglu" : "linear x2 +swiglu", f32_bytes(rows * gate.rows),
+          [&] { b_.linear_swiglu(x, rows, gate, gate_bias, up, up_bias, out, norm); });
 }
 
 }  // namespace ascent

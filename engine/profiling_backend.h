@@ -58,9 +58,9 @@ public:
     void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     void add(const float* a, const float* b, int64_t n, float* out) override;
     void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
-                      std::span<const int32_t> positions) override;
+                      std::span<const int32_t> positions, const InputNorm* norm) override;
     void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias, const Weight& up,
-                       const Weight* up_bias, float* out) override;
+                       const Weight* up_bias, float* out, const InputNorm* norm) override;
 
 private:
     using Clock = std::chrono::steady_clock;

@@ -87,7 +87,8 @@ TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
         } else {
             EXPECT_EQ(kernel_calls, fused - 1);
             EXPECT_EQ(allocs, 0);
-            EXPECT_TRUE(kinds.count("linear x3 +rope") && kinds.count("linear x2 +swiglu") && kinds.count("linear +residual"))
+            EXPECT_TRUE(kinds.count("linear x3 +norm +rope") && kinds.count("linear x2 +norm +swiglu") &&
+                        kinds.count("linear +residual") && kinds.count("linear +norm") && !kinds.count("rms_norm"))
                 << p.dump();
         }
     }

@@ -2,6 +2,7 @@
 // products run one by one. The fused pass cuts all its outputs into blocks of one size that hold
 // whole heads; heads of sizes that are not multiples of 16, outputs of different sizes and several
 // thread counts check that every row is computed once, rotated once and lands in its own output.
+// A fused input norm gives the bits of the norm run on its own.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -56,7 +57,7 @@ TEST_P(FusedLinear, MatchesTheProductsOneByOne) {
     const LinearOutput outputs[] = {{&wq.weight, &bq.weight, q.data(), nullptr, &q_rope},
                                     {&wk.weight, &bk.weight, k.data(), nullptr, &k_rope},
                                     {&wv.weight, &bv.weight, v.data(), nullptr, nullptr}};
-    backend.linear_fused(x.data(), c.rows, outputs, positions);
+    backend.linear_fused(x.data(), c.rows, outputs, positions, nullptr);
 
     auto q1 = out(wq), k1 = out(wk), v1 = out(wv);
     backend.linear(x.data(), c.rows, wq.weight, &bq.weight, q1.data());
@@ -68,6 +69,39 @@ TEST_P(FusedLinear, MatchesTheProductsOneByOne) {
     EXPECT_EQ(q, q1);
     EXPECT_EQ(k, k1);
     EXPECT_EQ(v, v1);
+}
+
+// A product that normalizes its own input (a fused RMSNorm) gives the bits of rms_norm() followed
+// by the product, for decode and for a prefill long enough that threads normalize and convert
+// row blocks of their own.
+TEST_P(FusedLinear, NormalizedInputMatchesRmsNormThenProduct) {
+    const auto [c, threads] = GetParam();
+    CpuBackend backend(threads);
+    const Matrix wq("q", int64_t{c.heads} * c.head_dim, c.hidden, 11), up("up", 3 * c.hidden + 5, c.hidden, 12),
+        norm("norm", 1, c.hidden, 13);
+    for (const int64_t rows : {c.rows, int64_t{150}}) {
+        std::vector<float> x(static_cast<size_t>(rows * c.hidden));
+        std::mt19937 g(static_cast<uint32_t>(rows));
+        std::normal_distribution<float> d(0.f, 3.f);
+        for (auto& v : x) v = d(g);
+        std::vector<int32_t> positions;
+        for (int64_t r = 0; r < rows; ++r) positions.push_back(static_cast<int32_t>(r));
+        const InputNorm in_norm{&norm.weight, 1e-6f};
+        std::vector<float> h(x.size());
+        backend.rms_norm(x.data(), rows, c.hidden, norm.weight, in_norm.eps, h.data());
+
+        std::vector<float> fused(static_cast<size_t>(rows * wq.weight.rows), -1.f), plain = fused;
+        const LinearOutput f{&wq.weight, nullptr, fused.data(), nullptr, nullptr};
+        const LinearOutput p{&wq.weight, nullptr, plain.data(), nullptr, nullptr};
+        backend.linear_fused(x.data(), rows, std::span<const LinearOutput>(&f, 1), positions, &in_norm);
+        backend.linear_fused(h.data(), rows, std::span<const LinearOutput>(&p, 1), positions, nullptr);
+        EXPECT_EQ(fused, plain) << rows;
+
+        std::vector<float> sw(static_cast<size_t>(rows * up.weight.rows), -1.f), sw_plain = sw;
+        backend.linear_swiglu(x.data(), rows, up.weight, nullptr, up.weight, nullptr, sw.data(), &in_norm);
+        backend.linear_swiglu(h.data(), rows, up.weight, nullptr, up.weight, nullptr, sw_plain.data(), nullptr);
+        EXPECT_EQ(sw, sw_plain) << rows;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -179,15 +179,16 @@ void CpuBackend::embed(const Weight& table, std::span<const int32_t> tokens, flo
     }
 }
 
+void CpuBackend::normalize_row(const float* x, int64_t cols, const float* w, float eps, float* out) const {
+    const auto n = static_cast<size_t>(cols);
+    const float ms = k_.sum_squares(x, n) / static_cast<float>(cols);
+    k_.scale_mul(x, 1.f / std::sqrt(ms + eps), w, out, n);
+}
+
 void CpuBackend::rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,
                           float* out) {
     const float* wf = f32_vector_cached(w);
-    const auto n = static_cast<size_t>(cols);
-    pool_.run(rows, [&](int64_t r, int) {
-        const float* xr = x + r * cols;
-        const float ms = k_.sum_squares(xr, n) / static_cast<float>(cols);
-        k_.scale_mul(xr, 1.f / std::sqrt(ms + eps), wf, out + r * cols, n);
-    }, rows * cols);
+    pool_.run(rows, [&](int64_t r, int) { normalize_row(x + r * cols, cols, wf, eps, out + r * cols); }, rows * cols);
 }
 
 void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) {
@@ -195,7 +196,7 @@ void CpuBackend::linear(const float* x, int64_t rows, const Weight& w, const Wei
     o.weight = &w;
     o.bias = bias;
     o.y = out;
-    linear_fused(x, rows, std::span<const LinearOutput>(&o, 1), {});
+    linear_fused(x, rows, std::span<const LinearOutput>(&o, 1), {}, nullptr);
 }
 
 namespace {
@@ -208,13 +209,34 @@ void rope_heads(const KernelSet& k, float* row, int h0, int h1, const RopeParams
 
 }  // namespace
 
-const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int64_t in, DType type) {
-    input_.prepare(pool_, x, rows, in, in, type);
+const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int64_t in, DType type,
+                                              const InputNorm* norm) {
+    if (!norm) {
+        input_.prepare(pool_, x, rows, in, in, type);
+        return input_;
+    }
+    // Rows are normalized into scratch by the thread that converts them, right before it does.
+    if (norm_rows_.size() < static_cast<size_t>(rows * in)) norm_rows_.resize(static_cast<size_t>(rows * in));
+    struct Fill {
+        const CpuBackend* self;
+        const float* x;
+        int64_t in;
+        const float* w;
+        float eps;
+        float* out;
+    } fill{this, x, in, f32_vector_cached(*norm->weight), norm->eps, norm_rows_.data()};
+    const MatmulInput::RowPrepass prepass{[](void* ctx, int64_t r0, int64_t r1) {
+                                              const auto& f = *static_cast<const Fill*>(ctx);
+                                              for (int64_t r = r0; r < r1; ++r)
+                                                  f.self->normalize_row(f.x + r * f.in, f.in, f.w, f.eps, f.out + r * f.in);
+                                          },
+                                          &fill};
+    input_.prepare(pool_, norm_rows_.data(), rows, in, in, type, prepass);
     return input_;
 }
 
 void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
-                              std::span<const int32_t> positions) {
+                              std::span<const int32_t> positions, const InputNorm* norm) {
     // One task list over the blocks of every output, so q, k and v share one hand-out of work and
     // one preparation of x.
     std::vector<FusedTask>& tasks = fused_tasks_;
@@ -244,7 +266,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         for (int64_t o0 = 0; o0 < n_out; o0 += block)
             tasks.push_back({&out, o0, std::min(n_out, o0 + block), cs, bias});
     }
-    const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type);
+    const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type, norm);
     pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int) {
         const FusedTask& t = tasks[static_cast<size_t>(i)];
         const LinearOutput& out = *t.out;
@@ -263,7 +285,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
 }
 
 void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
-                               const Weight& up, const Weight* up_bias, float* out) {
+                               const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) {
     if (gate.dtype != up.dtype || gate.rows != up.rows || gate.cols != up.cols)
         runtime_error("fused gate/up product {}: the two weights differ in type or shape", gate.name);
     const int64_t n_out = gate.rows;
@@ -276,7 +298,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     const int64_t n_tasks = (n_out + block - 1) / block;
     const float* gb = gate_bias ? f32_vector_cached(*gate_bias) : nullptr;
     const float* ub = up_bias ? f32_vector_cached(*up_bias) : nullptr;
-    const MatmulInput& in = prepared_input(x, rows, gate.cols, gate.dtype);
+    const MatmulInput& in = prepared_input(x, rows, gate.cols, gate.dtype, norm);
     pool_.run(n_tasks, [&](int64_t task, int thread) {
         const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
         const int64_t w = o1 - o0;

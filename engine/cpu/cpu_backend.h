@@ -45,9 +45,9 @@ public:
     void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     void add(const float* a, const float* b, int64_t n, float* out) override;
     void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
-                      std::span<const int32_t> positions) override;
+                      std::span<const int32_t> positions, const InputNorm* norm) override;
     void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
-                       const Weight& up, const Weight* up_bias, float* out) override;
+                       const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) override;
 
     ThreadPool& pool() { return pool_; }
     const KernelSet& kernels() const { return k_; }
@@ -56,8 +56,12 @@ private:
     // f32 copy of a small vector weight (norm weights, biases), made once.
     const float* f32_vector_cached(const Weight& w);
     float* swiglu_scratch(int thread, size_t floats);
-    // x prepared once for the matrix kernels (e.g. rounded to BF16 for a prefill).
-    const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type);
+    // x (normalized first when `norm` is set) prepared once for the matrix kernels (e.g. rounded
+    // to BF16 for a prefill).
+    const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
+    // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
+    // same bits.
+    void normalize_row(const float* x, int64_t cols, const float* w, float eps, float* out) const;
 
     const KernelSet& k_;
     ThreadPool pool_;
@@ -73,6 +77,7 @@ private:
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
     RopeTables rope_tables_;
     Attention attention_;
+    std::vector<float> norm_rows_;  // a fused product's normalized input
     MatmulInput input_;                               // the current product's prepared input
     // One block of one output of a fused product; the list is kept so a replay allocates nothing.
     struct FusedTask {

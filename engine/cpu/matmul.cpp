@@ -61,8 +61,13 @@ void MatmulInput::prepare(ThreadPool& pool, const float* x, int64_t rows, int64_
     prepare(active_matmul_path(), x, rows, in, ldx, weight_type, &pool);
 }
 
+void MatmulInput::prepare(ThreadPool& pool, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                          DType weight_type, const RowPrepass& prepass) {
+    prepare(active_matmul_path(), x, rows, in, ldx, weight_type, &pool, &prepass);
+}
+
 void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
-                          DType weight_type, ThreadPool* pool) {
+                          DType weight_type, ThreadPool* pool, const RowPrepass* prepass) {
     if (rows < 0 || in < 1 || ldx < in)
         runtime_error("matmul: bad input shape (rows {}, in {}, ldx {})", rows, in, ldx);
     const MatmulShape shape = path.shape(weight_type, rows, in);
@@ -83,9 +88,11 @@ void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, 
         pool->run(n_tasks, [&](int64_t task, int) {
             const int64_t r0 = units * task / n_tasks * shape.row_align;
             const int64_t r1 = std::min(rows, units * (task + 1) / n_tasks * shape.row_align);
+            if (prepass) prepass->fill(prepass->ctx, r0, r1);
             path.convert(*this, x, ldx, r0, r1);
         });
     } else {
+        if (prepass) prepass->fill(prepass->ctx, 0, rows);
         path.convert(*this, x, ldx, 0, rows);
     }
 }

@@ -55,9 +55,17 @@ public:
     void prepare(const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type);
     // The same, converting row blocks on the pool (worth it for long prefills).
     void prepare(ThreadPool& pool, const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type);
+    // Produces x rows [r0, r1) just before they are converted, on the thread converting them, so a
+    // row pass (a norm) runs while the rows are in that core's cache instead of as its own kernel.
+    struct RowPrepass {
+        void (*fill)(void* ctx, int64_t r0, int64_t r1);
+        void* ctx;
+    };
+    void prepare(ThreadPool& pool, const float* x, int64_t rows, int64_t in, int64_t ldx, DType weight_type,
+                 const RowPrepass& prepass);
     // With a given path (tests and benchmarks compare paths).
     void prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
-                 DType weight_type, ThreadPool* pool = nullptr);
+                 DType weight_type, ThreadPool* pool = nullptr, const RowPrepass* prepass = nullptr);
 
     int64_t rows() const { return rows_; }
     int64_t in() const { return in_; }

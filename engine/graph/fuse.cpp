@@ -100,6 +100,25 @@ void fuse_shared_input(Graph& g) {
     }
 }
 
+// An RMSNorm whose output only one product (possibly fused) reads as its input: the product
+// normalizes the rows itself while preparing them, and the normalized rows are never stored.
+void fuse_norm(Graph& g) {
+    auto uses = use_counts(g);
+    for (Node& n : g.nodes) {
+        if (n.dead || (n.op != Op::Linear && n.op != Op::LinearSwiglu) || n.norm) continue;
+        const int input = n.in[0];
+        const int p = g.values[static_cast<size_t>(input)].producer;
+        if (p < 0 || uses[static_cast<size_t>(input)] != 1) continue;
+        Node& norm = g.nodes[static_cast<size_t>(p)];
+        if (norm.dead || norm.op != Op::RmsNorm) continue;
+        n.norm = norm.weight;
+        n.norm_eps = norm.eps;
+        n.in[0] = norm.in[0];
+        ++uses[static_cast<size_t>(norm.in[0])];
+        norm.dead = true;
+    }
+}
+
 }  // namespace
 
 void fuse(Graph& g) {
@@ -107,6 +126,7 @@ void fuse(Graph& g) {
     fuse_residual(g);
     fuse_swiglu(g);
     fuse_shared_input(g);
+    fuse_norm(g);
     // Compact: renumber producers to the surviving nodes' positions.
     std::vector<Node> live;
     for (Node& n : g.nodes)

@@ -47,6 +47,9 @@ struct Node {
     AttentionParams attn{};
     int layer = 0;
     std::vector<LinearPart> parts;     // Linear
+    // Linear, LinearSwiglu: in[0] is RMS-normalized with this weight first (a fused RmsNorm).
+    const Weight* norm = nullptr;
+    float norm_eps = 0;
     bool dead = false;
 };
 
@@ -63,7 +66,8 @@ struct Graph {
 // Runs the model's forward function against a recording Ops for `tokens` tokens.
 Graph record(const Model& model, int64_t tokens, LogitRows rows);
 // Fusions: RoPE into the q/k product, residual adds into the product before them, gate+up+SwiGLU
-// into one kernel, and products sharing an input (q, k, v) into one pass. Drops dead nodes.
+// into one kernel, products sharing an input (q, k, v) into one pass, and an RMSNorm into the
+// one product that reads it. Drops dead nodes.
 void fuse(Graph& g);
 // Lifetimes from the node order, then offsets in one arena (largest first, first fit).
 void plan_memory(Graph& g);

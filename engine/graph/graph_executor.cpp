@@ -132,7 +132,9 @@ private:
                         outs[i] = LinearOutput{p.weight, p.bias, at(p.out, g), at(p.residual, g),
                                                p.rope ? &*p.rope : nullptr};
                     }
-                    b_.linear_fused(at(n.in[0], g), rows, std::span<const LinearOutput>(outs, n.parts.size()), positions);
+                    const InputNorm norm{n.norm, n.norm_eps};
+                    b_.linear_fused(at(n.in[0], g), rows, std::span<const LinearOutput>(outs, n.parts.size()), positions,
+                                    n.norm ? &norm : nullptr);
                     break;
                 }
                 case Op::Rope:
@@ -154,9 +156,12 @@ private:
                         std::memcpy(y, at(x) + (real - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
                     }
                     break;
-                case Op::LinearSwiglu:
-                    b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y);
+                case Op::LinearSwiglu: {
+                    const InputNorm norm{n.norm, n.norm_eps};
+                    b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y,
+                                     n.norm ? &norm : nullptr);
                     break;
+                }
             }
         }
     }
