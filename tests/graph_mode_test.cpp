@@ -183,7 +183,7 @@ TEST(GraphFusion, FusesQkvRopeResidualSwigluAndNorms) {
         if (n.op == graph::Op::Linear && n.parts.size() == 3 && n.parts[0].rope && n.parts[1].rope && !n.parts[2].rope)
             ++multi;
         if (n.op == graph::Op::LinearSwiglu) ++swiglu;
-        if (n.norm) ++normed;
+        if (n.norm.weight) ++normed;
         if (n.op == graph::Op::Rope || n.op == graph::Op::Add || n.op == graph::Op::Swiglu || n.op == graph::Op::RmsNorm)
             ++standalone;
     }

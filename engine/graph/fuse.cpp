@@ -105,14 +105,13 @@ void fuse_shared_input(Graph& g) {
 void fuse_norm(Graph& g) {
     auto uses = use_counts(g);
     for (Node& n : g.nodes) {
-        if (n.dead || (n.op != Op::Linear && n.op != Op::LinearSwiglu) || n.norm) continue;
+        if (n.dead || (n.op != Op::Linear && n.op != Op::LinearSwiglu) || n.norm.weight) continue;
         const int input = n.in[0];
         const int p = g.values[static_cast<size_t>(input)].producer;
         if (p < 0 || uses[static_cast<size_t>(input)] != 1) continue;
         Node& norm = g.nodes[static_cast<size_t>(p)];
         if (norm.dead || norm.op != Op::RmsNorm) continue;
-        n.norm = norm.weight;
-        n.norm_eps = norm.eps;
+        n.norm = InputNorm{norm.weight, norm.eps};
         n.in[0] = norm.in[0];
         ++uses[static_cast<size_t>(norm.in[0])];
         norm.dead = true;

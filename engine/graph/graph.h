@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include "engine/backend.h"
 #include "engine/executor.h"
 #include "engine/model.h"
 #include "engine/ops.h"
@@ -47,9 +48,8 @@ struct Node {
     AttentionParams attn{};
     int layer = 0;
     std::vector<LinearPart> parts;     // Linear
-    // Linear, LinearSwiglu: in[0] is RMS-normalized with this weight first (a fused RmsNorm).
-    const Weight* norm = nullptr;
-    float norm_eps = 0;
+    // Linear, LinearSwiglu: in[0] is RMS-normalized first when norm.weight is set (a fused RmsNorm).
+    InputNorm norm;
     bool dead = false;
 };
 

@@ -24,7 +24,7 @@ struct Captured {
 class GraphExecutor final : public Executor {
 public:
     explicit GraphExecutor(Backend& b) : b_(b) {}
-    ~GraphExecutor() override { release_memory(); }
+    ~GraphExecutor() override { free_arena(); }
 
     ExecMode mode() const override { return ExecMode::Graph; }
 
@@ -35,8 +35,7 @@ public:
     }
     size_t arena_bytes() const override { return arena_floats_ * sizeof(float); }
     void release_memory() override {
-        if (arena_) b_.free_activation(arena_, arena_floats_);
-        arena_ = nullptr;
+        free_arena();
         b_.release_free_activations();
     }
 
@@ -81,7 +80,7 @@ private:
         c.info.arena_bytes = c.g.arena_bytes;
         const size_t floats = c.g.arena_bytes / sizeof(float);
         if (floats > arena_floats_) {  // one arena serves every bucket: only one replays at a time
-            release_memory();
+            free_arena();
             arena_floats_ = floats;
         }
         c.info.capture_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -104,6 +103,12 @@ private:
     // Rows a value has in this replay: the token dimension shrinks to the real count.
     static int64_t rows_of(const graph::Graph& g, const graph::Value& v, int64_t real) {
         return v.rows == g.tokens ? real : v.rows;
+    }
+
+    // The next run_piece() allocates it again, at the size of the largest bucket captured.
+    void free_arena() {
+        if (arena_) b_.free_activation(arena_, arena_floats_);
+        arena_ = nullptr;
     }
 
     float* at(const graph::Value& v) { return arena_ + v.offset / sizeof(float); }
@@ -132,9 +137,8 @@ private:
                         outs[i] = LinearOutput{p.weight, p.bias, at(p.out, g), at(p.residual, g),
                                                p.rope ? &*p.rope : nullptr};
                     }
-                    const InputNorm norm{n.norm, n.norm_eps};
                     b_.linear_fused(at(n.in[0], g), rows, std::span<const LinearOutput>(outs, n.parts.size()), positions,
-                                    n.norm ? &norm : nullptr);
+                                    n.norm.weight ? &n.norm : nullptr);
                     break;
                 }
                 case Op::Rope:
@@ -156,12 +160,10 @@ private:
                         std::memcpy(y, at(x) + (real - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
                     }
                     break;
-                case Op::LinearSwiglu: {
-                    const InputNorm norm{n.norm, n.norm_eps};
+                case Op::LinearSwiglu:
                     b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y,
-                                     n.norm ? &norm : nullptr);
+                                     n.norm.weight ? &n.norm : nullptr);
                     break;
-                }
             }
         }
     }
