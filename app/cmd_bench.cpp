@@ -14,7 +14,7 @@ namespace {
 struct BenchOptions {
     ModelOptions model;
     std::string input_lens = "32", output_lens = "128", modes;
-    int batch_size = 1, num_iters = 5, warmup = 1, num_prompts = 8;
+    int batch_size = 1, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32;
     bool ignore_eos = true, json = false, profile = false;
     uint64_t seed = 0;
 };
@@ -50,6 +50,7 @@ int run_bench(const BenchOptions& o, bool latency) {
     c.num_prompts = o.num_prompts;
     c.ignore_eos = o.ignore_eos;
     c.profile = o.profile;
+    c.roof_pairs = o.roof_pairs;
     c.seed = o.seed;
     ModelOptions mo = o.model;
     int64_t need = 0;
@@ -85,6 +86,9 @@ Runner add_bench_command(CLI::App& root) {
     add_bench_options(lat, *o);
     lat->add_option("--num-iters", o->num_iters, "Timed iterations per row (default 5)")->check(CLI::Range(1, 100000));
     lat->add_option("--num-iters-warmup", o->warmup, "Untimed iterations first (default 1)")->check(CLI::Range(0, 100000));
+    lat->add_option("--roof-pairs", o->roof_pairs,
+                    "Decode steps per row and mode, each followed by a read of the weights: the decode roof (default 32, 0: none)")
+        ->check(CLI::Range(0, 100000));
     lat->add_flag("--profile", o->profile,
                   "One more request per row and mode, timed kernel by kernel: where prefill and decode time goes");
     lat->callback([which] { *which = true; });

@@ -23,14 +23,18 @@ std::string header(const Report& r) {
         s += fmt::format("; AMX tiles {:.1f} GFLOP/s", r.roof.matrix_peak_flops / 1e9);
     s += "\n";
     double lo = 0, hi = 0;
-    for (const auto& row : r.latency)
-        for (double v : row.side_read_bytes_per_second_each) {
-            lo = lo == 0 ? v : std::min(lo, v);
-            hi = std::max(hi, v);
+    size_t pairs = 0;
+    for (const auto& row : r.latency) {
+        pairs = std::max(pairs, row.roof_pairs.size());
+        for (const auto& p : row.roof_pairs) {
+            lo = lo == 0 ? p.read_bytes_per_second : std::min(lo, p.read_bytes_per_second);
+            hi = std::max(hi, p.read_bytes_per_second);
         }
+    }
     if (hi > 0)
-        s += fmt::format("          decode roof: the weights read with all threads around each iteration, {}-{} GB/s\n",
-                         gb(lo), gb(hi));
+        s += fmt::format("          decode roof: {} decode steps per row, each followed by a read of all the weights "
+                         "(all threads, {}-{} GB/s); roof % is the median of step bytes/s over that read's\n",
+                         pairs, gb(lo), gb(hi));
     s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", human_bytes(r.weight_bytes),
                      human_bytes(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), human_bytes(r.arena_bytes), human_bytes(r.peak_rss_bytes));
     return s;
@@ -197,6 +201,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"decode_bytes_per_s", row.decode_bytes_per_second},
                         {"decode_side_read_bytes_per_s", row.side_read_bytes_per_second},
                         {"decode_roof_share", row.decode_roof_share},
+                        {"decode_roof_pairs", row.roof_pairs.size()},
+                        {"decode_probe_share", r.roof.read_bytes_per_second > 0 ? row.decode_bytes_per_second / r.roof.read_bytes_per_second : 0},
                         {"prefill_flops", row.prefill_flops},
                         {"prefill_flops_per_s", row.prefill_flops_per_second},
                         {"prefill_peak_share", r.roof.peak_flops > 0 ? row.prefill_flops_per_second / r.roof.peak_flops : 0},

@@ -132,16 +132,15 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
     const double mean_ctx = static_cast<double>(row.input_len) + gen_per_iter / 2.0;
     row.decode_bytes_per_token = cost.weight_bytes + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
     row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
-    const auto& side = row.side_read_bytes_per_second_each;
-    const auto& steps = row.decode_steps_per_second_each;
-    double side_sum = 0, share_sum = 0;
-    for (size_t i = 0; i < side.size() && i < steps.size(); ++i) {
-        side_sum += side[i];
-        if (side[i] > 0) share_sum += row.decode_bytes_per_token * steps[i] / side[i];
-    }
-    if (!side.empty()) {
-        row.side_read_bytes_per_second = side_sum / static_cast<double>(side.size());
-        row.decode_roof_share = share_sum / static_cast<double>(side.size());
+    if (!row.roof_pairs.empty()) {
+        std::vector<double> reads, shares;
+        for (const auto& p : row.roof_pairs) {
+            reads.push_back(p.read_bytes_per_second);
+            shares.push_back(p.read_bytes_per_second > 0 ? p.step_bytes_per_second / p.read_bytes_per_second : 0);
+        }
+        // Medians: a pair during which the machine changed state is an outlier either way.
+        row.side_read_bytes_per_second = percentile(reads, 50);
+        row.decode_roof_share = percentile(shares, 50);
     }
     row.prefill_flops = prefill_flops(cost, row.input_len);
     row.prefill_flops_per_second = row.prefill_flops / row.prefill_seconds;
@@ -180,6 +179,26 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
     if (decode.profile.steps > 0) out.push_back(std::move(decode));
 }
 
+// Decode steps after the row's prompt, each followed by one read of the weights (LatencyRow).
+// The session still holds the prompt from the last timed request, so no prefill is needed.
+void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const StepCost& cost, size_t kv_elem,
+                        int64_t prompt_len, int pairs, LatencyRow& row) {
+    using Clock = std::chrono::steady_clock;
+    s.set_mode(row.mode);
+    s.rewind(prompt_len);
+    pairs = static_cast<int>(std::min<int64_t>(pairs, s.capacity() - s.n_past()));
+    for (int i = 0; i < pairs; ++i) {
+        const auto t0 = Clock::now();
+        const auto token = static_cast<int32_t>(argmax(s.logits()));
+        s.feed(std::span<const int32_t>(&token, 1));
+        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        // The step attended to every cached position, its own included.
+        const double bytes = cost.weight_bytes + kv_bytes_read(model, s.n_past(), kv_elem);
+        const double read = backend.probe_weight_read_bandwidth();
+        if (seconds > 0) row.roof_pairs.push_back({bytes / seconds, read});
+    }
+}
+
 double total_capture_seconds(const Session& s) {
     double t = 0;
     for (const auto& g : s.graphs()) t += g.capture_seconds;
@@ -208,10 +227,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
             const auto prompt = random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng);
             std::vector<LatencyRow> rows(c.modes.size());
             // Modes take turns iteration by iteration, so a shared, noisy machine slows them alike
-            // and their ratio means something. Each iteration is bracketed by reads of the weights,
-            // the roof at that moment; the higher of the two counts, so an iteration during which
-            // the machine sped up is not flattered.
-            double side_before = m.backend->probe_weight_read_bandwidth();
+            // and their ratio means something.
             for (int it = 0; it < per_row; ++it)
                 for (size_t k = 0; k < c.modes.size(); ++k) {
                     LatencyRow& row = rows[k];
@@ -222,16 +238,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     const double capture_before = total_capture_seconds(s);
                     auto res = one_request(s, m, sampler, prompt, out, c.ignore_eos);
                     row.capture_seconds += total_capture_seconds(s) - capture_before;
-                    const double side_after = m.backend->probe_weight_read_bandwidth();
-                    const double side = std::max(side_before, side_after);
-                    side_before = side_after;
                     bar.step();
                     if (it < c.num_iters_warmup) continue;
-                    row.side_read_bytes_per_second_each.push_back(side);
-                    row.decode_steps_per_second_each.push_back(
-                        res.stats.generated_tokens > 1 && res.stats.decode_seconds > 0
-                            ? static_cast<double>(res.stats.generated_tokens - 1) / res.stats.decode_seconds
-                            : 0);
                     row.latencies.push_back(res.stats.total_seconds);
                     row.prefill_seconds += res.stats.prefill_seconds;
                     row.ttft_seconds += res.stats.ttft_seconds;
@@ -239,6 +247,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.generated += res.stats.generated_tokens;
                 }
             for (auto& row : rows) {
+                if (out > 1) measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c.roof_pairs, row);
                 finish_row(row, c.num_iters, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));
             }

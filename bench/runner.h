@@ -23,6 +23,7 @@ struct BenchConfig {
     bool ignore_eos = true;
     bool progress = true;          // a bar on stderr when it is a terminal
     bool profile = false;          // latency: one more request per row and mode, timed kernel by kernel
+    int roof_pairs = 32;           // latency: decode steps per row and mode each paired with a read of the weights
     uint64_t seed = 0;
     SessionOptions session;        // context, KV dtype
 };
@@ -41,12 +42,18 @@ struct LatencyRow {
     double generation_tokens_per_second = 0;
     double decode_bytes_per_token = 0;  // weights + mean KV read per decode step
     double decode_bytes_per_second = 0;
-    // The roof beside each iteration: the weights read with all threads just before and just
-    // after it (the higher of the two), and the iteration's decode steps per second.
-    std::vector<double> side_read_bytes_per_second_each;
-    std::vector<double> decode_steps_per_second_each;
-    double side_read_bytes_per_second = 0;  // mean over iterations
-    double decode_roof_share = 0;           // mean over iterations of decode GB/s / side roof
+    // The decode roof, measured in pairs after the timed iterations: one decode step (greedy
+    // sampling and the forward pass), then one read of all the weights with all threads, about as
+    // long. Both halves of a pair see the machine in the same state, which on a machine whose
+    // bandwidth swings by the second neither a probe taken earlier nor the best of several can
+    // promise.
+    struct RoofPair {
+        double step_bytes_per_second = 0;  // the step's weight + KV bytes over its time
+        double read_bytes_per_second = 0;
+    };
+    std::vector<RoofPair> roof_pairs;
+    double side_read_bytes_per_second = 0;  // median read of the pairs
+    double decode_roof_share = 0;           // median over pairs of step bytes/s over read bytes/s
     double prefill_flops = 0;
     double prefill_flops_per_second = 0;
     double capture_seconds = 0;         // graph mode: capture of the buckets this row used

@@ -84,9 +84,10 @@ public:
     virtual void release_free_activations() {}
     virtual BackendMemory memory() const = 0;
     virtual RooflineProbe probe_roofline() = 0;
-    // Read bandwidth over the weights' own memory right now (bytes/s, all threads, a fraction of a
-    // second): the roof beside a decode measured at the same moment. Machines whose bandwidth
-    // changes by the minute (a VM's cores moved between dies) make an earlier probe meaningless.
+    // Read bandwidth over the weights' own memory right now: one pass over all of them with all
+    // threads (bytes/s), so about as long as a decode step. The roof beside a decode step measured
+    // at the same moment: machines whose bandwidth changes by the second (a VM's cores moved
+    // between dies, neighbours' traffic) make an earlier or best-of probe the wrong yardstick.
     virtual double probe_weight_read_bandwidth() = 0;
 
     // Kernels. Activations are f32 row-major [rows, cols].

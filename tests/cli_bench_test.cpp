@@ -1,6 +1,7 @@
 // `ascent bench` and dummy weights through the real binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,10 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
                               "decode_bytes_per_token", "decode_bytes_per_s", "decode_side_read_bytes_per_s",
                               "decode_roof_share", "prefill_flops_per_s"})
             EXPECT_GT(row[k].get<double>(), 0) << k;
+        EXPECT_GT(row["decode_probe_share"].get<double>(), 0);
+        // Roof pairs continue after the prompt until the context (in + out, the largest pair, so
+        // 25 positions) is full, 32 at most.
+        EXPECT_EQ(row["decode_roof_pairs"].get<int>(), std::min(32, 25 - row["input_len"].get<int>()));
         EXPECT_TRUE(row["percentile_latency_s"].contains("90"));
         // The demo model's shape (models/demo/stories260K/config.json): per token the products of
         // 5 layers (q, o 64x64; k, v 32x64; gate, up, down 172x64), once per prompt the tied LM
@@ -46,6 +51,32 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
         EXPECT_DOUBLE_EQ(row["prefill_flops"].get<double>(), expected) << "input_len " << n;
     }
     EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
+}
+
+// --roof-pairs: how many decode steps measure the roof; 0 leaves the roof out, and says so.
+TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",
+                         "--num-iters", "1", "--roof-pairs", "3", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json row = json::parse(r.out)["rows"][0];
+    EXPECT_EQ(row["decode_roof_pairs"], 3);
+    EXPECT_GT(row["decode_roof_share"].get<double>(), 0);
+    EXPECT_GT(row["decode_side_read_bytes_per_s"].get<double>(), 0);
+
+    r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",
+                    "--num-iters", "1", "--roof-pairs", "0"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find("decode roof:"), std::string::npos) << r.out;
+    r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",
+                    "--num-iters", "1", "--roof-pairs", "0", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    row = json::parse(r.out)["rows"][0];
+    EXPECT_EQ(row["decode_roof_pairs"], 0);
+    EXPECT_EQ(row["decode_roof_share"].get<double>(), 0);
+
+    r = run_ascent({"bench", "latency", "--load-format", "dummy", "--roof-pairs", "-1"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--roof-pairs"), std::string::npos) << r.err;
 }
 
 // --profile: where each mode's step time goes. Every kernel the executor dispatched is counted:

@@ -151,7 +151,7 @@ RooflineProbe CpuBackend::probe_roofline() {
     return r;
 }
 
-double CpuBackend::probe_weight_read_bandwidth() { return measure_read_bandwidth_of(pool_, weight_regions_); }
+double CpuBackend::probe_weight_read_bandwidth() { return measure_read_bandwidth_of(pool_, weight_regions_, 1); }
 
 const float* CpuBackend::f32_vector_cached(const Weight& w) {
     if (w.dtype == DType::F32) return static_cast<const float*>(w.data);

@@ -26,7 +26,7 @@ struct MemoryRegion {
     const void* data;
     size_t bytes;
 };
-double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes = 2);
+double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes);
 
 // Peak BF16 dot-product FLOP/s with all threads: a register-resident vdpbf16ps loop, or the best
 // available equivalent on this CPU (`kernel` says which), FLOP counted as 2 per multiply-add.
