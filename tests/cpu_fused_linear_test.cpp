@@ -104,6 +104,33 @@ TEST_P(FusedLinear, NormalizedInputMatchesRmsNormThenProduct) {
     }
 }
 
+// Gate/up with SwiGLU in one pass gives the bits of the two products and swiglu() run apart, for
+// the few-row hand-out (matrix by matrix, SwiGLU by the second finisher of a block) and the
+// many-row one (both products of a block on one thread); an output count that is not a multiple
+// of the block leaves a short last block.
+TEST_P(FusedLinear, GateUpSwigluMatchesTheProductsApart) {
+    const auto [c, threads] = GetParam();
+    CpuBackend backend(threads);
+    const int64_t n_out = 2 * c.hidden + 37;
+    const Matrix gate("gate", n_out, c.hidden, 21), up("up", n_out, c.hidden, 22), gb("gate.bias", 1, n_out, 23),
+        ub("up.bias", 1, n_out, 24);
+    for (const int64_t rows : {c.rows, int64_t{8}, int64_t{9}}) {
+        std::vector<float> x(static_cast<size_t>(rows * c.hidden));
+        std::mt19937 g(static_cast<uint32_t>(rows + 100));
+        std::normal_distribution<float> d(0.f, 1.f);
+        for (auto& v : x) v = d(g);
+        const auto n = static_cast<size_t>(rows * n_out);
+        std::vector<float> fused(n, -1.f), g1(n), u1(n), apart(n, -2.f);
+        for (int rep = 0; rep < 2; ++rep) {  // a second call reuses the block counters
+            backend.linear_swiglu(x.data(), rows, gate.weight, &gb.weight, up.weight, &ub.weight, fused.data(), nullptr);
+            backend.linear(x.data(), rows, gate.weight, &gb.weight, g1.data());
+            backend.linear(x.data(), rows, up.weight, &ub.weight, u1.data());
+            backend.swiglu(g1.data(), u1.data(), static_cast<int64_t>(n), apart.data());
+            EXPECT_EQ(fused, apart) << rows << " rows, call " << rep;
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedLinear,
     testing::Combine(testing::Values(Case{14, 2, 64, 896, 1},   // Qwen2-0.5B, a decode step

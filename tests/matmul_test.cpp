@@ -490,8 +490,8 @@ TEST(Probes, ReadBandwidthOfExistingRegions) {
     EXPECT_GT(bw, 2e8);
     EXPECT_LT(bw, 1e13);
     const MemoryRegion too_small[] = {{tiny.data(), tiny.size()}};  // not one 256-byte block past alignment
-    EXPECT_EQ(measure_read_bandwidth_of(pool, too_small), 0.0);
-    EXPECT_EQ(measure_read_bandwidth_of(pool, {}), 0.0);
+    EXPECT_EQ(measure_read_bandwidth_of(pool, too_small, 1), 0.0);
+    EXPECT_EQ(measure_read_bandwidth_of(pool, {}, 1), 0.0);
 }
 
 TEST(Probes, Bf16PeakIsPlausible) {

@@ -450,6 +450,9 @@ void AttentionBlockKernel(const AttentionBlock& b) {
     auto* vp = reinterpret_cast<uint32_t*>(s.values);
     auto* wp = reinterpret_cast<uint32_t*>(s.pairs);
     if (b.out) ResetState(l, s.state);
+    // A decode step's cached keys and values were pushed out of the caches by the weights it
+    // streamed since this layer last ran; without this the first tile waits on each miss in turn.
+    if (b.tile_begin < b.tile_end) PrefetchTile(b, b.tile_begin, static_cast<size_t>(last_max + 1));
     for (size_t tile = b.tile_begin; tile < b.tile_end; ++tile) {
         const size_t t0 = tile * kAttentionTile;
         const size_t n = std::min(kAttentionTile, static_cast<size_t>(last_max + 1) - t0);

@@ -58,6 +58,12 @@ private:
     float* swiglu_scratch(int thread, size_t floats);
     // x (normalized first when `norm` is set) prepared once for the matrix kernels (e.g. rounded
     // to BF16 for a prefill).
+    // Gate and up products of this many rows or fewer (bandwidth bound) are handed out matrix by
+    // matrix (gate_up_apart); more rows keep each block's two products on one thread, whose L2
+    // holds both until SwiGLU reads them.
+    static constexpr int64_t kGateUpApartMaxRows = 8;
+    void gate_up_apart(const MatmulInput& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
+                       const float* ub, float* out);
     const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
     // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
     // same bits.
@@ -75,6 +81,11 @@ private:
     std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
     std::vector<std::pair<const void*, const float*>> vector_cache_;
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
+    // A few rows' gate/up products: gate then up, each [rows, n_out], and per block the number of
+    // its two products done (linear_swiglu).
+    std::vector<float> gate_up_rows_;
+    std::unique_ptr<std::atomic<int>[]> gate_up_done_;
+    size_t gate_up_blocks_ = 0;
     RopeTables rope_tables_;
     Attention attention_;
     std::vector<float> norm_rows_;  // a fused product's normalized input
