@@ -60,14 +60,17 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
     if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || cache.kv_dim != int64_t{p.n_kv_heads} * p.head_dim)
         runtime_error("attention: {} query heads, {} kv heads of {} dims do not fit a cache of {} dims", p.n_heads,
                       p.n_kv_heads, p.head_dim, cache.kv_dim);
-    const auto kv_dim = static_cast<size_t>(cache.kv_dim);
-    const size_t elem = dtype_size(cache.dtype);
+    const auto hd = static_cast<size_t>(p.head_dim);
+    const size_t elem = dtype_size(cache.dtype), cached = cache_positions(static_cast<size_t>(cache.capacity));
     auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
     auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
     for (int64_t r = 0; r < rows; ++r) {
         const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
-        store(cache.dtype, k + r * cache.kv_dim, kc, kv_dim, [&](size_t c) { return key_index(kv_dim, pos, c); });
-        store(cache.dtype, v + r * cache.kv_dim, vc, kv_dim, [&](size_t c) { return pos * kv_dim + c; });
+        for (size_t h = 0; h < static_cast<size_t>(p.n_kv_heads); ++h) {
+            const size_t base = head_base(cached, hd, h), at = static_cast<size_t>(r * cache.kv_dim) + h * hd;
+            store(cache.dtype, k + at, kc, hd, [&](size_t i) { return base + key_index(hd, pos, i); });
+            store(cache.dtype, v + at, vc, hd, [&](size_t i) { return base + value_index(hd, pos, i); });
+        }
     }
     if (rows <= 0) return;
 
@@ -91,7 +94,6 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
     }
 
     const AttentionKernels& ak = *kernels.attention;
-    const auto hd = static_cast<size_t>(p.head_dim);
     auto layout = [&](const Block& b) {
         return AttentionLayout(ak.lanes, static_cast<size_t>((b.r1 - b.r0) * (b.h1 - b.h0)), hd);
     };
@@ -139,10 +141,10 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.last = qs.last;
         a.scale = p.scale;
         a.dtype = cache.dtype;
-        a.k = kc + key_index(kv_dim, 0, head * hd) * elem;
-        a.k_tile_stride = kv_dim * kAttentionTile;
-        a.v = vc + head * hd * elem;
-        a.stride = kv_dim;
+        a.k = kc + head_base(cached, hd, head) * elem;
+        a.k_tile_stride = hd * kAttentionTile;
+        a.v = vc + head_base(cached, hd, head) * elem;
+        a.stride = hd;
         a.tile_begin = t.tile_begin;
         a.tile_end = t.tile_end;
         a.scratch = aligned_floats(scratch_[static_cast<size_t>(thread)], l.scratch_floats());
