@@ -1,4 +1,5 @@
 // `ascent bench latency|throughput`: benchmarks in the shape of `vllm bench`, against the roofline.
+#include <cstdio>
 #include <sstream>
 
 #include "app/commands.h"
@@ -59,7 +60,14 @@ int run_bench(const BenchOptions& o, bool latency) {
     if (mo.ctx == 0) mo.ctx = need;
     auto m = load(mo);
     c.session = session_options(mo, *m);
-    auto report = latency ? bench::run_latency(*m, c) : bench::run_throughput(*m, c);
+    c.cancel = &interrupted();
+    bench::Report report;
+    try {
+        report = latency ? bench::run_latency(*m, c) : bench::run_throughput(*m, c);
+    } catch (const bench::Interrupted&) {
+        std::fputs("ascent: bench interrupted (Ctrl-C); no results\n", stderr);
+        return 130;
+    }
     write_stdout(o.json ? bench::to_json(report).dump(2) + "\n" : bench::format_text(report));
     return 0;
 }

@@ -54,15 +54,22 @@ std::vector<int32_t> random_prompt(int64_t n, int64_t vocab, std::mt19937_64& rn
     return t;
 }
 
+void stop_if_cancelled(const BenchConfig& c) {
+    if (c.cancel && c.cancel->load()) throw Interrupted();
+}
+
 GenerationResult one_request(Session& s, const models::LoadedModel& m, Sampler& sampler,
-                             const std::vector<int32_t>& prompt, int64_t output_len, bool ignore_eos) {
+                             const std::vector<int32_t>& prompt, int64_t output_len, const BenchConfig& c) {
     s.rewind(0);
     GenerateRequest req;
     req.prompt = prompt;
     req.max_tokens = static_cast<int>(output_len);
     req.eos_ids = m.eos_ids();
-    req.ignore_eos = ignore_eos;
-    return generate(s, *m.tokenizer, sampler, req);
+    req.ignore_eos = c.ignore_eos;
+    req.cancel = c.cancel;
+    GenerationResult r = generate(s, *m.tokenizer, sampler, req);
+    stop_if_cancelled(c);
+    return r;
 }
 
 void check(const models::LoadedModel& m, const BenchConfig& c) {
@@ -149,7 +156,7 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
 // One more request outside the timed iterations, fed step by step so that prefill and decode are
 // recorded apart. Greedy, like the timed requests.
 void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32_t>& prompt, int64_t output_len,
-                     ExecMode mode, std::vector<PhaseProfile>& out) {
+                     ExecMode mode, const BenchConfig& c, std::vector<PhaseProfile>& out) {
     using Clock = std::chrono::steady_clock;
     auto greedy = [&] { return static_cast<int32_t>(argmax(s.logits())); };
     PhaseProfile prefill, decode;
@@ -172,6 +179,7 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
     };
     timed_feed(prompt, prefill.profile);
     for (int64_t i = 1; i < output_len; ++i) {
+        stop_if_cancelled(c);
         const int32_t token = greedy();
         timed_feed(std::span<const int32_t>(&token, 1), decode.profile);
     }
@@ -182,12 +190,13 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
 // Decode steps after the row's prompt, each followed by one read of the weights (LatencyRow).
 // The session still holds the prompt from the last timed request, so no prefill is needed.
 void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const StepCost& cost, size_t kv_elem,
-                        int64_t prompt_len, int pairs, LatencyRow& row) {
+                        int64_t prompt_len, const BenchConfig& c, LatencyRow& row) {
     using Clock = std::chrono::steady_clock;
     s.set_mode(row.mode);
     s.rewind(prompt_len);
-    pairs = static_cast<int>(std::min<int64_t>(pairs, s.capacity() - s.n_past()));
-    for (int i = 0; i < pairs; ++i) {
+    const auto pairs = std::min<int64_t>(c.roof_pairs, s.capacity() - s.n_past());
+    for (int64_t i = 0; i < pairs; ++i) {
+        stop_if_cancelled(c);
         const auto t0 = Clock::now();
         const auto token = static_cast<int32_t>(argmax(s.logits()));
         s.feed(std::span<const int32_t>(&token, 1));
@@ -220,7 +229,11 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
     sp.temperature = 0;
     Sampler sampler(sp);
     const int per_row = c.num_iters + c.num_iters_warmup;
-    Progress bar(c.progress, per_row * static_cast<int>(c.modes.size() * c.input_lens.size() * c.output_lens.size()),
+    int pair_rows = 0;  // rows that measure roof pairs: one step of the bar each
+    for (int64_t out : c.output_lens) pair_rows += c.roof_pairs > 0 && out > 1 ? 1 : 0;
+    Progress bar(c.progress,
+                 (per_row * static_cast<int>(c.output_lens.size()) + pair_rows) *
+                     static_cast<int>(c.modes.size() * c.input_lens.size()),
                  "bench latency");
     for (int64_t in : c.input_lens)
         for (int64_t out : c.output_lens) {
@@ -236,7 +249,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.output_len = out;
                     s.set_mode(c.modes[k]);
                     const double capture_before = total_capture_seconds(s);
-                    auto res = one_request(s, m, sampler, prompt, out, c.ignore_eos);
+                    auto res = one_request(s, m, sampler, prompt, out, c);
                     row.capture_seconds += total_capture_seconds(s) - capture_before;
                     bar.step();
                     if (it < c.num_iters_warmup) continue;
@@ -247,12 +260,15 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.generated += res.stats.generated_tokens;
                 }
             for (auto& row : rows) {
-                if (out > 1) measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c.roof_pairs, row);
+                if (c.roof_pairs > 0 && out > 1) {
+                    measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c, row);
+                    bar.step();
+                }
                 finish_row(row, c.num_iters, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));
             }
             if (c.profile)
-                for (ExecMode mode : c.modes) profile_request(s, prof, prompt, out, mode, r.profiles);
+                for (ExecMode mode : c.modes) profile_request(s, prof, prompt, out, mode, c, r.profiles);
         }
     // Rows grouped by mode, as the table reads best.
     std::stable_sort(r.latency.begin(), r.latency.end(),
@@ -288,9 +304,9 @@ Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
                 for (int i = 0; i < c.num_prompts; ++i)
                     prompts.push_back(random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng));
                 // One warm-up request (graph capture, page faults) outside the timed region.
-                one_request(s, m, sampler, prompts[0], std::min<int64_t>(out, 4), c.ignore_eos);
+                one_request(s, m, sampler, prompts[0], std::min<int64_t>(out, 4), c);
                 for (const auto& p : prompts) {
-                    auto res = one_request(s, m, sampler, p, out, c.ignore_eos);
+                    auto res = one_request(s, m, sampler, p, out, c);
                     row.seconds += res.stats.total_seconds;
                     row.prompt_tokens += res.stats.prompt_tokens;
                     row.output_tokens += res.stats.generated_tokens;

@@ -1,7 +1,9 @@
 #pragma once
 // `ascent bench latency|throughput`: vLLM's benchmark shapes on one engine, with every figure set
 // beside the machine's roofline.
+#include <atomic>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 #include <nlohmann/json.hpp>
@@ -26,6 +28,13 @@ struct BenchConfig {
     int roof_pairs = 32;           // latency: decode steps per row and mode each paired with a read of the weights
     uint64_t seed = 0;
     SessionOptions session;        // context, KV dtype
+    // Set (by Ctrl-C) to stop: the run throws Interrupted at the next decode step.
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+// A bench stopped through BenchConfig::cancel; it has no results to report.
+struct Interrupted : std::exception {
+    const char* what() const noexcept override { return "interrupted"; }
 };
 
 struct LatencyRow {

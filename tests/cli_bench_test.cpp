@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -77,6 +78,24 @@ TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
     r = run_ascent({"bench", "latency", "--load-format", "dummy", "--roof-pairs", "-1"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--roof-pairs"), std::string::npos) << r.err;
+}
+
+// One Ctrl-C stops a bench at its next decode step: exit 130, no half-made report on stdout.
+TEST(CliBench, CtrlCStopsTheBench) {
+    RunOptions opt;
+    opt.sigint_after_ms = 1500;
+    opt.timeout_ms = 60000;
+    const auto t0 = std::chrono::steady_clock::now();
+    // Far more work than the test waits for: thousands of iterations of a 64-token request.
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "16", "--output-len", "48",
+                         "--num-iters", "100000", "--json"},
+                        opt);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+    EXPECT_LT(seconds, 30.0);
 }
 
 // --profile: where each mode's step time goes. Every kernel the executor dispatched is counted:

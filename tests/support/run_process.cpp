@@ -43,8 +43,14 @@ RunResult run_ascent(const std::vector<std::string>& args, const RunOptions& opt
         fcntl(in[1], F_SETFL, O_NONBLOCK);
     }
     bool sent_sigint = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.timeout_ms);
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::milliseconds(opt.timeout_ms);
     while (out[0] >= 0 || err[0] >= 0) {
+        if (opt.sigint_after_ms > 0 && !sent_sigint &&
+            std::chrono::steady_clock::now() > start + std::chrono::milliseconds(opt.sigint_after_ms)) {
+            kill(pid, SIGINT);
+            sent_sigint = true;
+        }
         std::vector<pollfd> fds;
         if (out[0] >= 0) fds.push_back({out[0], POLLIN, 0});
         if (err[0] >= 0) fds.push_back({err[0], POLLIN, 0});

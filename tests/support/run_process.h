@@ -12,6 +12,7 @@ struct RunOptions {
     std::string stdin_data;
     size_t stdout_limit = static_cast<size_t>(-1);  // close our end of stdout after this many bytes
     size_t sigint_after_bytes = 0;                  // > 0: send SIGINT once stdout has this much
+    int sigint_after_ms = 0;                        // > 0: send SIGINT this long after the start
     std::map<std::string, std::string> env;         // added to the environment
     int timeout_ms = 120000;
 };
