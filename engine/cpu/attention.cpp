@@ -141,9 +141,10 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.last = qs.last;
         a.scale = p.scale;
         a.dtype = cache.dtype;
-        a.k = kc + head_base(cached, hd, head) * elem;
+        const size_t base = head_base(cached, hd, head) * elem;
+        a.k = kc + base;
         a.k_tile_stride = hd * kAttentionTile;
-        a.v = vc + head_base(cached, hd, head) * elem;
+        a.v = vc + base;
         a.stride = hd;
         a.tile_begin = t.tile_begin;
         a.tile_end = t.tile_end;

@@ -15,10 +15,10 @@
 //
 // A layer's cache keeps each kv head apart, so that the tiles a task reads are one sequential
 // stream of keys and one of values: a decode step finds them evicted by the weights it streamed,
-// and with the heads side by side its attention at 2048 positions took 6-10% longer. A head's keys are
-// transposed by tiles: tile j holds [head_dim][kAttentionTile], the key columns of positions
-// [j * kAttentionTile, (j + 1) * kAttentionTile), which both layouts of the scores read without
-// transposing. A head's values keep one row of head_dim per position.
+// and with the heads side by side its attention at 2048 positions took 6-10% longer. A head's
+// keys are transposed by tiles: tile j holds [head_dim][kAttentionTile], the key columns of
+// positions [j * kAttentionTile, (j + 1) * kAttentionTile), which both layouts of the scores read
+// without transposing. A head's values keep one row of head_dim per position.
 //
 // Numerics. F32 and F16 caches: keys and values widened to f32, f32 arithmetic throughout, so an
 // F32 checkpoint keeps exact f32 attention. A BF16 cache computes as the matrix products do

@@ -56,14 +56,14 @@ private:
     // f32 copy of a small vector weight (norm weights, biases), made once.
     const float* f32_vector_cached(const Weight& w);
     float* swiglu_scratch(int thread, size_t floats);
-    // x (normalized first when `norm` is set) prepared once for the matrix kernels (e.g. rounded
-    // to BF16 for a prefill).
     // Gate and up products of this many rows or fewer (bandwidth bound) are handed out matrix by
     // matrix (gate_up_apart); more rows keep each block's two products on one thread, whose L2
     // holds both until SwiGLU reads them.
     static constexpr int64_t kGateUpApartMaxRows = 8;
     void gate_up_apart(const MatmulInput& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
                        const float* ub, float* out);
+    // x (normalized first when `norm` is set) prepared once for the matrix kernels (e.g. rounded
+    // to BF16 for a prefill).
     const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
     // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
     // same bits.
