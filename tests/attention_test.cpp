@@ -231,6 +231,81 @@ TEST(Attention, CreateBackendUsesTheActiveKernels) {
     EXPECT_TRUE(same_bits(attend(*b, s, kSteps), attend(active_kernels(), 2, s)));
 }
 
+// Every layout puts each (position, dimension) of a head in its own slot, inside the head's
+// positions x head_dim elements: the BF16 pair layout too.
+TEST(Attention, CacheLayoutsGiveEverySlotOnce) {
+    for (const DType t : {DType::F32, DType::BF16, DType::F16})
+        for (const size_t hd : {2u, 24u, 64u, 80u}) {
+            const size_t positions = 2 * kAttentionTile;
+            std::vector<int> keys(positions * hd), values(positions * hd);
+            for (size_t pos = 0; pos < positions; ++pos)
+                for (size_t i = 0; i < hd; ++i) {
+                    ++keys.at(key_index(t, hd, pos, i));
+                    ++values.at(value_index(t, hd, pos, i));
+                }
+            for (size_t j = 0; j < keys.size(); ++j) {
+                ASSERT_EQ(keys[j], 1) << dtype_name(t) << " head_dim " << hd << " key slot " << j;
+                ASSERT_EQ(values[j], 1) << dtype_name(t) << " head_dim " << hd << " value slot " << j;
+            }
+        }
+}
+
+// Slots the sequence has not reached (a fresh cache's zeros, or what a longer sequence left
+// before a rewind) never reach a result: a cache full of NaN gives the same bits as a zeroed one,
+// although the pair kernels read whole tiles straight from the cache.
+TEST(Attention, StaleCacheSlotsDoNotLeakIntoResults) {
+    for (const DType dtype : {DType::BF16, DType::F32, DType::F16})
+        for (const int dim : {64, 40}) {
+            Shape sh;
+            sh.group = 7;
+            sh.head_dim = dim;
+            sh.dtype = dtype;
+            const Sequence s(sh, kSteps.back(), 12);
+            for (const KernelSet* k : kSets) {
+                SCOPED_TRACE(k->name + " " + std::string(dtype_name(dtype)) + " dim " + std::to_string(dim));
+                CpuBackend clean(2, *k), poisoned(2, *k);
+                auto run = [&](CpuBackend& b, bool poison) {
+                    auto cache = b.create_kv_cache(2, 1024, sh.kv_dim(), sh.dtype);
+                    if (poison) {
+                        const size_t bytes = cache_positions(1024) * static_cast<size_t>(sh.kv_dim()) * dtype_size(dtype);
+                        for (void* buffer : {cache->k[kLayer], cache->v[kLayer]}) {
+                            auto* p = static_cast<unsigned char*>(buffer);
+                            // 0xFF bytes: a NaN in every type.
+                            std::memset(p, 0xFF, bytes);
+                        }
+                    }
+                    std::vector<float> out(static_cast<size_t>(s.length * sh.q_cols()));
+                    for (size_t i = 0; i + 1 < kSteps.size(); ++i) {
+                        const int p0 = kSteps[i], rows = kSteps[i + 1] - p0;
+                        std::vector<int32_t> positions(static_cast<size_t>(rows));
+                        for (int r = 0; r < rows; ++r) positions[static_cast<size_t>(r)] = p0 + r;
+                        b.attention(s.q.data() + p0 * sh.q_cols(), s.k.data() + p0 * sh.kv_dim(),
+                                    s.v.data() + p0 * sh.kv_dim(), rows, positions, *cache, kLayer, sh.params(),
+                                    out.data() + p0 * sh.q_cols());
+                    }
+                    return out;
+                };
+                const std::vector<float> want = run(clean, false);
+                for (float x : want) ASSERT_FALSE(std::isnan(x));
+                EXPECT_TRUE(same_bits(run(poisoned, true), want));
+            }
+        }
+}
+
+TEST(Attention, BF16CacheRejectsOddHeadSizes) {
+    CpuBackend b(1);
+    auto cache = b.create_kv_cache(1, 8, 2 * 5, DType::BF16);
+    std::vector<float> x(2 * 5), out(2 * 5);
+    const int32_t pos = 0;
+    try {
+        b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), *cache, 0,
+                    AttentionParams{2, 2, 5, 0.1f}, out.data());
+        FAIL() << "no error";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("heads of 5 dims"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Attention, RejectsHeadsThatDoNotFitTheCache) {
     CpuBackend b(1);
     auto cache = b.create_kv_cache(1, 8, 64, DType::F32);

@@ -60,6 +60,9 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
     if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || cache.kv_dim != int64_t{p.n_kv_heads} * p.head_dim)
         runtime_error("attention: {} query heads, {} kv heads of {} dims do not fit a cache of {} dims", p.n_heads,
                       p.n_kv_heads, p.head_dim, cache.kv_dim);
+    if (cache.dtype == DType::BF16 && p.head_dim % 2 != 0)
+        runtime_error("attention: a BF16 KV cache pairs head dimensions, and heads of {} dims do not pair up "
+                      "(use --kv-cache-dtype f32 or f16)", p.head_dim);
     const auto hd = static_cast<size_t>(p.head_dim);
     const size_t elem = dtype_size(cache.dtype), cached = cache_positions(static_cast<size_t>(cache.capacity));
     auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
@@ -68,8 +71,8 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
         for (size_t h = 0; h < static_cast<size_t>(p.n_kv_heads); ++h) {
             const size_t base = head_base(cached, hd, h), at = static_cast<size_t>(r * cache.kv_dim) + h * hd;
-            store(cache.dtype, k + at, kc, hd, [&](size_t i) { return base + key_index(hd, pos, i); });
-            store(cache.dtype, v + at, vc, hd, [&](size_t i) { return base + value_index(hd, pos, i); });
+            store(cache.dtype, k + at, kc, hd, [&](size_t i) { return base + key_index(cache.dtype, hd, pos, i); });
+            store(cache.dtype, v + at, vc, hd, [&](size_t i) { return base + value_index(cache.dtype, hd, pos, i); });
         }
     }
     if (rows <= 0) return;
@@ -143,9 +146,7 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.dtype = cache.dtype;
         const size_t base = head_base(cached, hd, head) * elem;
         a.k = kc + base;
-        a.k_tile_stride = hd * kAttentionTile;
         a.v = vc + base;
-        a.stride = hd;
         a.tile_begin = t.tile_begin;
         a.tile_end = t.tile_end;
         a.scratch = aligned_floats(scratch_[static_cast<size_t>(thread)], l.scratch_floats());

@@ -3,14 +3,14 @@
 // multiply-add for many queries, and the softmax of a tile needs no horizontal reduction. The
 // weighted sum of values runs with the head's dimensions across lanes. A block of few queries (a
 // decode step) would leave most lanes idle that way: it runs its scores and its softmax with
-// positions across lanes instead, reading the cache's key columns as they are. Keys and values are
+// positions across lanes instead, reading the cache's key columns as they are. A BF16 cache on a
+// CPU with pair products (attention_pairs.h) is read as it lies; otherwise keys and values are
 // converted to f32 once per tile, as every query group reads them again.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "engine/cpu/attention_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
-#include "hwy/cache_control.h"
 
 #include <algorithm>
 #include <cstring>
@@ -115,11 +115,42 @@ void WidenRows(DF d, DType t, const void* cache, size_t at, size_t stride, size_
     }
 }
 
+// n words of a BF16 cache's pair layout as two f32 rows: the low halves and the high halves.
+void SplitPairs(DF d, const uint32_t* w, size_t n, float* lo, float* hi) {
+    const hn::RebindToUnsigned<DF> du;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + N <= n; i += N) {
+        const auto v = hn::LoadU(du, w + i);
+        hn::StoreU(hn::BitCast(d, hn::ShiftLeft<16>(v)), d, lo + i);
+        hn::StoreU(hn::BitCast(d, hn::And(v, hn::Set(du, 0xFFFF0000u))), d, hi + i);
+    }
+    for (; i < n; ++i) {
+        lo[i] = bf16_to_f32(static_cast<uint16_t>(w[i]));
+        hi[i] = bf16_to_f32(static_cast<uint16_t>(w[i] >> 16));
+    }
+}
+
+const uint32_t* PairWords(const void* cache, size_t at) { return static_cast<const uint32_t*>(cache) + at / 2; }
+
 // Values of cached positions [t0, t0 + n) of the block's kv head as f32 rows of `width` >=
-// head_dim floats: the cache itself when it already is, else a copy in `buf`, zero beyond head_dim.
+// head_dim floats: the cache itself when it already is, else a copy in `buf` (kAttentionTile
+// rows), zero beyond head_dim.
 Rows ValueRows(DF d, const AttentionBlock& b, size_t t0, size_t n, size_t width, float* buf) {
-    if (b.dtype == DType::F32 && width == b.head_dim) return Rows{static_cast<const float*>(b.v) + t0 * b.stride, b.stride};
-    WidenRows(d, b.dtype, b.v, t0 * b.stride, b.stride, n, b.head_dim, width, buf);
+    const size_t hd = b.head_dim;
+    if (b.dtype == DType::F32 && width == hd) return Rows{static_cast<const float*>(b.v) + t0 * hd, hd};
+    if (b.dtype != DType::BF16) {
+        WidenRows(d, b.dtype, b.v, t0 * hd, hd, n, hd, width, buf);
+        return Rows{buf, width};
+    }
+    // Pairs of positions; an odd n also widens position n, into a row of buf no one reads.
+    const uint32_t* w = PairWords(b.v, value_index(b.dtype, hd, t0, 0));
+    for (size_t s = 0; 2 * s < n; ++s) {
+        float* lo = buf + 2 * s * width;
+        SplitPairs(d, w + s * hd, hd, lo, lo + width);
+        std::fill(lo + hd, lo + width, 0.f);
+        std::fill(lo + width + hd, lo + 2 * width, 0.f);
+    }
     return Rows{buf, width};
 }
 
@@ -161,17 +192,20 @@ HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, floa
 
 // Asks for the cached keys and values of a tile while the one before it is computed: a decode
 // step reads each layer's cache once, after the weight stream has evicted it, and one tile's
-// loads alone do not keep enough requests in flight to hide the memory's latency.
+// loads alone do not keep enough requests in flight to hide the memory's latency. Into L2 only:
+// into L1 as well, the 16 KiB of a 64-dim BF16 tile pushed out the tile being computed, and a
+// decode step's attention at 2048 positions took 15-20% longer.
 void PrefetchTile(const AttentionBlock& b, size_t tile, size_t end) {
     constexpr size_t kLine = 64;
-    const size_t elem = dtype_size(b.dtype), t0 = tile * kAttentionTile;
+    const size_t elem = dtype_size(b.dtype), hd = b.head_dim, t0 = tile * kAttentionTile;
     const size_t n = std::min(kAttentionTile, end - t0);
-    const auto* k = static_cast<const char*>(b.k) + tile * b.k_tile_stride * elem;
-    for (size_t i = 0; i < b.head_dim; ++i)
-        for (size_t at = 0; at < n * elem; at += kLine) hwy::Prefetch(k + i * kAttentionTile * elem + at);
-    const auto* v = static_cast<const char*>(b.v) + t0 * b.stride * elem;
-    for (size_t t = 0; t < n; ++t)
-        for (size_t at = 0; at < b.head_dim * elem; at += kLine) hwy::Prefetch(v + t * b.stride * elem + at);
+    const auto ahead = [](const void* base, size_t at, size_t bytes) {
+        const auto* p = static_cast<const char*>(base) + at;
+        for (size_t i = 0; i < bytes; i += kLine) __builtin_prefetch(p + i, 0, 2);
+    };
+    // Both layouts keep a tile's keys, and its positions' values, together.
+    ahead(b.k, key_index(b.dtype, hd, t0, 0) * elem, hd * kAttentionTile * elem);
+    ahead(b.v, value_index(b.dtype, hd, t0, 0) * elem, (n + n % 2) * hd * elem);
 }
 
 // A tile's key columns as f32: kt[i * stride + t] is dimension i of the tile's position t, for t
@@ -182,11 +216,47 @@ struct KeyColumns {
 };
 
 KeyColumns KeyTile(DF d, const AttentionBlock& b, size_t tile, size_t tile_lanes, float* buf) {
-    const size_t N = hn::Lanes(d), hd = b.head_dim, at = tile * b.k_tile_stride;
+    const size_t N = hn::Lanes(d), hd = b.head_dim, at = key_index(b.dtype, hd, tile * kAttentionTile, 0);
     if (b.dtype == DType::F32 && kAttentionTile % N == 0)
         return {static_cast<const float*>(b.k) + at, kAttentionTile};
-    WidenRows(d, b.dtype, b.k, at, kAttentionTile, hd, kAttentionTile, tile_lanes, buf);
+    if (b.dtype != DType::BF16) {
+        WidenRows(d, b.dtype, b.k, at, kAttentionTile, hd, kAttentionTile, tile_lanes, buf);
+        return {buf, tile_lanes};
+    }
+    const uint32_t* w = PairWords(b.k, at);
+    for (size_t p = 0; 2 * p < hd; ++p) {
+        float* lo = buf + 2 * p * tile_lanes;
+        SplitPairs(d, w + p * kAttentionTile, kAttentionTile, lo, lo + tile_lanes);
+        std::fill(lo + kAttentionTile, lo + tile_lanes, 0.f);
+        std::fill(lo + tile_lanes + kAttentionTile, lo + 2 * tile_lanes, 0.f);
+    }
     return {buf, tile_lanes};
+}
+
+// A tile's keys as the pair products read them, kp[p * kAttentionTile + t], where the cache holds
+// them. Positions at n or later are stale (a fresh cache's zeros, or what a longer sequence left
+// before a rewind): their scores are computed and then masked out of the softmax, which selects
+// rather than multiplies, so even a NaN there changes nothing.
+const uint32_t* KeyPairs(const AttentionBlock& b, size_t tile) {
+    return PairWords(b.k, key_index(b.dtype, b.head_dim, tile * kAttentionTile, 0));
+}
+
+// Values of positions [t0, t0 + n) as the pair products read them, vp[s * dim + d] for the (n + 1)
+// / 2 pairs, zero for a position at n and for d >= head_dim: the cache itself for a whole tile
+// of heads a whole number of vectors wide, else a copy. Unlike a stale key, a stale value would
+// be multiplied by its zero weight, and a NaN there would spread.
+const uint32_t* ValuePairs(const AttentionBlock& b, size_t t0, size_t n, size_t dim, uint32_t* buf) {
+    const size_t hd = b.head_dim;
+    const uint32_t* w = PairWords(b.v, value_index(b.dtype, hd, t0, 0));
+    if (n == kAttentionTile && dim == hd) return w;
+    for (size_t s = 0; 2 * s < n; ++s) {
+        uint32_t* row = buf + s * dim;
+        // A position's value is its pair's half: low for 2s, high for 2s + 1.
+        const uint32_t keep = 2 * s + 1 < n ? 0xFFFFFFFFu : 0xFFFFu;
+        for (size_t i = 0; i < hd; ++i) row[i] = w[s * hd + i] & keep;
+        std::fill(row + hd, row + dim, 0u);
+    }
+    return buf;
 }
 
 // Scores of kT positions from t for kJ vectors of queries: s[t][j] = sum_i qt[i][j] * k[i][t].
@@ -424,7 +494,9 @@ void AttentionBlockKernel(const AttentionBlock& b) {
     const size_t ql = l.query_lanes;
     const bool few = l.few_queries();
     const bool bf16 = b.dtype == DType::BF16;
-    const AttentionPairOps* pairs = bf16 && hn::Lanes(d) == 16 ? b.pairs : nullptr;
+    // On vectors of 16 floats a tile's lanes are its kAttentionTile positions, so the pair
+    // products read key rows the cache's width (KeyPairs).
+    const AttentionPairOps* pairs = bf16 && hn::Lanes(d) == 16 && l.tile_lanes == kAttentionTile ? b.pairs : nullptr;
     int64_t last_max = -1;
     for (size_t q = 0; q < b.queries; ++q) last_max = std::max<int64_t>(last_max, b.last[q]);
     const auto scaled = [&](size_t q, size_t i) {
@@ -446,8 +518,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         for (size_t q = 0; q < ql; ++q) s.last[q] = q < b.queries ? static_cast<float>(b.last[q]) : -1.f;
     const size_t head_pairs = (b.head_dim + 1) / 2;
     const auto* qp = reinterpret_cast<const uint32_t*>(s.qt);
-    auto* kp = reinterpret_cast<uint32_t*>(s.keys);
-    auto* vp = reinterpret_cast<uint32_t*>(s.values);
+    auto* value_buf = reinterpret_cast<uint32_t*>(s.values);
     auto* wp = reinterpret_cast<uint32_t*>(s.pairs);
     if (b.out) ResetState(l, s.state);
     // A decode step's cached keys and values were pushed out of the caches by the weights it
@@ -459,8 +530,8 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         float* part = b.out ? s.tile : b.partials + (tile - b.tile_begin) * l.partial_floats();
         if (tile + 1 < b.tile_end) PrefetchTile(b, tile + 1, static_cast<size_t>(last_max + 1));
         if (pairs) {
-            pairs->pack_keys(static_cast<const uint16_t*>(b.k) + tile * b.k_tile_stride, b.head_dim, n, l.tile_lanes, kp);
-            pairs->pack_values(static_cast<const uint16_t*>(b.v) + t0 * b.stride, b.stride, b.head_dim, n, l.dim, vp);
+            const uint32_t* kp = KeyPairs(b, tile);
+            const uint32_t* vp = ValuePairs(b, t0, n, l.dim, value_buf);
             const size_t value_pairs = (n + 1) / 2;
             if (few) {
                 pairs->scores_position_lanes(qp, l.padded_queries(), kp, l.tile_lanes, head_pairs, n, s.scores);

@@ -16,9 +16,15 @@
 // A layer's cache keeps each kv head apart, so that the tiles a task reads are one sequential
 // stream of keys and one of values: a decode step finds them evicted by the weights it streamed,
 // and with the heads side by side its attention at 2048 positions took 6-10% longer. A head's
-// keys are transposed by tiles: tile j holds [head_dim][kAttentionTile], the key columns of
-// positions [j * kAttentionTile, (j + 1) * kAttentionTile), which both layouts of the scores read
-// without transposing. A head's values keep one row of head_dim per position.
+// keys are transposed by tiles: tile j holds the key columns of positions [j * kAttentionTile,
+// (j + 1) * kAttentionTile), which both layouts of the scores read without transposing. F32 and
+// F16 caches: tile j is [head_dim][kAttentionTile], and a head's values keep one row of head_dim
+// per position. A BF16 cache keeps both in the pair layout of attention_pairs.h, the layout the
+// BF16 dot products consume: a key tile is [head_dim / 2][kAttentionTile] words of dimensions
+// (2p, 2p + 1), and values are [positions / 2][head_dim] words of positions (2s, 2s + 1). The
+// pair kernels then read whole tiles where they lie; packing each tile on the fly, as they once
+// did, was 58% of a decode step's attention at 2048 positions. (A BF16 cache needs an even
+// head_dim, as every rotary model has.)
 //
 // Numerics. F32 and F16 caches: keys and values widened to f32, f32 arithmetic throughout, so an
 // F32 checkpoint keeps exact f32 attention. A BF16 cache computes as the matrix products do
@@ -47,11 +53,16 @@ inline size_t cache_positions(size_t capacity) { return (capacity + kAttentionTi
 // `positions` (whole tiles).
 inline size_t head_base(size_t positions, size_t head_dim, size_t head) { return head * positions * head_dim; }
 // Where dimension i of the key at `position` is, from its head's base.
-inline size_t key_index(size_t head_dim, size_t position, size_t i) {
-    return (position / kAttentionTile * head_dim + i) * kAttentionTile + position % kAttentionTile;
+inline size_t key_index(DType t, size_t head_dim, size_t position, size_t i) {
+    const size_t tile = position / kAttentionTile * head_dim * kAttentionTile, at = position % kAttentionTile;
+    if (t == DType::BF16) return tile + (i / 2 * kAttentionTile + at) * 2 + i % 2;
+    return tile + i * kAttentionTile + at;
 }
 // Where dimension i of the value at `position` is, from its head's base.
-inline size_t value_index(size_t head_dim, size_t position, size_t i) { return position * head_dim + i; }
+inline size_t value_index(DType t, size_t head_dim, size_t position, size_t i) {
+    if (t == DType::BF16) return (position / 2 * head_dim + i) * 2 + position % 2;
+    return position * head_dim + i;
+}
 
 struct AttentionBlock {
     size_t queries = 0;              // at most kAttentionQueries
@@ -60,10 +71,8 @@ struct AttentionBlock {
     const int32_t* last = nullptr;    // [queries] the last cached position each query sees
     float scale = 0.f;
     DType dtype = DType::F32;
-    const void* k = nullptr;          // the kv head's key columns in tile 0: [head_dim][kAttentionTile]
-    size_t k_tile_stride = 0;         // elements from one tile's key columns to the next
-    const void* v = nullptr;          // the kv head's value at position 0
-    size_t stride = 0;                // elements from one position's value to the next
+    const void* k = nullptr;          // the kv head's keys and values, at their head_base()
+    const void* v = nullptr;
     size_t tile_begin = 0;            // tiles to run; the last one ends after the largest `last`
     size_t tile_end = 0;
     float* scratch = nullptr;         // AttentionLayout::scratch_floats()

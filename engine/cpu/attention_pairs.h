@@ -16,13 +16,10 @@
 namespace ascent::cpu {
 
 struct AttentionPairOps {
-    // kp[p * width + t] = (k[2p][t], k[2p + 1][t]) for pairs p of head_dim dimensions (a missing
-    // last dimension reads zero), positions t < n; zero for n <= t < width. Dimension i of the
-    // tile's position t is k[i * kAttentionTile + t], as the cache stores key columns.
-    void (*pack_keys)(const uint16_t* k, size_t head_dim, size_t n, size_t width, uint32_t* kp);
-    // vp[s * width + d] = (v[2s][d], v[2s + 1][d]) for positions below n (a position at n reads
-    // zero), d < head_dim; zero for head_dim <= d < width. Position t's value is v + t * stride.
-    void (*pack_values)(const uint16_t* v, size_t stride, size_t head_dim, size_t n, size_t width, uint32_t* vp);
+    // The cache's BF16 layout (attention_kernels.h) is the one these read: key words kp[p * width
+    // + t] = (k[2p][t], k[2p + 1][t]) for pairs p of head dimensions and positions t of a tile;
+    // value words vp[s * dim + d] = (v[2s][d], v[2s + 1][d]) for pairs s of positions.
+
     // Softmax weights p (f32 holding BF16 values, zero where masked) paired along positions:
     // query lanes: p(t, j) = p[t * lanes + j], w[s * lanes + j] for j < lanes;
     // position lanes: p(t, q) = p[q * lanes + t], w[q * lanes / 2 + s] for q < queries.

@@ -25,14 +25,15 @@ float cached(DType dtype, const void* cache, size_t at) {
 // The first n positions of a tile as f32 rows of head_dim floats: keys from the tile's columns,
 // values from their rows.
 void widen_keys(const AttentionBlock& b, size_t tile, size_t n, float* out) {
-    const size_t at = tile * b.k_tile_stride;
-    for (size_t i = 0; i < b.head_dim; ++i)
-        for (size_t t = 0; t < n; ++t) out[t * b.head_dim + i] = cached(b.dtype, b.k, at + i * kAttentionTile + t);
+    const size_t hd = b.head_dim, t0 = tile * kAttentionTile;
+    for (size_t t = 0; t < n; ++t)
+        for (size_t i = 0; i < hd; ++i) out[t * hd + i] = cached(b.dtype, b.k, key_index(b.dtype, hd, t0 + t, i));
 }
 
 void widen_values(const AttentionBlock& b, size_t t0, size_t n, float* out) {
+    const size_t hd = b.head_dim;
     for (size_t t = 0; t < n; ++t)
-        for (size_t i = 0; i < b.head_dim; ++i) out[t * b.head_dim + i] = cached(b.dtype, b.v, (t0 + t) * b.stride + i);
+        for (size_t i = 0; i < hd; ++i) out[t * hd + i] = cached(b.dtype, b.v, value_index(b.dtype, hd, t0 + t, i));
 }
 
 // The tile's partial of every query; `qs` holds the scaled queries, one row each.

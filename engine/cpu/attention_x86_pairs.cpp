@@ -14,59 +14,8 @@ namespace {
 
 using namespace avx512;
 
-// 16 BF16 numbers from a and b as 16 words (a[i], b[i]); lanes outside `mask` read zero.
-ASCENT_AVX512_INLINE __m512i pair16(const uint16_t* a, const uint16_t* b, __mmask16 mask) {
-    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, a));
-    if (!b) return lo;
-    const __m512i hi = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, b));
-    return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-}
-
 ASCENT_AVX512_INLINE __mmask16 lanes_below(size_t at, size_t n) {
     return at >= n ? 0 : n - at >= 16 ? static_cast<__mmask16>(0xFFFF) : first_n16(static_cast<int64_t>(n - at));
-}
-
-ASCENT_AVX512_INLINE __mmask32 lanes32_below(size_t at, size_t n) {
-    return at >= n ? 0 : n - at >= 32 ? static_cast<__mmask32>(0xFFFFFFFFu) : first_n32(static_cast<int64_t>(n - at));
-}
-
-// Words (a[i], b[i]) for i < 32 into out[0..32) (b null: zero high halves); lanes outside `mask`
-// read zero. One load per input and one two-source shuffle per 16 words: a decode step packs
-// every cached position of every layer, so this is most of its attention's instructions.
-ASCENT_AVX512_INLINE void pair32(const uint16_t* a, const uint16_t* b, __mmask32 mask, uint32_t* out) {
-    // Element 2j of a word vector takes a[j] (index j), element 2j + 1 takes b[j] (index 32 + j).
-    alignas(64) static constexpr uint16_t kLow[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
-                                                      8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
-    alignas(64) static constexpr uint16_t kHigh[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                                       24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
-    const __m512i va = _mm512_maskz_loadu_epi16(mask, a);
-    const __m512i vb = b ? _mm512_maskz_loadu_epi16(mask, b) : _mm512_setzero_si512();
-    _mm512_storeu_si512(out, _mm512_permutex2var_epi16(va, _mm512_load_si512(kLow), vb));
-    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi16(va, _mm512_load_si512(kHigh), vb));
-}
-
-ASCENT_AVX512 void pack_keys(const uint16_t* k, size_t head_dim, size_t n, size_t width, uint32_t* kp) {
-    for (size_t p = 0; 2 * p < head_dim; ++p) {
-        const uint16_t* a = k + 2 * p * kAttentionTile;
-        const uint16_t* b = 2 * p + 1 < head_dim ? a + kAttentionTile : nullptr;
-        size_t t = 0;
-        for (; t + 32 <= width; t += 32) pair32(a + t, b ? b + t : nullptr, lanes32_below(t, n), kp + p * width + t);
-        for (; t < width; t += 16)
-            _mm512_storeu_si512(kp + p * width + t, pair16(a + t, b ? b + t : nullptr, lanes_below(t, n)));
-    }
-}
-
-ASCENT_AVX512 void pack_values(const uint16_t* v, size_t stride, size_t head_dim, size_t n, size_t width,
-                               uint32_t* vp) {
-    for (size_t s = 0; 2 * s < n; ++s) {
-        const uint16_t* a = v + 2 * s * stride;
-        const uint16_t* b = 2 * s + 1 < n ? a + stride : nullptr;
-        size_t d = 0;
-        for (; d + 32 <= width; d += 32)
-            pair32(a + d, b ? b + d : nullptr, lanes32_below(d, head_dim), vp + s * width + d);
-        for (; d < width; d += 16)
-            _mm512_storeu_si512(vp + s * width + d, pair16(a + d, b ? b + d : nullptr, lanes_below(d, head_dim)));
-    }
 }
 
 // Words (bf16 of a[i], bf16 of b[i]) from f32 lanes that already hold BF16 values: their high
@@ -182,9 +131,8 @@ ASCENT_AVX512 void values(const uint32_t* w, size_t s_step, size_t q_step, const
 }  // namespace
 
 const AttentionPairOps* x86_attention_pair_ops() {
-    static const AttentionPairOps ops{pack_keys,          pack_values,           pack_weights_query_lanes,
-                                      pack_weights_position_lanes, scores_query_lanes, scores_position_lanes,
-                                      values};
+    static const AttentionPairOps ops{pack_weights_query_lanes, pack_weights_position_lanes, scores_query_lanes,
+                                      scores_position_lanes, values};
     static const bool supported = cpu_has_avx512_bf16();
     return supported ? &ops : nullptr;
 }

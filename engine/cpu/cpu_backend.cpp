@@ -83,12 +83,20 @@ struct CpuKvCache final : KvCache {
         live_bytes += allocated;  // before allocating: the destructor subtracts it on failure too
     }
     ~CpuKvCache() override {
-        for (void* p : k) std::free(p);
-        for (void* p : v) std::free(p);
+        for (void* p : blocks) std::free(p);
         live_bytes.fetch_sub(allocated);
+    }
+    // A zeroed buffer starting on a cache line: attention reads whole tiles with vector loads.
+    void* zeroed(size_t bytes) {
+        // Zeroed pages are mapped lazily by the OS: a large --ctx costs memory only as it fills.
+        void* p = std::calloc(1, bytes + 64);
+        if (!p) return nullptr;
+        blocks.push_back(p);
+        return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(p) + 63) / 64 * 64);
     }
     std::atomic<size_t>& live_bytes;
     size_t allocated;
+    std::vector<void*> blocks;  // as allocated, before alignment
 };
 
 }  // namespace
@@ -103,9 +111,8 @@ std::unique_ptr<KvCache> CpuBackend::create_kv_cache(int n_layers, int64_t capac
     cache->capacity = capacity;
     cache->kv_dim = kv_dim;
     for (int l = 0; l < n_layers; ++l) {
-        // Zeroed pages are mapped lazily by the OS: a large --ctx costs memory only as it fills.
-        cache->k.push_back(std::calloc(1, bytes));
-        cache->v.push_back(std::calloc(1, bytes));
+        cache->k.push_back(cache->zeroed(bytes));
+        cache->v.push_back(cache->zeroed(bytes));
         if (!cache->k.back() || !cache->v.back())
             runtime_error("cannot allocate the KV cache ({} bytes per layer)", 2 * bytes);
     }
