@@ -75,34 +75,33 @@ ASCENT_AVX512_INLINE void pair_tile(size_t steps, Word word, Vector vector, floa
 }
 
 // Runs pair_tile over `rows` broadcast rows (tiles of 4, the rest in one tile) and `lanes`
-// vector lanes (tiles of 32, then 16).
+// vector lanes (tiles of 64, then 32, then 16). A tile of 64 lanes reads each step's 256 bytes of
+// vectors (a key tile's row of 64 positions, a value row of 64 dimensions) in one sequential
+// sweep: a decode step's first touch of a cached tile is then a stream the prefetchers follow,
+// where 32-lane tiles went over each tile twice, half of every row at a time.
+template <int C, typename Word, typename Vector>
+ASCENT_AVX512_INLINE void pair_tile_rows(size_t steps, size_t rows, Word word, Vector vector, float* out,
+                                         size_t row_stride) {
+    for (size_t r = 0; r < rows; r += 4) {
+        const auto w = [&](size_t i, int k) { return word(i, r + static_cast<size_t>(k)); };
+        float* o = out + r * row_stride;
+        switch (std::min<size_t>(4, rows - r)) {
+            case 4: pair_tile<4, C>(steps, w, vector, o, row_stride); break;
+            case 3: pair_tile<3, C>(steps, w, vector, o, row_stride); break;
+            case 2: pair_tile<2, C>(steps, w, vector, o, row_stride); break;
+            default: pair_tile<1, C>(steps, w, vector, o, row_stride); break;
+        }
+    }
+}
+
 template <typename Word, typename Vector>
 ASCENT_AVX512_INLINE void pair_tiles(size_t steps, size_t rows, size_t lanes, Word word, Vector vector, float* out,
                                      size_t row_stride) {
-    for (size_t l = 0; l < lanes; l += 32) {
-        const bool two = l + 32 <= lanes;
-        for (size_t r = 0; r < rows; r += 4) {
-            const auto w = [&](size_t i, int k) { return word(i, r + static_cast<size_t>(k)); };
-            const auto v = [&](size_t i) { return vector(i) + l; };
-            float* o = out + r * row_stride + l;
-            const size_t left = std::min<size_t>(4, rows - r);
-            if (two) {
-                switch (left) {
-                    case 4: pair_tile<4, 2>(steps, w, v, o, row_stride); break;
-                    case 3: pair_tile<3, 2>(steps, w, v, o, row_stride); break;
-                    case 2: pair_tile<2, 2>(steps, w, v, o, row_stride); break;
-                    default: pair_tile<1, 2>(steps, w, v, o, row_stride); break;
-                }
-            } else {
-                switch (left) {
-                    case 4: pair_tile<4, 1>(steps, w, v, o, row_stride); break;
-                    case 3: pair_tile<3, 1>(steps, w, v, o, row_stride); break;
-                    case 2: pair_tile<2, 1>(steps, w, v, o, row_stride); break;
-                    default: pair_tile<1, 1>(steps, w, v, o, row_stride); break;
-                }
-            }
-        }
-    }
+    size_t l = 0;
+    const auto v = [&](size_t i) { return vector(i) + l; };
+    for (; l + 64 <= lanes; l += 64) pair_tile_rows<4>(steps, rows, word, v, out + l, row_stride);
+    for (; l + 32 <= lanes; l += 32) pair_tile_rows<2>(steps, rows, word, v, out + l, row_stride);
+    for (; l < lanes; l += 16) pair_tile_rows<1>(steps, rows, word, v, out + l, row_stride);
 }
 
 // One layout broadcasts key words, the other query words; a product of two BF16 numbers is exact
