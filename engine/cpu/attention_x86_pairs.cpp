@@ -1,6 +1,6 @@
 // AVX-512 BF16 implementation of attention's pair products (attention_pairs.h). Register tiles of
-// up to 4 broadcast words x 2 vectors, as the f32 kernels' OuterTile: each accumulator is one
-// chain of vdpbf16ps in pair order.
+// up to 4 broadcast words x 4 vectors: each accumulator is one chain of vdpbf16ps in pair order,
+// so the tile shape changes no bits.
 #include "engine/cpu/attention_pairs.h"
 
 #if defined(__x86_64__)
