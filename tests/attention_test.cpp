@@ -62,9 +62,16 @@ struct Sequence {
 };
 
 // The backend's output for every position, the positions fed in calls [starts[i], starts[i + 1]).
-std::vector<float> attend(Backend& b, const Sequence& s, const std::vector<int>& starts) {
+// poison: first fill the layer's cache with NaN bytes, as slots the sequence has not reached may
+// hold anything (what a longer sequence left before a rewind).
+std::vector<float> attend(Backend& b, const Sequence& s, const std::vector<int>& starts, bool poison = false) {
     const Shape& sh = s.shape;
     auto cache = b.create_kv_cache(2, 1024, sh.kv_dim(), sh.dtype);
+    if (poison) {
+        const size_t bytes = cache_positions(1024) * static_cast<size_t>(sh.kv_dim()) * dtype_size(sh.dtype);
+        // 0xFF bytes: a NaN in every type.
+        for (void* buffer : {cache->k[kLayer], cache->v[kLayer]}) std::memset(buffer, 0xFF, bytes);
+    }
     std::vector<float> out(static_cast<size_t>(s.length * sh.q_cols()), std::nanf(""));
     for (size_t i = 0; i + 1 < starts.size(); ++i) {
         const int p0 = starts[i], rows = starts[i + 1] - p0;
@@ -264,30 +271,9 @@ TEST(Attention, StaleCacheSlotsDoNotLeakIntoResults) {
             for (const KernelSet* k : kSets) {
                 SCOPED_TRACE(k->name + " " + std::string(dtype_name(dtype)) + " dim " + std::to_string(dim));
                 CpuBackend clean(2, *k), poisoned(2, *k);
-                auto run = [&](CpuBackend& b, bool poison) {
-                    auto cache = b.create_kv_cache(2, 1024, sh.kv_dim(), sh.dtype);
-                    if (poison) {
-                        const size_t bytes = cache_positions(1024) * static_cast<size_t>(sh.kv_dim()) * dtype_size(dtype);
-                        for (void* buffer : {cache->k[kLayer], cache->v[kLayer]}) {
-                            auto* p = static_cast<unsigned char*>(buffer);
-                            // 0xFF bytes: a NaN in every type.
-                            std::memset(p, 0xFF, bytes);
-                        }
-                    }
-                    std::vector<float> out(static_cast<size_t>(s.length * sh.q_cols()));
-                    for (size_t i = 0; i + 1 < kSteps.size(); ++i) {
-                        const int p0 = kSteps[i], rows = kSteps[i + 1] - p0;
-                        std::vector<int32_t> positions(static_cast<size_t>(rows));
-                        for (int r = 0; r < rows; ++r) positions[static_cast<size_t>(r)] = p0 + r;
-                        b.attention(s.q.data() + p0 * sh.q_cols(), s.k.data() + p0 * sh.kv_dim(),
-                                    s.v.data() + p0 * sh.kv_dim(), rows, positions, *cache, kLayer, sh.params(),
-                                    out.data() + p0 * sh.q_cols());
-                    }
-                    return out;
-                };
-                const std::vector<float> want = run(clean, false);
+                const std::vector<float> want = attend(clean, s, kSteps);
                 for (float x : want) ASSERT_FALSE(std::isnan(x));
-                EXPECT_TRUE(same_bits(run(poisoned, true), want));
+                EXPECT_TRUE(same_bits(attend(poisoned, s, kSteps, true), want));
             }
         }
 }

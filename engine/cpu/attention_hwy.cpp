@@ -133,6 +133,18 @@ void SplitPairs(DF d, const uint32_t* w, size_t n, float* lo, float* hi) {
 
 const uint32_t* PairWords(const void* cache, size_t at) { return static_cast<const uint32_t*>(cache) + at / 2; }
 
+// `pairs` rows of `len` words from element `at` of a BF16 cache's pair layout as 2 * pairs f32
+// rows of `width` >= len floats (each word's low half, then its high half), zero beyond len.
+void WidenPairRows(DF d, const void* cache, size_t at, size_t pairs, size_t len, size_t width, float* out) {
+    const uint32_t* w = PairWords(cache, at);
+    for (size_t r = 0; r < pairs; ++r) {
+        float* lo = out + 2 * r * width;
+        SplitPairs(d, w + r * len, len, lo, lo + width);
+        std::fill(lo + len, lo + width, 0.f);
+        std::fill(lo + width + len, lo + 2 * width, 0.f);
+    }
+}
+
 // Values of cached positions [t0, t0 + n) of the block's kv head as f32 rows of `width` >=
 // head_dim floats: the cache itself when it already is, else a copy in `buf` (kAttentionTile
 // rows), zero beyond head_dim.
@@ -144,13 +156,7 @@ Rows ValueRows(DF d, const AttentionBlock& b, size_t t0, size_t n, size_t width,
         return Rows{buf, width};
     }
     // Pairs of positions; an odd n also widens position n, into a row of buf no one reads.
-    const uint32_t* w = PairWords(b.v, value_index(b.dtype, hd, t0, 0));
-    for (size_t s = 0; 2 * s < n; ++s) {
-        float* lo = buf + 2 * s * width;
-        SplitPairs(d, w + s * hd, hd, lo, lo + width);
-        std::fill(lo + hd, lo + width, 0.f);
-        std::fill(lo + width + hd, lo + 2 * width, 0.f);
-    }
+    WidenPairRows(d, b.v, value_index(b.dtype, hd, t0, 0), (n + 1) / 2, hd, width, buf);
     return Rows{buf, width};
 }
 
@@ -223,13 +229,7 @@ KeyColumns KeyTile(DF d, const AttentionBlock& b, size_t tile, size_t tile_lanes
         WidenRows(d, b.dtype, b.k, at, kAttentionTile, hd, kAttentionTile, tile_lanes, buf);
         return {buf, tile_lanes};
     }
-    const uint32_t* w = PairWords(b.k, at);
-    for (size_t p = 0; 2 * p < hd; ++p) {
-        float* lo = buf + 2 * p * tile_lanes;
-        SplitPairs(d, w + p * kAttentionTile, kAttentionTile, lo, lo + tile_lanes);
-        std::fill(lo + kAttentionTile, lo + tile_lanes, 0.f);
-        std::fill(lo + tile_lanes + kAttentionTile, lo + 2 * tile_lanes, 0.f);
-    }
+    WidenPairRows(d, b.k, at, hd / 2, kAttentionTile, tile_lanes, buf);
     return {buf, tile_lanes};
 }
 
