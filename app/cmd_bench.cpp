@@ -1,4 +1,5 @@
 // `ascent bench latency|throughput`: benchmarks in the shape of `vllm bench`, against the roofline.
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -12,10 +13,12 @@ namespace ascent::app {
 
 namespace {
 
+constexpr int kDefaultThroughputBatch = 16;
+
 struct BenchOptions {
     ModelOptions model;
     std::string input_lens = "32", output_lens = "128", modes;
-    int batch_size = 1, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32;
+    int batch_size = 0, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32;
     bool ignore_eos = true, json = false, profile = false;
     uint64_t seed = 0;
 };
@@ -45,7 +48,9 @@ int run_bench(const BenchOptions& o, bool latency) {
     std::stringstream ss(o.modes.empty() ? o.model.mode : o.modes);
     c.modes.clear();
     for (std::string m; std::getline(ss, m, ',');) c.modes.push_back(parse_mode(m));
-    c.batch_size = o.batch_size;
+    // Unset: latency times one request; throughput keeps all its prompts in flight, as vLLM's
+    // scheduler does, up to a batch whose KV caches stay small.
+    c.batch_size = o.batch_size != 0 ? o.batch_size : latency ? 1 : std::min(o.num_prompts, kDefaultThroughputBatch);
     c.num_iters = o.num_iters;
     c.num_iters_warmup = o.warmup;
     c.num_prompts = o.num_prompts;
@@ -57,7 +62,7 @@ int run_bench(const BenchOptions& o, bool latency) {
     int64_t need = 0;
     for (auto in : c.input_lens)
         for (auto out : c.output_lens) need = std::max(need, in + out);
-    if (mo.ctx == 0) mo.ctx = need;
+    if (mo.ctx == 0) mo.ctx = need;  // per sequence: each of a batch's requests has its own
     auto m = load(mo);
     c.session = session_options(mo, *m);
     c.cancel = &interrupted();
@@ -77,7 +82,10 @@ void add_bench_options(CLI::App* cmd, BenchOptions& o) {
     cmd->add_option("--input-len", o.input_lens, "Prompt length(s), comma-separated for a sweep (default 32)");
     cmd->add_option("--output-len", o.output_lens, "Tokens to generate, comma-separated for a sweep (default 128)");
     cmd->add_option("--modes", o.modes, "Modes to compare side by side, e.g. eager,graph (default: --mode)");
-    cmd->add_option("--batch-size", o.batch_size, "Sequences per batch (only 1: one sequence at a time)");
+    cmd->add_option("--batch-size", o.batch_size,
+                    "Requests decoded together, one token each per forward step (latency: per iteration, default 1; "
+                    "throughput: at most in flight, default all prompts up to 16)")
+        ->check(CLI::Range(1, bench::kMaxBatch));
     cmd->add_flag("--ignore-eos,!--no-ignore-eos", o.ignore_eos, "Generate exactly --output-len tokens (default on)");
     cmd->add_flag("--json", o.json, "Print one JSON object (stable snake_case names) instead of the table");
     cmd->add_option("--seed", o.seed, "Seed of the random prompts");

@@ -66,7 +66,7 @@ void BM_AttentionDecode(benchmark::State& state) {
             for (size_t i = 0; i < big.size(); i += 16) sink += big[i];
             state.ResumeTiming();
         }
-        backend.attention(q.data(), k.data(), v.data(), 1, {&position, 1}, *cache, layer, p, out.data());
+        backend.attention(q.data(), k.data(), v.data(), 1, {&position, 1}, {}, *cache, layer, p, out.data());
         layer = (layer + 1) % kLayers;
     }
     benchmark::DoNotOptimize(out.data());
@@ -103,7 +103,7 @@ void BM_AttentionPrefill(benchmark::State& state) {
     p.scale = 0.125f;
     int layer = 0;
     for (auto _ : state) {
-        backend.attention(q.data(), k.data(), v.data(), rows, positions, *cache, layer, p, out.data());
+        backend.attention(q.data(), k.data(), v.data(), rows, positions, {}, *cache, layer, p, out.data());
         layer = (layer + 1) % kLayers;
     }
     benchmark::DoNotOptimize(out.data());

@@ -140,13 +140,13 @@ std::string format_text(const Report& r) {
             for (auto& [p, v] : row.percentiles) s += fmt::format("{}% percentile latency: {:.6f} seconds\n", p, v);
         }
     } else {
-        s += fmt::format("{} prompts per row, batch size {}\n\n", r.config.num_prompts, r.config.batch_size);
+        s += fmt::format("{} prompts per row, at most {} decoded together\n\n", r.config.num_prompts, r.config.batch_size);
         for (const auto& row : r.throughput)
             s += fmt::format("[{} in={} out={}] Throughput: {:.2f} requests/s, {:.2f} total tokens/s, {:.2f} output tokens/s\n"
-                             "  Total num prompt tokens:  {}\n  Total num output tokens:  {}\n",
+                             "  Total num prompt tokens:  {}\n  Total num output tokens:  {}\n  Most requests per decode step: {}\n",
                              mode_name(row.mode), row.input_len, row.output_len, row.requests_per_second(),
                              row.total_tokens_per_second(), row.output_tokens_per_second(), row.prompt_tokens,
-                             row.output_tokens);
+                             row.output_tokens, row.max_running);
     }
     return s;
 }
@@ -173,6 +173,7 @@ nlohmann::ordered_json to_json(const Report& r) {
     ordered_json graphs = ordered_json::array();
     for (const auto& g : r.graphs)
         graphs.push_back({{"tokens", g.tokens},
+                          {"logits", g.logits == LogitRows::All ? "all" : g.logits == LogitRows::Last ? "last" : "none"},
                           {"nodes_recorded", g.nodes_recorded},
                           {"nodes_fused", g.nodes_fused},
                           {"arena_bytes", g.arena_bytes},
@@ -214,6 +215,7 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"input_len", row.input_len},
                         {"output_len", row.output_len},
                         {"num_prompts", row.num_prompts},
+                        {"max_running", row.max_running},
                         {"elapsed_s", row.seconds},
                         {"requests_per_s", row.requests_per_second()},
                         {"total_tokens_per_s", row.total_tokens_per_second()},

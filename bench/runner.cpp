@@ -10,8 +10,8 @@
 #include <random>
 
 #include "bench/roofline.h"
+#include "engine/batch_generate.h"
 #include "engine/error.h"
-#include "engine/generate.h"
 #include "engine/process_memory.h"
 
 namespace ascent::bench {
@@ -58,24 +58,40 @@ void stop_if_cancelled(const BenchConfig& c) {
     if (c.cancel && c.cancel->load()) throw Interrupted();
 }
 
-GenerationResult one_request(Session& s, const models::LoadedModel& m, Sampler& sampler,
-                             const std::vector<int32_t>& prompt, int64_t output_len, const BenchConfig& c) {
-    s.rewind(0);
-    GenerateRequest req;
-    req.prompt = prompt;
-    req.max_tokens = static_cast<int>(output_len);
-    req.eos_ids = m.eos_ids();
-    req.ignore_eos = c.ignore_eos;
-    req.cancel = c.cancel;
-    GenerationResult r = generate(s, *m.tokenizer, sampler, req);
+// Greedy requests for `prompts`, run together on the session's sequences (generate_batch).
+BatchResult run_requests(Session& s, const models::LoadedModel& m, const std::vector<std::vector<int32_t>>& prompts,
+                         int64_t output_len, const BenchConfig& c, const std::function<void(size_t)>& on_done = nullptr) {
+    std::vector<BatchRequest> reqs(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        reqs[i].prompt = prompts[i];
+        reqs[i].max_tokens = static_cast<int>(output_len);
+        reqs[i].eos_ids = m.eos_ids();
+        reqs[i].ignore_eos = c.ignore_eos;
+    }
+    SamplingParams greedy;
+    greedy.temperature = 0;
+    BatchResult r = generate_batch(s, greedy, reqs, c.cancel, on_done);
     stop_if_cancelled(c);
     return r;
 }
 
+std::vector<std::vector<int32_t>> random_prompts(int n, int64_t len, const models::LoadedModel& m, std::mt19937_64& rng) {
+    std::vector<std::vector<int32_t>> out;
+    for (int i = 0; i < n; ++i)
+        out.push_back(random_prompt(len, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng));
+    return out;
+}
+
+// The session's options for a bench: one sequence per request that can run at once.
+SessionOptions session_for(const BenchConfig& c, int sequences) {
+    SessionOptions o = c.session;
+    o.sequences = sequences;
+    return o;
+}
+
 void check(const models::LoadedModel& m, const BenchConfig& c) {
-    if (c.batch_size != 1)
-        input_error("--batch-size {}: this engine decodes one sequence at a time; only --batch-size 1 is supported",
-                    c.batch_size);
+    if (c.batch_size < 1 || c.batch_size > kMaxBatch)
+        input_error("--batch-size {}: expected 1 to {}", c.batch_size, kMaxBatch);
     for (auto in : c.input_lens)
         for (auto out : c.output_lens)
             if (in < 1 || out < 1 || in + out > c.session.context)
@@ -122,8 +138,8 @@ double percentile(std::vector<double> v, double p) {
 
 namespace {
 
-void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Model& model, size_t kv_elem) {
-    const double n = static_cast<double>(num_iters);
+void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost, const Model& model, size_t kv_elem) {
+    const double n = static_cast<double>(num_iters), b = static_cast<double>(batch);
     row.prefill_seconds /= n;
     row.ttft_seconds /= n;
     row.decode_seconds /= n;
@@ -132,12 +148,14 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
     for (double l : row.latencies) var += (l - row.avg) * (l - row.avg);
     row.stddev = std::sqrt(var / n);
     for (int p : {10, 25, 50, 75, 90, 99}) row.percentiles.emplace_back(p, percentile(row.latencies, p));
-    const double gen_per_iter = static_cast<double>(row.generated) / n;
-    row.prompt_tokens_per_second = static_cast<double>(row.input_len) / row.prefill_seconds;
-    row.generation_tokens_per_second = gen_per_iter > 1 ? (gen_per_iter - 1) / row.decode_seconds : 0;
-    // Decode steps run at contexts in+1 .. in+out-1: their mean KV read is at the middle.
-    const double mean_ctx = static_cast<double>(row.input_len) + gen_per_iter / 2.0;
-    row.decode_bytes_per_token = cost.weight_bytes + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
+    const double gen_per_request = static_cast<double>(row.generated) / n / b;
+    row.prompt_tokens_per_second = b * static_cast<double>(row.input_len) / row.prefill_seconds;
+    row.generation_tokens_per_second =
+        row.decode_seconds > 0 ? static_cast<double>(row.decode_tokens) / n / row.decode_seconds : 0;
+    // Decode steps run at contexts in+1 .. in+out-1: their mean KV read is at the middle. A step
+    // of a batch reads the weights once for all its tokens, and each sequence's own KV.
+    const double mean_ctx = static_cast<double>(row.input_len) + gen_per_request / 2.0;
+    row.decode_bytes_per_token = cost.weight_bytes / b + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
     row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
     if (!row.roof_pairs.empty()) {
         std::vector<double> reads, shares;
@@ -150,7 +168,7 @@ void finish_row(LatencyRow& row, int num_iters, const StepCost& cost, const Mode
         row.decode_roof_share = percentile(shares, 50);
     }
     row.prefill_flops = prefill_flops(cost, row.input_len);
-    row.prefill_flops_per_second = row.prefill_flops / row.prefill_seconds;
+    row.prefill_flops_per_second = b * row.prefill_flops / row.prefill_seconds;
 }
 
 // One more request outside the timed iterations, fed step by step so that prefill and decode are
@@ -188,21 +206,33 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
 }
 
 // Decode steps after the row's prompt, each followed by one read of the weights (LatencyRow).
-// The session still holds the prompt from the last timed request, so no prefill is needed.
+// The session's sequences still hold the prompts of the last timed iteration, so no prefill is
+// needed. Each step decodes every sequence, as the timed iterations did.
 void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const StepCost& cost, size_t kv_elem,
                         int64_t prompt_len, const BenchConfig& c, LatencyRow& row) {
     using Clock = std::chrono::steady_clock;
     s.set_mode(row.mode);
-    s.rewind(prompt_len);
-    const auto pairs = std::min<int64_t>(c.roof_pairs, s.capacity() - s.n_past());
+    std::vector<int32_t> seqs, tokens;
+    for (int q = 0; q < s.sequences(); ++q) {
+        s.rewind(prompt_len, q);
+        seqs.push_back(q);
+    }
+    const auto vocab = static_cast<size_t>(model.vocab_size());
+    const auto pairs = std::min<int64_t>(c.roof_pairs, s.capacity() - prompt_len);
     for (int64_t i = 0; i < pairs; ++i) {
         stop_if_cancelled(c);
         const auto t0 = Clock::now();
-        const auto token = static_cast<int32_t>(argmax(s.logits()));
-        s.feed(std::span<const int32_t>(&token, 1));
+        // Greedy on whatever logits are there: the token does not change the step's cost.
+        const auto& logits = s.logits();
+        tokens.clear();
+        for (size_t q = 0; q < seqs.size(); ++q)
+            tokens.push_back(static_cast<int32_t>(argmax(std::span<const float>(
+                logits.data() + (logits.size() >= (q + 1) * vocab ? q * vocab : 0), vocab))));
+        s.decode(seqs, tokens);
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        // The step attended to every cached position, its own included.
-        const double bytes = cost.weight_bytes + kv_bytes_read(model, s.n_past(), kv_elem);
+        // Each sequence attended to every cached position, its own included.
+        double bytes = cost.weight_bytes;
+        for (int32_t q : seqs) bytes += kv_bytes_read(model, s.n_past(q), kv_elem);
         const double read = backend.probe_weight_read_bandwidth();
         if (seconds > 0) row.roof_pairs.push_back({bytes / seconds, read});
     }
@@ -223,11 +253,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
     const size_t kv_elem = dtype_size(c.session.kv_dtype);
     // Forwards every call; it times kernels only while a profiled request runs.
     ProfilingBackend prof(*m.backend);
-    Session s(prof, *m.model, c.session);
+    Session s(prof, *m.model, session_for(c, c.batch_size));
     std::mt19937_64 rng(c.seed);
-    SamplingParams sp;
-    sp.temperature = 0;
-    Sampler sampler(sp);
     const int per_row = c.num_iters + c.num_iters_warmup;
     int pair_rows = 0;  // rows that measure roof pairs: one step of the bar each
     for (int64_t out : c.output_lens) pair_rows += c.roof_pairs > 0 && out > 1 ? 1 : 0;
@@ -237,7 +264,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                  "bench latency");
     for (int64_t in : c.input_lens)
         for (int64_t out : c.output_lens) {
-            const auto prompt = random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng);
+            const auto prompts = random_prompts(c.batch_size, in, m, rng);
             std::vector<LatencyRow> rows(c.modes.size());
             // Modes take turns iteration by iteration, so a shared, noisy machine slows them alike
             // and their ratio means something.
@@ -249,26 +276,27 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.output_len = out;
                     s.set_mode(c.modes[k]);
                     const double capture_before = total_capture_seconds(s);
-                    auto res = one_request(s, m, sampler, prompt, out, c);
+                    const BatchStats st = run_requests(s, m, prompts, out, c).stats;
                     row.capture_seconds += total_capture_seconds(s) - capture_before;
                     bar.step();
                     if (it < c.num_iters_warmup) continue;
-                    row.latencies.push_back(res.stats.total_seconds);
-                    row.prefill_seconds += res.stats.prefill_seconds;
-                    row.ttft_seconds += res.stats.ttft_seconds;
-                    row.decode_seconds += res.stats.decode_seconds;
-                    row.generated += res.stats.generated_tokens;
+                    row.latencies.push_back(st.total_seconds);
+                    row.prefill_seconds += st.prefill_seconds;
+                    row.ttft_seconds += st.mean_ttft_seconds;
+                    row.decode_seconds += st.decode_seconds;
+                    row.generated += st.generated_tokens;
+                    row.decode_tokens += st.decode_tokens;
                 }
             for (auto& row : rows) {
                 if (c.roof_pairs > 0 && out > 1) {
                     measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c, row);
                     bar.step();
                 }
-                finish_row(row, c.num_iters, cost, *m.model, kv_elem);
+                finish_row(row, c.num_iters, c.batch_size, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));
             }
             if (c.profile)
-                for (ExecMode mode : c.modes) profile_request(s, prof, prompt, out, mode, c, r.profiles);
+                for (ExecMode mode : c.modes) profile_request(s, prof, prompts[0], out, mode, c, r.profiles);
         }
     // Rows grouped by mode, as the table reads best.
     std::stable_sort(r.latency.begin(), r.latency.end(),
@@ -284,11 +312,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
 Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
     check(m, c);
     Report r = base_report(m, c, "throughput");
-    Session s(*m.backend, *m.model, c.session);
+    Session s(*m.backend, *m.model, session_for(c, std::min(c.batch_size, c.num_prompts)));
     std::mt19937_64 rng(c.seed);
-    SamplingParams sp;
-    sp.temperature = 0;
-    Sampler sampler(sp);
     Progress bar(c.progress, c.num_prompts * static_cast<int>(c.modes.size() * c.input_lens.size() * c.output_lens.size()),
                  "bench throughput");
     for (ExecMode mode : c.modes) {
@@ -300,18 +325,17 @@ Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
                 row.input_len = in;
                 row.output_len = out;
                 row.num_prompts = c.num_prompts;
-                std::vector<std::vector<int32_t>> prompts;
-                for (int i = 0; i < c.num_prompts; ++i)
-                    prompts.push_back(random_prompt(in, std::min<int64_t>(m.model->vocab_size(), m.tokenizer->vocab_size()), rng));
-                // One warm-up request (graph capture, page faults) outside the timed region.
-                one_request(s, m, sampler, prompts[0], std::min<int64_t>(out, 4), c);
-                for (const auto& p : prompts) {
-                    auto res = one_request(s, m, sampler, p, out, c);
-                    row.seconds += res.stats.total_seconds;
-                    row.prompt_tokens += res.stats.prompt_tokens;
-                    row.output_tokens += res.stats.generated_tokens;
-                    bar.step();
-                }
+                const auto prompts = random_prompts(c.num_prompts, in, m, rng);
+                // A warm-up outside the timed region (graph capture of the batch's buckets, page
+                // faults): a few tokens of as many requests as will run at once.
+                const std::vector<std::vector<int32_t>> warm(prompts.begin(),
+                                                             prompts.begin() + std::min(c.batch_size, c.num_prompts));
+                run_requests(s, m, warm, std::min<int64_t>(out, 4), c);
+                const BatchResult res = run_requests(s, m, prompts, out, c, [&](size_t) { bar.step(); });
+                row.seconds = res.stats.total_seconds;
+                row.prompt_tokens = res.stats.prompt_tokens;
+                row.output_tokens = res.stats.generated_tokens;
+                row.max_running = res.stats.max_running;
                 r.throughput.push_back(row);
             }
     }

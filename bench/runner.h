@@ -14,11 +14,14 @@
 
 namespace ascent::bench {
 
+// Most sequences a bench runs side by side (each holds a KV cache of the whole context).
+constexpr int kMaxBatch = 256;
+
 struct BenchConfig {
     std::vector<int64_t> input_lens{32};
     std::vector<int64_t> output_lens{128};
     std::vector<ExecMode> modes{ExecMode::Eager};
-    int batch_size = 1;
+    int batch_size = 1;            // requests decoded together (latency: per iteration; throughput: at most)
     int num_iters = 5;
     int num_iters_warmup = 1;
     int num_prompts = 8;           // throughput
@@ -46,7 +49,8 @@ struct LatencyRow {
     double prefill_seconds = 0;         // means over iterations
     double ttft_seconds = 0;
     double decode_seconds = 0;
-    int64_t generated = 0;
+    int64_t generated = 0;              // tokens, every request of every iteration
+    int64_t decode_tokens = 0;          // of those, the ones batched decode steps produced
     double prompt_tokens_per_second = 0;
     double generation_tokens_per_second = 0;
     double decode_bytes_per_token = 0;  // weights + mean KV read per decode step
@@ -85,6 +89,7 @@ struct ThroughputRow {
     ExecMode mode = ExecMode::Eager;
     int64_t input_len = 0, output_len = 0;
     int num_prompts = 0;
+    int max_running = 0;                // most requests decoded in one step
     double seconds = 0;
     int64_t prompt_tokens = 0, output_tokens = 0;
     double requests_per_second() const { return num_prompts / seconds; }

@@ -15,18 +15,21 @@ namespace ascent {
 
 struct StoredTensor;
 
-// Per layer, keys and values for `capacity` positions, each position kv_dim values, laid out as
-// the backend's attention wants them (the CPU's: engine/cpu/attention_kernels.h).
+// Per layer, keys and values for `capacity` positions of each of `n_seqs` independent sequences
+// (a batch decodes them side by side), each position kv_dim values, laid out as the backend's
+// attention wants them (the CPU's: engine/cpu/attention_kernels.h).
 struct KvCache {
     virtual ~KvCache() = default;  // the backend's subclass releases the buffers
     DType dtype = DType::F32;
     int n_layers = 0;
-    int64_t capacity = 0;
+    int64_t capacity = 0;  // positions per sequence
     int64_t kv_dim = 0;
-    std::vector<void*> k;  // one buffer per layer
+    int n_seqs = 1;
+    std::vector<void*> k;  // one buffer per layer, holding every sequence
     std::vector<void*> v;
     size_t bytes() const {
-        return 2 * static_cast<size_t>(n_layers) * static_cast<size_t>(capacity * kv_dim) * dtype_size(dtype);
+        return 2 * static_cast<size_t>(n_layers) * static_cast<size_t>(n_seqs) * static_cast<size_t>(capacity * kv_dim) *
+               dtype_size(dtype);
     }
 };
 
@@ -75,7 +78,7 @@ public:
     virtual Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) = 0;
 
     virtual std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
-                                                     DType dtype) = 0;
+                                                     DType dtype, int n_seqs = 1) = 0;
     virtual float* alloc_activation(size_t floats) = 0;
     virtual void free_activation(float* p, size_t floats) = 0;
     // Gives activation memory that has been freed but is still held (an allocator's cache) back
@@ -97,9 +100,11 @@ public:
     virtual void linear(const float* x, int64_t rows, const Weight& w, const Weight* bias, float* out) = 0;
     virtual void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
                       const RopeParams& p, float* out) = 0;
+    // Row r belongs to sequence seqs[r] of the cache (all to sequence 0 when seqs is empty): it
+    // stores its key and value there and attends to that sequence's positions 0..positions[r].
     virtual void attention(const float* q, const float* k, const float* v, int64_t rows,
-                           std::span<const int32_t> positions, KvCache& cache, int layer,
-                           const AttentionParams& p, float* out) = 0;
+                           std::span<const int32_t> positions, std::span<const int32_t> seqs, KvCache& cache,
+                           int layer, const AttentionParams& p, float* out) = 0;
     virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
     virtual void add(const float* a, const float* b, int64_t n, float* out) = 0;
 

@@ -80,7 +80,7 @@ private:
     }
     Tensor attention(Tensor q, Tensor k, Tensor v, int layer, const AttentionParams& p) override {
         Tensor out = make(q.rows, static_cast<int64_t>(p.n_heads) * p.head_dim);
-        b_.attention(data(q), data(k), data(v), q.rows, in_->positions, *cache_, layer, p, data(out));
+        b_.attention(data(q), data(k), data(v), q.rows, in_->positions, in_->seqs, *cache_, layer, p, data(out));
         return out;
     }
     Tensor swiglu(Tensor gate, Tensor up) override {

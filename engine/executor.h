@@ -23,6 +23,7 @@ enum class LogitRows { None, Last, All };
 struct StepInput {
     std::span<const int32_t> tokens;
     std::span<const int32_t> positions;  // one per token
+    std::span<const int32_t> seqs;       // the cache sequence of each token; empty: all sequence 0
     LogitRows logits = LogitRows::Last;
 };
 

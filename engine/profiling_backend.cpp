@@ -84,10 +84,10 @@ void ProfilingBackend::rope(const float* x, int64_t rows, int64_t cols, std::spa
 }
 
 void ProfilingBackend::attention(const float* q, const float* k, const float* v, int64_t rows,
-                                 std::span<const int32_t> positions, KvCache& cache, int layer,
-                                 const AttentionParams& p, float* out) {
+                                 std::span<const int32_t> positions, std::span<const int32_t> seqs, KvCache& cache,
+                                 int layer, const AttentionParams& p, float* out) {
     timed("attention", f32_bytes(rows * p.n_heads * p.head_dim),
-          [&] { b_.attention(q, k, v, rows, positions, cache, layer, p, out); });
+          [&] { b_.attention(q, k, v, rows, positions, seqs, cache, layer, p, out); });
 }
 
 void ProfilingBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {

@@ -38,8 +38,9 @@ public:
     int threads() const override { return b_.threads(); }
     std::string describe() const override { return b_.describe(); }
     Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) override { return b_.adopt_weight(t, rows, cols); }
-    std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim, DType dtype) override {
-        return b_.create_kv_cache(n_layers, capacity, kv_dim, dtype);
+    std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim, DType dtype,
+                                             int n_seqs = 1) override {
+        return b_.create_kv_cache(n_layers, capacity, kv_dim, dtype, n_seqs);
     }
     float* alloc_activation(size_t floats) override;
     void free_activation(float* p, size_t floats) override;
@@ -54,7 +55,8 @@ public:
     void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions, const RopeParams& p,
               float* out) override;
     void attention(const float* q, const float* k, const float* v, int64_t rows, std::span<const int32_t> positions,
-                   KvCache& cache, int layer, const AttentionParams& p, float* out) override;
+                   std::span<const int32_t> seqs, KvCache& cache, int layer, const AttentionParams& p,
+                   float* out) override;
     void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     void add(const float* a, const float* b, int64_t n, float* out) override;
     void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,

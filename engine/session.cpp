@@ -10,7 +10,9 @@ Session::Session(Backend& backend, const Model& model, const SessionOptions& opt
     : backend_(backend), model_(model), opt_(opt) {
     if (opt_.context <= 0) input_error("context size must be positive, got {}", opt_.context);
     if (opt_.prefill_chunk <= 0) opt_.prefill_chunk = 512;
-    cache_ = backend_.create_kv_cache(model.n_layers(), opt_.context, model.kv_dim(), opt_.kv_dtype);
+    if (opt_.sequences < 1) input_error("a session needs at least one sequence, got {}", opt_.sequences);
+    cache_ = backend_.create_kv_cache(model.n_layers(), opt_.context, model.kv_dim(), opt_.kv_dtype, opt_.sequences);
+    histories_.resize(static_cast<size_t>(opt_.sequences));
     set_mode(opt_.mode);
 }
 
@@ -31,20 +33,51 @@ size_t Session::arena_bytes() const {
     return g ? g->arena_bytes() : 0;
 }
 
-void Session::rewind(int64_t n) {
-    if (n < 0 || n > n_past()) runtime_error("cannot rewind to position {} of {}", n, n_past());
-    history_.resize(static_cast<size_t>(n));
+size_t Session::checked(int seq) const {
+    if (seq < 0 || seq >= static_cast<int>(histories_.size()))
+        runtime_error("sequence {} does not exist (the session has {})", seq, histories_.size());
+    return static_cast<size_t>(seq);
 }
 
-bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::atomic<bool>* cancel,
-                   const std::function<void(int64_t, int64_t)>& progress) {
-    if (tokens.empty()) runtime_error("feed() needs at least one token");
+void Session::rewind(int64_t n, int seq) {
+    auto& h = histories_[checked(seq)];
+    if (n < 0 || n > static_cast<int64_t>(h.size())) runtime_error("cannot rewind to position {} of {}", n, h.size());
+    h.resize(static_cast<size_t>(n));
+}
+
+void Session::check_tokens(std::span<const int32_t> tokens) const {
     const int64_t vocab = model_.vocab_size();
     for (int32_t t : tokens)
         if (t < 0 || t >= vocab) input_error("token id {} is outside the model's vocabulary (0..{})", t, vocab - 1);
-    if (n_past() + static_cast<int64_t>(tokens.size()) > capacity())
+}
+
+void Session::decode(std::span<const int32_t> seqs, std::span<const int32_t> tokens) {
+    if (seqs.empty() || seqs.size() != tokens.size())
+        runtime_error("decode() needs one token per sequence, got {} sequences and {} tokens", seqs.size(), tokens.size());
+    check_tokens(tokens);
+    positions_.clear();
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto& h = histories_[checked(seqs[i])];
+        if (std::find(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(i), seqs[i]) != seqs.begin() + static_cast<std::ptrdiff_t>(i))
+            runtime_error("decode(): sequence {} is given twice", seqs[i]);
+        if (static_cast<int64_t>(h.size()) >= capacity())
+            input_error("sequence {} is full: all {} positions of its context are used (raise --ctx)", seqs[i], capacity());
+        positions_.push_back(static_cast<int32_t>(h.size()));
+    }
+    // One row either way; Last keeps a lone sequence on the graph that feed() captured.
+    StepInput in{tokens, positions_, seqs, seqs.size() == 1 ? LogitRows::Last : LogitRows::All};
+    exec_->run(model_, in, *cache_, logits_);
+    for (size_t i = 0; i < seqs.size(); ++i) histories_[static_cast<size_t>(seqs[i])].push_back(tokens[i]);
+}
+
+bool Session::feed_sequence(int seq, std::span<const int32_t> tokens, bool all_logits, const std::atomic<bool>* cancel,
+                            const std::function<void(int64_t, int64_t)>& progress) {
+    if (tokens.empty()) runtime_error("feed() needs at least one token");
+    auto& history = histories_[checked(seq)];
+    check_tokens(tokens);
+    if (n_past(seq) + static_cast<int64_t>(tokens.size()) > capacity())
         input_error("{} tokens do not fit in the context: {} of {} positions are used (raise --ctx)",
-                    tokens.size(), n_past(), capacity());
+                    tokens.size(), n_past(seq), capacity());
     if (all_logits) logits_.clear();
     size_t done = 0;
     while (done < tokens.size()) {
@@ -52,13 +85,14 @@ bool Session::feed(std::span<const int32_t> tokens, bool all_logits, const std::
         const size_t n = std::min(tokens.size() - done, static_cast<size_t>(opt_.prefill_chunk));
         auto chunk = tokens.subspan(done, n);
         positions_.resize(n);
-        for (size_t i = 0; i < n; ++i) positions_[i] = static_cast<int32_t>(n_past() + static_cast<int64_t>(i));
+        for (size_t i = 0; i < n; ++i) positions_[i] = static_cast<int32_t>(history.size() + i);
+        seqs_.assign(seq == 0 ? 0 : n, seq);  // empty for sequence 0
         const bool last_chunk = done + n == tokens.size();
         const LogitRows rows = all_logits ? LogitRows::All : last_chunk ? LogitRows::Last : LogitRows::None;
-        StepInput in{chunk, positions_, rows};
+        StepInput in{chunk, positions_, seqs_, rows};
         exec_->run(model_, in, *cache_, all_logits ? chunk_logits_ : logits_);
         if (all_logits) logits_.insert(logits_.end(), chunk_logits_.begin(), chunk_logits_.end());
-        history_.insert(history_.end(), chunk.begin(), chunk.end());
+        history.insert(history.end(), chunk.begin(), chunk.end());
         done += n;
         if (progress) progress(static_cast<int64_t>(done), static_cast<int64_t>(tokens.size()));
     }

@@ -2,6 +2,11 @@
 // One conversation's state on a backend: the KV cache, the tokens it holds, and the executor
 // that runs the model. Prompts are fed in chunks (bounded activation memory, and a place to
 // notice a cancel request); decode feeds one token at a time.
+//
+// A session can hold several independent sequences (SessionOptions::sequences), each with its
+// own positions and its own part of the cache, so that a batch decodes them all in one forward
+// step: the weights are read once for every sequence's token. The calls without a sequence
+// argument work on sequence 0.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -18,6 +23,7 @@ struct SessionOptions {
     DType kv_dtype = DType::F32;
     ExecMode mode = ExecMode::Eager;
     int64_t prefill_chunk = 512;       // tokens per forward call while prefilling
+    int sequences = 1;                 // independent sequences, each with `context` positions
 };
 
 class Session {
@@ -28,14 +34,23 @@ public:
     // tokens fed so far stay cached). Logits: the last token's, or every token's with all_logits.
     bool feed(std::span<const int32_t> tokens, bool all_logits = false,
               const std::atomic<bool>* cancel = nullptr,
-              const std::function<void(int64_t done, int64_t total)>& progress = nullptr);
+              const std::function<void(int64_t done, int64_t total)>& progress = nullptr) {
+        return feed_sequence(0, tokens, all_logits, cancel, progress);
+    }
+    bool feed_sequence(int seq, std::span<const int32_t> tokens, bool all_logits = false,
+                       const std::atomic<bool>* cancel = nullptr,
+                       const std::function<void(int64_t done, int64_t total)>& progress = nullptr);
+    // One token for each sequence of `seqs` (no sequence twice), all in one forward step; logits()
+    // then holds one row per sequence, in the order of `seqs`.
+    void decode(std::span<const int32_t> seqs, std::span<const int32_t> tokens);
     const std::vector<float>& logits() const { return logits_; }
 
-    int64_t n_past() const { return static_cast<int64_t>(history_.size()); }
-    int64_t capacity() const { return cache_->capacity; }
-    const std::vector<int32_t>& history() const { return history_; }
-    // Forgets cached positions from n on (n = 0: a new conversation).
-    void rewind(int64_t n);
+    int sequences() const { return static_cast<int>(histories_.size()); }
+    int64_t n_past(int seq = 0) const { return static_cast<int64_t>(history(seq).size()); }
+    int64_t capacity() const { return cache_->capacity; }  // per sequence
+    const std::vector<int32_t>& history(int seq = 0) const { return histories_[checked(seq)]; }
+    // Forgets the sequence's cached positions from n on (n = 0: a new conversation).
+    void rewind(int64_t n, int seq = 0);
 
     ExecMode mode() const { return exec_->mode(); }
     // Legal between any two feed() calls: both modes share the cache and the weights, and each
@@ -54,10 +69,14 @@ private:
     std::unique_ptr<KvCache> cache_;
     std::unique_ptr<Executor> executors_[2];  // by ExecMode, created on first use
     Executor* exec_ = nullptr;
-    std::vector<int32_t> history_;
+    size_t checked(int seq) const;
+    void check_tokens(std::span<const int32_t> tokens) const;
+
+    std::vector<std::vector<int32_t>> histories_;  // per sequence
     std::vector<float> logits_;
     std::vector<float> chunk_logits_;
     std::vector<int32_t> positions_;
+    std::vector<int32_t> seqs_;
 };
 
 }  // namespace ascent

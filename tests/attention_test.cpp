@@ -78,7 +78,7 @@ std::vector<float> attend(Backend& b, const Sequence& s, const std::vector<int>&
         std::vector<int32_t> positions(static_cast<size_t>(rows));
         for (int r = 0; r < rows; ++r) positions[static_cast<size_t>(r)] = p0 + r;
         b.attention(s.q.data() + p0 * sh.q_cols(), s.k.data() + p0 * sh.kv_dim(), s.v.data() + p0 * sh.kv_dim(),
-                    rows, positions, *cache, kLayer, sh.params(), out.data() + p0 * sh.q_cols());
+                    rows, positions, {}, *cache, kLayer, sh.params(), out.data() + p0 * sh.q_cols());
     }
     return out;
 }
@@ -284,7 +284,7 @@ TEST(Attention, BF16CacheRejectsOddHeadSizes) {
     std::vector<float> x(2 * 5), out(2 * 5);
     const int32_t pos = 0;
     try {
-        b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), *cache, 0,
+        b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), {}, *cache, 0,
                     AttentionParams{2, 2, 5, 0.1f}, out.data());
         FAIL() << "no error";
     } catch (const std::exception& e) {
@@ -298,7 +298,7 @@ TEST(Attention, RejectsHeadsThatDoNotFitTheCache) {
     std::vector<float> x(3 * 64), out(3 * 64);
     const int32_t pos = 0;
     // 3 query heads cannot share 2 kv heads.
-    EXPECT_THROW(b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), *cache, 0,
+    EXPECT_THROW(b.attention(x.data(), x.data(), x.data(), 1, std::span<const int32_t>(&pos, 1), {}, *cache, 0,
                              AttentionParams{3, 2, 32, 0.1f}, out.data()),
                  std::exception);
 }

@@ -164,11 +164,55 @@ TEST(CliBench, ThroughputAndTextReport) {
     EXPECT_NE(t.out.find("roofline:"), std::string::npos);
 }
 
+// --batch-size: requests decoded together in one forward step per token, each in its own
+// sequence of the cache; throughput keeps several in flight by default.
+TEST(CliBench, BatchesDecodeSeveralRequestsPerStep) {
+    auto latency = [](const char* batch) {
+        auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "6", "--output-len", "5",
+                             "--modes", "eager,graph", "--num-iters", "1", "--num-iters-warmup", "0", "--roof-pairs", "2",
+                             "--batch-size", batch, "--json"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return json::parse(r.out);
+    };
+    const json one = latency("1"), three = latency("3");
+    EXPECT_EQ(three["batch_size"], 3);
+    // A sequence of 11 positions per request.
+    EXPECT_EQ(three["memory"]["kv_cache_bytes"].get<double>(), 3 * one["memory"]["kv_cache_bytes"].get<double>());
+    bool batched_graph = false;
+    for (const auto& g : three["graphs"]) batched_graph |= g["tokens"] == 4 && g["logits"] == "all";
+    EXPECT_TRUE(batched_graph) << three["graphs"].dump();  // three rows replay the 4-token bucket
+    ASSERT_EQ(three["rows"].size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        const json& row = three["rows"][i];
+        EXPECT_GT(row["generation_tokens_per_s"].get<double>(), 0);
+        EXPECT_EQ(row["decode_roof_pairs"], 2);
+        EXPECT_GT(row["decode_roof_share"].get<double>(), 0);
+        // The weights are read once per step for three tokens.
+        EXPECT_LT(row["decode_bytes_per_token"].get<double>(), 0.5 * one["rows"][i]["decode_bytes_per_token"].get<double>());
+    }
+
+    auto t = run_ascent({"bench", "throughput", "--load-format", "dummy", "--input-len", "6", "--output-len", "4",
+                         "--num-prompts", "5", "--batch-size", "2", "--json"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    json j = json::parse(t.out);
+    EXPECT_EQ(j["batch_size"], 2);
+    EXPECT_EQ(j["rows"][0]["output_tokens"], 20);
+    EXPECT_EQ(j["rows"][0]["prompt_tokens"], 30);
+    EXPECT_EQ(j["rows"][0]["max_running"], 2);
+    t = run_ascent({"bench", "throughput", "--load-format", "dummy", "--input-len", "6", "--output-len", "4",
+                    "--num-prompts", "3"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_NE(t.out.find("3 prompts per row, at most 3 decoded together"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("Most requests per decode step: 3"), std::string::npos) << t.out;
+}
+
 TEST(CliBench, BadArguments) {
-    auto r = run_ascent({"bench", "latency", "--batch-size", "8", "--num-iters", "1"});
-    EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("--batch-size"), std::string::npos) << r.err;
-    r = run_ascent({"bench", "latency", "--input-len", "4x"});
+    for (const char* batch : {"0", "257", "x"}) {
+        auto r = run_ascent({"bench", "latency", "--batch-size", batch, "--num-iters", "1"});
+        EXPECT_EQ(r.exit_code, 2) << batch;
+        EXPECT_NE(r.err.find("--batch-size"), std::string::npos) << r.err;
+    }
+    auto r = run_ascent({"bench", "latency", "--input-len", "4x"});
     EXPECT_EQ(r.exit_code, 2);
     r = run_ascent({"bench", "latency", "--input-len", "600", "--output-len", "10", "--ctx", "512"});
     EXPECT_EQ(r.exit_code, 2);

@@ -55,22 +55,34 @@ struct Queries {
 Attention::Attention(int threads) : scratch_(static_cast<size_t>(threads)) {}
 
 void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, const float* k, const float* v,
-                    int64_t rows, std::span<const int32_t> positions, KvCache& cache, int layer,
-                    const AttentionParams& p, float* out) {
+                    int64_t rows, std::span<const int32_t> positions, std::span<const int32_t> seqs,
+                    KvCache& cache, int layer, const AttentionParams& p, float* out) {
     if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads != 0 || cache.kv_dim != int64_t{p.n_kv_heads} * p.head_dim)
         runtime_error("attention: {} query heads, {} kv heads of {} dims do not fit a cache of {} dims", p.n_heads,
                       p.n_kv_heads, p.head_dim, cache.kv_dim);
     if (cache.dtype == DType::BF16 && p.head_dim % 2 != 0)
         runtime_error("attention: a BF16 KV cache pairs head dimensions, and heads of {} dims do not pair up "
                       "(use --kv-cache-dtype f32 or f16)", p.head_dim);
+    if (!seqs.empty() && static_cast<int64_t>(seqs.size()) != rows)
+        runtime_error("attention: {} sequence ids for {} rows", seqs.size(), rows);
+    auto seq_of = [&](int64_t r) { return seqs.empty() ? size_t{0} : static_cast<size_t>(seqs[static_cast<size_t>(r)]); };
+    for (int64_t r = 0; r < rows; ++r) {
+        const int32_t pos = positions[static_cast<size_t>(r)];
+        const int32_t seq = seqs.empty() ? 0 : seqs[static_cast<size_t>(r)];
+        if (seq < 0 || seq >= cache.n_seqs || pos < 0 || pos >= cache.capacity)
+            runtime_error("attention: row {} is at position {} of sequence {}, outside a cache of {} sequences of {} "
+                          "positions", r, pos, seq, cache.n_seqs, cache.capacity);
+    }
     const auto hd = static_cast<size_t>(p.head_dim);
     const size_t elem = dtype_size(cache.dtype), cached = cache_positions(static_cast<size_t>(cache.capacity));
     auto* kc = static_cast<std::byte*>(cache.k[static_cast<size_t>(layer)]);
     auto* vc = static_cast<std::byte*>(cache.v[static_cast<size_t>(layer)]);
+    const auto kv_dim = static_cast<size_t>(cache.kv_dim);
     for (int64_t r = 0; r < rows; ++r) {
         const auto pos = static_cast<size_t>(positions[static_cast<size_t>(r)]);
         for (size_t h = 0; h < static_cast<size_t>(p.n_kv_heads); ++h) {
-            const size_t base = head_base(cached, hd, h), at = static_cast<size_t>(r * cache.kv_dim) + h * hd;
+            const size_t base = seq_base(cached, kv_dim, seq_of(r)) + head_base(cached, hd, h),
+                         at = static_cast<size_t>(r * cache.kv_dim) + h * hd;
             store(cache.dtype, k + at, kc, hd, [&](size_t i) { return base + key_index(cache.dtype, hd, pos, i); });
             store(cache.dtype, v + at, vc, hd, [&](size_t i) { return base + value_index(cache.dtype, hd, pos, i); });
         }
@@ -82,16 +94,18 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
     const int64_t block_rows =
         std::clamp<int64_t>(static_cast<int64_t>(kAttentionQueries) / block_heads, 1, kMaxBlockRows);
     // Later rows see more positions: their blocks come first, so that the tasks idle threads take
-    // from the back of busier ones' ranges are the short ones.
+    // from the back of busier ones' ranges are the short ones. A block's rows are one run of rows
+    // of the same sequence (a batched decode step: one row per sequence).
     blocks_.clear();
     int64_t work = 0;
-    for (int64_t r1 = rows; r1 > 0; r1 -= block_rows) {
-        const int64_t r0 = std::max<int64_t>(0, r1 - block_rows);
+    for (int64_t r1 = rows, r0 = 0; r1 > 0; r1 = r0) {
+        const size_t seq = seq_of(r1 - 1);
+        for (r0 = r1 - 1; r0 > std::max<int64_t>(0, r1 - block_rows) && seq_of(r0 - 1) == seq;) --r0;
         const int32_t last = *std::max_element(positions.begin() + r0, positions.begin() + r1);
         const size_t tiles = static_cast<size_t>(last) / kAttentionTile + 1;
         for (int g = 0; g < p.n_kv_heads; ++g)
             for (int h0 = g * group; h0 < (g + 1) * group; h0 += block_heads)
-                blocks_.push_back({r0, r1, h0, std::min(h0 + block_heads, (g + 1) * group), tiles, false, 0});
+                blocks_.push_back({r0, r1, seq, h0, std::min(h0 + block_heads, (g + 1) * group), tiles, false, 0});
         for (int64_t r = r0; r < r1; ++r)
             work += (int64_t{positions[static_cast<size_t>(r)]} + 1) * 2 * p.n_heads * p.head_dim;
     }
@@ -144,7 +158,7 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
         a.last = qs.last;
         a.scale = p.scale;
         a.dtype = cache.dtype;
-        const size_t base = head_base(cached, hd, head) * elem;
+        const size_t base = (seq_base(cached, kv_dim, b.seq) + head_base(cached, hd, head)) * elem;
         a.k = kc + base;
         a.v = vc + base;
         a.tile_begin = t.tile_begin;

@@ -20,13 +20,14 @@ public:
 
     // Stores the step's k and v rows in the layer's cache, then attends: Backend::attention.
     void run(ThreadPool& pool, const KernelSet& kernels, const float* q, const float* k, const float* v,
-             int64_t rows, std::span<const int32_t> positions, KvCache& cache, int layer,
-             const AttentionParams& p, float* out);
+             int64_t rows, std::span<const int32_t> positions, std::span<const int32_t> seqs, KvCache& cache,
+             int layer, const AttentionParams& p, float* out);
 
 private:
-    // Token rows [r0, r1) times query heads [h0, h1) of one group.
+    // Token rows [r0, r1) of one sequence times query heads [h0, h1) of one group.
     struct Block {
         int64_t r0, r1;
+        size_t seq;
         int h0, h1;
         size_t tiles;     // tiles up to the last position any of its rows sees
         bool split;       // its tiles run as several tasks

@@ -49,8 +49,10 @@ inline constexpr size_t kAttentionQueries = 128;
 // Positions a cache of `capacity` allocates: whole tiles.
 inline size_t cache_positions(size_t capacity) { return (capacity + kAttentionTile - 1) / kAttentionTile * kAttentionTile; }
 
-// Where a layer's keys and values for one kv head start, in elements, in a cache allocating
-// `positions` (whole tiles).
+// Where a layer's keys and values for one sequence start, in elements, in a cache allocating
+// `positions` (whole tiles) per sequence.
+inline size_t seq_base(size_t positions, size_t kv_dim, size_t seq) { return seq * positions * kv_dim; }
+// Where one kv head's keys and values start, in elements, from its sequence's base.
 inline size_t head_base(size_t positions, size_t head_dim, size_t head) { return head * positions * head_dim; }
 // Where dimension i of the key at `position` is, from its head's base.
 inline size_t key_index(DType t, size_t head_dim, size_t position, size_t i) {

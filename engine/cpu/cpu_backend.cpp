@@ -102,14 +102,18 @@ struct CpuKvCache final : KvCache {
 }  // namespace
 
 std::unique_ptr<KvCache> CpuBackend::create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
-                                                     DType dtype) {
+                                                     DType dtype, int n_seqs) {
+    if (n_seqs < 1) runtime_error("a KV cache needs at least one sequence, got {}", n_seqs);
     // Whole tiles of positions: attention keeps keys transposed by tiles (attention_kernels.h).
-    const size_t bytes = cache_positions(static_cast<size_t>(capacity)) * static_cast<size_t>(kv_dim) * dtype_size(dtype);
+    // Sequences follow one another in each layer's buffer (seq_base()).
+    const size_t bytes = static_cast<size_t>(n_seqs) * cache_positions(static_cast<size_t>(capacity)) *
+                         static_cast<size_t>(kv_dim) * dtype_size(dtype);
     auto cache = std::make_unique<CpuKvCache>(kv_bytes_, 2 * static_cast<size_t>(n_layers) * bytes);
     cache->dtype = dtype;
     cache->n_layers = n_layers;
     cache->capacity = capacity;
     cache->kv_dim = kv_dim;
+    cache->n_seqs = n_seqs;
     for (int l = 0; l < n_layers; ++l) {
         cache->k.push_back(cache->zeroed(bytes));
         cache->v.push_back(cache->zeroed(bytes));
@@ -367,9 +371,9 @@ void CpuBackend::rope(const float* x, int64_t rows, int64_t cols, std::span<cons
 }
 
 void CpuBackend::attention(const float* q, const float* k, const float* v, int64_t rows,
-                           std::span<const int32_t> positions, KvCache& cache, int layer,
-                           const AttentionParams& p, float* out) {
-    attention_.run(pool_, k_, q, k, v, rows, positions, cache, layer, p, out);
+                           std::span<const int32_t> positions, std::span<const int32_t> seqs, KvCache& cache,
+                           int layer, const AttentionParams& p, float* out) {
+    attention_.run(pool_, k_, q, k, v, rows, positions, seqs, cache, layer, p, out);
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {

@@ -25,7 +25,7 @@ public:
 
     Weight adopt_weight(const StoredTensor& t, int64_t rows, int64_t cols) override;
     std::unique_ptr<KvCache> create_kv_cache(int n_layers, int64_t capacity, int64_t kv_dim,
-                                             DType dtype) override;
+                                             DType dtype, int n_seqs = 1) override;
     float* alloc_activation(size_t floats) override;
     void free_activation(float* p, size_t floats) override;
     void release_free_activations() override;
@@ -40,8 +40,8 @@ public:
     void rope(const float* x, int64_t rows, int64_t cols, std::span<const int32_t> positions,
               const RopeParams& p, float* out) override;
     void attention(const float* q, const float* k, const float* v, int64_t rows,
-                   std::span<const int32_t> positions, KvCache& cache, int layer,
-                   const AttentionParams& p, float* out) override;
+                   std::span<const int32_t> positions, std::span<const int32_t> seqs, KvCache& cache,
+                   int layer, const AttentionParams& p, float* out) override;
     void swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     void add(const float* a, const float* b, int64_t n, float* out) override;
     void linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,

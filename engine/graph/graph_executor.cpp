@@ -93,7 +93,9 @@ private:
         if (!arena_) arena_ = b_.alloc_activation(arena_floats_);
         const std::span<const int32_t> tokens = in.tokens.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         const std::span<const int32_t> positions = in.positions.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
-        replay(c.g, cache, tokens, positions);
+        const std::span<const int32_t> seqs =
+            in.seqs.empty() ? in.seqs : in.seqs.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
+        replay(c.g, cache, tokens, positions, seqs);
         ++c.info.replays;
         const graph::Value& out = c.g.values[static_cast<size_t>(c.g.logits)];
         const float* data = at(out);
@@ -115,7 +117,7 @@ private:
     float* at(int id, const graph::Graph& g) { return id < 0 ? nullptr : at(g.values[static_cast<size_t>(id)]); }
 
     void replay(const graph::Graph& g, KvCache& cache, std::span<const int32_t> tokens,
-                std::span<const int32_t> positions) {
+                std::span<const int32_t> positions, std::span<const int32_t> seqs) {
         using graph::Op;
         const auto real = static_cast<int64_t>(tokens.size());
         for (const graph::Node& n : g.nodes) {
@@ -145,7 +147,7 @@ private:
                     b_.rope(at(n.in[0], g), rows, o.cols, positions, n.rope, y);
                     break;
                 case Op::Attention:
-                    b_.attention(at(n.in[0], g), at(n.in[1], g), at(n.in[2], g), rows, positions, cache, n.layer,
+                    b_.attention(at(n.in[0], g), at(n.in[1], g), at(n.in[2], g), rows, positions, seqs, cache, n.layer,
                                  n.attn, y);
                     break;
                 case Op::Swiglu:

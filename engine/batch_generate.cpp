@@ -1,0 +1,143 @@
+#include "engine/batch_generate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+
+#include "engine/error.h"
+
+namespace ascent {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Running {
+    size_t request;
+    int seq;
+    int32_t next;  // sampled, to be fed by the next decode step
+    Sampler sampler;
+};
+
+}  // namespace
+
+BatchResult generate_batch(Session& session, const SamplingParams& sampling, const std::vector<BatchRequest>& requests,
+                           const std::atomic<bool>* cancel, const std::function<void(size_t)>& on_done) {
+    for (size_t i = 0; i < requests.size(); ++i) {
+        const auto n = static_cast<int64_t>(requests[i].prompt.size());
+        if (n == 0) input_error("request {}: the prompt is empty", i);
+        if (n > session.capacity())
+            input_error("request {}: the prompt is {} tokens but a sequence holds {} (raise --ctx or shorten the prompt)",
+                        i, n, session.capacity());
+    }
+    const auto t0 = Clock::now();
+    auto since_start = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    const auto vocab = static_cast<size_t>(session.model().vocab_size());
+    BatchResult res;
+    res.outputs.resize(requests.size());
+    BatchStats& st = res.stats;
+
+    std::deque<size_t> waiting;
+    for (size_t i = 0; i < requests.size(); ++i) waiting.push_back(i);
+    std::vector<int> free_seqs;
+    for (int s = session.sequences() - 1; s >= 0; --s) free_seqs.push_back(s);
+    std::vector<Running> running;
+    auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+    auto finish = [&](size_t request, int seq, const char* reason) {
+        BatchOutput& o = res.outputs[request];
+        o.finish_reason = reason;
+        o.end_seconds = since_start();
+        free_seqs.push_back(seq);
+        if (on_done) on_done(request);
+    };
+    // Takes the token sampled for a request; false when the request is finished by it.
+    auto accept = [&](size_t request, int seq, int32_t token) {
+        const BatchRequest& q = requests[request];
+        BatchOutput& o = res.outputs[request];
+        if (o.tokens.empty()) o.ttft_seconds = since_start();
+        const bool eos = std::find(q.eos_ids.begin(), q.eos_ids.end(), token) != q.eos_ids.end();
+        if (eos && !q.ignore_eos) {
+            finish(request, seq, "stop");
+            return false;
+        }
+        o.tokens.push_back(token);
+        ++st.generated_tokens;
+        if ((q.max_tokens >= 0 && static_cast<int64_t>(o.tokens.size()) >= q.max_tokens) ||
+            session.n_past(seq) >= session.capacity()) {
+            finish(request, seq, "length");
+            return false;
+        }
+        return true;
+    };
+
+    std::vector<int32_t> seqs, tokens;
+    while (!waiting.empty() || !running.empty()) {
+        // Admit waiting requests into free sequences, each prefilled alone.
+        while (!waiting.empty() && !free_seqs.empty() && !cancelled()) {
+            const size_t request = waiting.front();
+            waiting.pop_front();
+            const int seq = free_seqs.back();
+            free_seqs.pop_back();
+            const BatchRequest& q = requests[request];
+            const auto p0 = Clock::now();
+            session.rewind(0, seq);
+            st.prompt_tokens += static_cast<int64_t>(q.prompt.size());
+            if (q.max_tokens == 0) {
+                finish(request, seq, "length");
+                continue;
+            }
+            if (!session.feed_sequence(seq, q.prompt, false, cancel)) {
+                finish(request, seq, "cancelled");
+                continue;
+            }
+            SamplingParams sp = sampling;
+            sp.seed = sampling.seed + request;
+            Sampler sampler(sp);
+            const auto& logits = session.logits();
+            const int32_t token = sampler.sample(std::span<const float>(logits.data() + logits.size() - vocab, vocab),
+                                                 session.history(seq));
+            st.prefill_seconds += std::chrono::duration<double>(Clock::now() - p0).count();
+            if (accept(request, seq, token)) running.push_back({request, seq, token, std::move(sampler)});
+        }
+        if (cancelled()) {
+            for (const Running& r : running) finish(r.request, r.seq, "cancelled");
+            running.clear();
+            for (size_t request : waiting) {
+                res.outputs[request].finish_reason = "cancelled";
+                if (on_done) on_done(request);
+            }
+            waiting.clear();
+            break;
+        }
+        if (running.empty()) continue;
+
+        const auto d0 = Clock::now();
+        seqs.clear();
+        tokens.clear();
+        for (const Running& r : running) {
+            seqs.push_back(r.seq);
+            tokens.push_back(r.next);
+        }
+        session.decode(seqs, tokens);
+        st.max_running = std::max(st.max_running, static_cast<int>(running.size()));
+        ++st.decode_steps;
+        const std::vector<float>& logits = session.logits();
+        std::vector<Running> still;
+        still.reserve(running.size());
+        for (size_t i = 0; i < running.size(); ++i) {
+            Running& r = running[i];
+            r.next = r.sampler.sample(std::span<const float>(logits.data() + i * vocab, vocab), session.history(r.seq));
+            ++st.decode_tokens;
+            if (accept(r.request, r.seq, r.next)) still.push_back(std::move(r));
+        }
+        running = std::move(still);
+        st.decode_seconds += std::chrono::duration<double>(Clock::now() - d0).count();
+    }
+    st.total_seconds = since_start();
+    double ttft = 0;
+    for (const BatchOutput& o : res.outputs) ttft += o.ttft_seconds;
+    st.mean_ttft_seconds = requests.empty() ? 0 : ttft / static_cast<double>(requests.size());
+    return res;
+}
+
+}  // namespace ascent
