@@ -226,7 +226,8 @@ void BM_AmxPeak(benchmark::State& state) {
 BENCHMARK(BM_AmxPeak)->ArgName("threads")->Arg(1)->Arg(kThreads)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ------------------------------------------------------------------------------------------
-// Decode: all 24 layers (and optionally the LM head), one token.
+// Decode: all 24 layers (and optionally the LM head), one token or a batch of a few (one per
+// sequence of a batched decode step).
 
 void BM_DecodeModel(benchmark::State& state) {
     const MatmulPath& path = path_arg(state.range(0));
@@ -289,6 +290,7 @@ BENCHMARK(BM_DecodeModel)
     ->Args({1, static_cast<int64_t>(DType::BF16), 1, 0, 1, kThreads})
     ->Args({0, static_cast<int64_t>(DType::F16), 0, 0, 1, kThreads})
     ->Args({0, static_cast<int64_t>(DType::BF16), 1, 1, 4, kThreads})
+    ->Args({0, static_cast<int64_t>(DType::BF16), 1, 1, 8, kThreads})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -162,7 +162,7 @@ TEST(Matmul, EverySimdPathMatchesScalarOnOddSizes) {
     const auto paths = matmul_paths();
     uint32_t seed = 1;
     for (DType type : kTypes)
-        for (int64_t rows : {1, 2, 3, 5, 17, 33})
+        for (int64_t rows : {1, 2, 3, 4, 5, 6, 7, 8, 13, 17, 33})  // up to 16: one or two tiles (batch_tile_m)
             for (int64_t in : {1, 7, 31, 64, 65, 896 + 3})
                 for (int64_t n_out : {1, 5, 17, 40, 129}) {
                     const Problem p = make_problem(rows, in, n_out, type, seed++);
