@@ -112,8 +112,8 @@ std::string format_profiles(const Report& r) {
 std::string format_text(const Report& r) {
     std::string s = header(r);
     for (const auto& g : r.graphs)
-        s += fmt::format("graph:    bucket {:>3} ({} logits): {} ops recorded -> {} kernels, arena {}, captured in {:.2f} ms, {} replays\n",
-                         g.tokens, g.logits == LogitRows::All ? "all" : g.logits == LogitRows::Last ? "last" : "no",
+        s += fmt::format("graph:    bucket {:>3} (logits: {}): {} ops recorded -> {} kernels, arena {}, captured in {:.2f} ms, {} replays\n",
+                         g.tokens, logit_rows_name(g.logits),
                          g.nodes_recorded, g.nodes_fused, human_bytes(g.arena_bytes), g.capture_seconds * 1e3, g.replays);
     if (r.command == "latency") {
         s += fmt::format("batch size {}, {} iterations after {} warm-up, EOS {}\n\n", r.config.batch_size,
@@ -173,7 +173,7 @@ nlohmann::ordered_json to_json(const Report& r) {
     ordered_json graphs = ordered_json::array();
     for (const auto& g : r.graphs)
         graphs.push_back({{"tokens", g.tokens},
-                          {"logits", g.logits == LogitRows::All ? "all" : g.logits == LogitRows::Last ? "last" : "none"},
+                          {"logits", logit_rows_name(g.logits)},
                           {"nodes_recorded", g.nodes_recorded},
                           {"nodes_fused", g.nodes_fused},
                           {"arena_bytes", g.arena_bytes},

@@ -43,11 +43,12 @@ BatchResult generate_batch(Session& session, const SamplingParams& sampling, con
     for (int s = session.sequences() - 1; s >= 0; --s) free_seqs.push_back(s);
     std::vector<Running> running;
     auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+    // seq < 0: the request never took a sequence.
     auto finish = [&](size_t request, int seq, const char* reason) {
         BatchOutput& o = res.outputs[request];
         o.finish_reason = reason;
         o.end_seconds = since_start();
-        free_seqs.push_back(seq);
+        if (seq >= 0) free_seqs.push_back(seq);
         if (on_done) on_done(request);
     };
     // Takes the token sampled for a request; false when the request is finished by it.
@@ -71,33 +72,44 @@ BatchResult generate_batch(Session& session, const SamplingParams& sampling, con
     };
 
     std::vector<int32_t> seqs, tokens;
+    std::vector<size_t> admitted;
+    std::vector<std::span<const int32_t>> prompts;
     while (!waiting.empty() || !running.empty()) {
-        // Admit waiting requests into free sequences, each prefilled alone.
+        // Admit waiting requests into the free sequences, and prefill them all together.
+        admitted.clear();
+        seqs.clear();
+        prompts.clear();
         while (!waiting.empty() && !free_seqs.empty() && !cancelled()) {
             const size_t request = waiting.front();
             waiting.pop_front();
-            const int seq = free_seqs.back();
-            free_seqs.pop_back();
             const BatchRequest& q = requests[request];
-            const auto p0 = Clock::now();
-            session.rewind(0, seq);
             st.prompt_tokens += static_cast<int64_t>(q.prompt.size());
             if (q.max_tokens == 0) {
-                finish(request, seq, "length");
+                finish(request, -1, "length");
                 continue;
             }
-            if (!session.feed_sequence(seq, q.prompt, false, cancel)) {
-                finish(request, seq, "cancelled");
-                continue;
+            admitted.push_back(request);
+            seqs.push_back(free_seqs.back());
+            free_seqs.pop_back();
+            session.rewind(0, seqs.back());
+            prompts.emplace_back(q.prompt);
+        }
+        if (!admitted.empty()) {
+            const auto p0 = Clock::now();
+            if (!session.prefill(seqs, prompts, cancel)) {
+                for (size_t i = 0; i < admitted.size(); ++i) finish(admitted[i], seqs[i], "cancelled");
+            } else {
+                const std::vector<float>& logits = session.logits();
+                for (size_t i = 0; i < admitted.size(); ++i) {
+                    SamplingParams sp = sampling;
+                    sp.seed = sampling.seed + admitted[i];
+                    Sampler sampler(sp);
+                    const int32_t token =
+                        sampler.sample(std::span<const float>(logits.data() + i * vocab, vocab), session.history(seqs[i]));
+                    if (accept(admitted[i], seqs[i], token)) running.push_back({admitted[i], seqs[i], token, std::move(sampler)});
+                }
             }
-            SamplingParams sp = sampling;
-            sp.seed = sampling.seed + request;
-            Sampler sampler(sp);
-            const auto& logits = session.logits();
-            const int32_t token = sampler.sample(std::span<const float>(logits.data() + logits.size() - vocab, vocab),
-                                                 session.history(seq));
             st.prefill_seconds += std::chrono::duration<double>(Clock::now() - p0).count();
-            if (accept(request, seq, token)) running.push_back({request, seq, token, std::move(sampler)});
         }
         if (cancelled()) {
             for (const Running& r : running) finish(r.request, r.seq, "cancelled");

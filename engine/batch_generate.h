@@ -1,9 +1,10 @@
 #pragma once
 // Many requests on one session's sequences at once (continuous batching, as vLLM's scheduler):
-// a request takes a free sequence and its prompt is prefilled on its own, then it joins the
-// decode steps, which give every running request one token in a single forward pass, so the
-// weights are read once per step rather than once per request. A finished request frees its
-// sequence for the next one waiting. Used by `ascent bench` for --batch-size.
+// waiting requests take the free sequences and their prompts are prefilled together
+// (Session::prefill), then they join the decode steps, which give every running request one
+// token in a single forward pass, so the weights are read once per step rather than once per
+// request. A finished request frees its sequence for the next one waiting. Used by
+// `ascent bench` for --batch-size.
 #include <atomic>
 #include <functional>
 #include <string>

@@ -10,6 +10,23 @@ namespace ascent {
 
 std::string mode_name(ExecMode m) { return m == ExecMode::Eager ? "eager" : "graph"; }
 
+const char* logit_rows_name(LogitRows r) {
+    switch (r) {
+        case LogitRows::None: return "none";
+        case LogitRows::Last: return "last";
+        case LogitRows::All: return "all";
+        case LogitRows::LastOfEach: return "each";
+    }
+    return "?";
+}
+
+void sequence_ends(std::span<const int32_t> seqs, int64_t rows, std::vector<int64_t>& out) {
+    out.clear();
+    for (int64_t r = 0; r < rows; ++r)
+        if (r + 1 == rows || (!seqs.empty() && seqs[static_cast<size_t>(r)] != seqs[static_cast<size_t>(r + 1)]))
+            out.push_back(r);
+}
+
 ExecMode parse_mode(const std::string& s) {
     if (s == "eager") return ExecMode::Eager;
     if (s == "graph") return ExecMode::Graph;
@@ -96,8 +113,15 @@ private:
     Tensor logit_rows(Tensor x) override {
         if (in_->logits == LogitRows::All) return x;
         if (in_->logits == LogitRows::None) return make(0, x.cols);
-        Tensor out = make(1, x.cols);
-        std::memcpy(data(out), data(x) + (x.rows - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
+        if (in_->logits == LogitRows::Last) {
+            ends_.assign(1, x.rows - 1);
+        } else {
+            sequence_ends(in_->seqs, x.rows, ends_);
+        }
+        Tensor out = make(static_cast<int64_t>(ends_.size()), x.cols);
+        for (size_t i = 0; i < ends_.size(); ++i)
+            std::memcpy(data(out) + static_cast<int64_t>(i) * x.cols, data(x) + ends_[i] * x.cols,
+                        static_cast<size_t>(x.cols) * sizeof(float));
         return out;
     }
     void set_logits(Tensor t) override {
@@ -111,6 +135,7 @@ private:
     std::vector<float>* logits_ = nullptr;
     bool got_logits_ = false;
     int32_t next_id_ = 0;
+    std::vector<int64_t> ends_;
 };
 
 }  // namespace

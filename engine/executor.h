@@ -17,8 +17,14 @@ std::string mode_name(ExecMode m);
 ExecMode parse_mode(const std::string& s);  // input_error on anything but eager|graph
 
 // Which rows of a step need logits: none (a prompt chunk before the last), the last token's,
-// or every token's (--echo/--logprobs, tests).
-enum class LogitRows { None, Last, All };
+// every token's (--echo/--logprobs, tests, a batched decode step), or the last token of each
+// sequence's run of rows (the prompts of several sequences prefilled in one step).
+enum class LogitRows { None, Last, All, LastOfEach };
+
+const char* logit_rows_name(LogitRows r);  // "none", "last", "all", "each"
+
+// LogitRows::LastOfEach: the rows that end a run of one sequence's tokens, in order.
+void sequence_ends(std::span<const int32_t> seqs, int64_t rows, std::vector<int64_t>& out);
 
 struct StepInput {
     std::span<const int32_t> tokens;

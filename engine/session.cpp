@@ -51,15 +51,68 @@ void Session::check_tokens(std::span<const int32_t> tokens) const {
         if (t < 0 || t >= vocab) input_error("token id {} is outside the model's vocabulary (0..{})", t, vocab - 1);
 }
 
+void Session::check_distinct(std::span<const int32_t> seqs) const {
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        checked(seqs[i]);
+        if (std::find(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(i), seqs[i]) != seqs.begin() + static_cast<std::ptrdiff_t>(i))
+            runtime_error("sequence {} is given twice in one step", seqs[i]);
+    }
+}
+
+bool Session::prefill(std::span<const int32_t> seqs, std::span<const std::span<const int32_t>> prompts,
+                      const std::atomic<bool>* cancel) {
+    if (seqs.empty() || seqs.size() != prompts.size())
+        runtime_error("prefill() needs one prompt per sequence, got {} sequences and {} prompts", seqs.size(), prompts.size());
+    if (seqs.size() == 1) return feed_sequence(seqs[0], prompts[0], false, cancel);
+    check_distinct(seqs);
+    tokens_.clear();
+    positions_.clear();
+    seqs_.clear();
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        const auto& h = histories_[static_cast<size_t>(seqs[i])];
+        if (prompts[i].empty()) runtime_error("prefill(): the prompt of sequence {} is empty", seqs[i]);
+        check_tokens(prompts[i]);
+        if (static_cast<int64_t>(h.size() + prompts[i].size()) > capacity())
+            input_error("{} tokens do not fit in the context of sequence {}: {} of {} positions are used (raise --ctx)",
+                        prompts[i].size(), seqs[i], h.size(), capacity());
+        tokens_.insert(tokens_.end(), prompts[i].begin(), prompts[i].end());
+        for (size_t t = 0; t < prompts[i].size(); ++t) {
+            positions_.push_back(static_cast<int32_t>(h.size() + t));
+            seqs_.push_back(seqs[i]);
+        }
+    }
+    const auto vocab = static_cast<size_t>(model_.vocab_size());
+    logits_.assign(seqs.size() * vocab, 0.f);
+    size_t prompt = 0, prompt_end = prompts[0].size();  // the prompt the chunk's next end belongs to
+    for (size_t done = 0; done < tokens_.size();) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) return false;
+        const size_t n = std::min(tokens_.size() - done, static_cast<size_t>(opt_.prefill_chunk));
+        const auto at = [&](const auto& v) { return std::span(v).subspan(done, n); };
+        StepInput in{at(tokens_), at(positions_), at(seqs_), LogitRows::LastOfEach};
+        exec_->run(model_, in, *cache_, chunk_logits_);
+        // A run cut by the chunk's end also gets a row; only each prompt's last token is kept.
+        sequence_ends(in.seqs, static_cast<int64_t>(n), ends_);
+        for (size_t e = 0; e < ends_.size(); ++e) {
+            const size_t row = done + static_cast<size_t>(ends_[e]);
+            while (row >= prompt_end) prompt_end += prompts[++prompt].size();
+            if (row + 1 == prompt_end)
+                std::copy_n(chunk_logits_.begin() + static_cast<std::ptrdiff_t>(e * vocab), vocab,
+                            logits_.begin() + static_cast<std::ptrdiff_t>(prompt * vocab));
+        }
+        for (size_t r = done; r < done + n; ++r) histories_[static_cast<size_t>(seqs_[r])].push_back(tokens_[r]);
+        done += n;
+    }
+    return true;
+}
+
 void Session::decode(std::span<const int32_t> seqs, std::span<const int32_t> tokens) {
     if (seqs.empty() || seqs.size() != tokens.size())
         runtime_error("decode() needs one token per sequence, got {} sequences and {} tokens", seqs.size(), tokens.size());
     check_tokens(tokens);
+    check_distinct(seqs);
     positions_.clear();
     for (size_t i = 0; i < seqs.size(); ++i) {
-        const auto& h = histories_[checked(seqs[i])];
-        if (std::find(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(i), seqs[i]) != seqs.begin() + static_cast<std::ptrdiff_t>(i))
-            runtime_error("decode(): sequence {} is given twice", seqs[i]);
+        const auto& h = histories_[static_cast<size_t>(seqs[i])];
         if (static_cast<int64_t>(h.size()) >= capacity())
             input_error("sequence {} is full: all {} positions of its context are used (raise --ctx)", seqs[i], capacity());
         positions_.push_back(static_cast<int32_t>(h.size()));

@@ -40,6 +40,12 @@ public:
     bool feed_sequence(int seq, std::span<const int32_t> tokens, bool all_logits = false,
                        const std::atomic<bool>* cancel = nullptr,
                        const std::function<void(int64_t done, int64_t total)>& progress = nullptr);
+    // Feeds prompts[i] into sequence seqs[i] (no sequence twice), all in the same forward steps
+    // (chunks of prefill_chunk tokens, which may hold several prompts): a batch of short prompts
+    // runs as one product over all their tokens. logits() then holds the last token's logits of
+    // each prompt, in order. False when cancelled between chunks; the chunks fed stay cached.
+    bool prefill(std::span<const int32_t> seqs, std::span<const std::span<const int32_t>> prompts,
+                 const std::atomic<bool>* cancel = nullptr);
     // One token for each sequence of `seqs` (no sequence twice), all in one forward step; logits()
     // then holds one row per sequence, in the order of `seqs`.
     void decode(std::span<const int32_t> seqs, std::span<const int32_t> tokens);
@@ -71,12 +77,15 @@ private:
     Executor* exec_ = nullptr;
     size_t checked(int seq) const;
     void check_tokens(std::span<const int32_t> tokens) const;
+    void check_distinct(std::span<const int32_t> seqs) const;
 
     std::vector<std::vector<int32_t>> histories_;  // per sequence
     std::vector<float> logits_;
     std::vector<float> chunk_logits_;
     std::vector<int32_t> positions_;
     std::vector<int32_t> seqs_;
+    std::vector<int32_t> tokens_;       // prefill(): every prompt's tokens, one after another
+    std::vector<int64_t> ends_;
 };
 
 }  // namespace ascent

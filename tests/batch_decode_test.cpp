@@ -158,7 +158,7 @@ struct Alone {
 
 Alone run_alone(TestModel& b, ExecMode mode, const std::vector<int32_t>& prompt, int n) {
     SessionOptions so;
-    so.context = 256;
+    so.context = 400;
     so.mode = mode;
     Session s(b.backend(), b.model(), so);
     EXPECT_TRUE(s.feed(prompt));
@@ -239,6 +239,75 @@ INSTANTIATE_TEST_SUITE_P(Models, BatchedDecode,
                          [](const auto& param_info) {
                              return std::get<0>(param_info.param).substr(0, 5) + "_" + mode_name(std::get<1>(param_info.param));
                          });
+
+class BatchedPrefill : public ::testing::TestWithParam<std::tuple<ExecMode, int64_t>> {};
+
+// Three prompts prefilled in the same steps, against each alone: the logits of each prompt's last
+// token, and of decode steps after it. Chunks of 40 tokens cut runs of one prompt between steps;
+// chunks of 1000 hold all 650 tokens, which graph mode replays in two pieces (its largest bucket
+// is 512 tokens) with the second prompt's run cut between them.
+TEST_P(BatchedPrefill, EveryPromptGetsWhatItGetsAlone) {
+    auto [mode, chunk] = GetParam();
+    TestModel b = test_model("demo");
+    const std::vector<std::vector<int32_t>> prompts = {tokens(300, 7), tokens(250, 8), tokens(100, 9)};
+    const auto vocab = static_cast<size_t>(b.model().vocab_size());
+    SessionOptions so;
+    so.context = 400;
+    so.mode = mode;
+    so.prefill_chunk = chunk;
+    std::vector<Alone> alone;
+    for (const auto& p : prompts) alone.push_back(run_alone(b, mode, p, 4));
+    so.sequences = 4;
+    Session s(b.backend(), b.model(), so);
+    ASSERT_TRUE(s.feed_sequence(3, tokens(5, 1)));  // another sequence's positions stay out of the way
+    const std::vector<int32_t> seqs = {2, 0, 1};
+    const std::vector<std::span<const int32_t>> spans(prompts.begin(), prompts.end());
+    ASSERT_TRUE(s.prefill(seqs, spans));
+    auto check = [&](int step) {
+        ASSERT_EQ(s.logits().size(), 3 * vocab);
+        for (size_t i = 0; i < 3; ++i)
+            for (size_t v = 0; v < vocab; ++v) {
+                const float want = alone[i].logits[static_cast<size_t>(step)][v];
+                ASSERT_NEAR(s.logits()[i * vocab + v], want, 1e-4 * std::max(1.f, std::fabs(want)))
+                    << "prompt " << i << " step " << step << " logit " << v;
+            }
+    };
+    check(0);
+    for (int step = 1; step < 4; ++step) {
+        std::vector<int32_t> next;
+        for (size_t i = 0; i < 3; ++i) next.push_back(alone[i].tokens[static_cast<size_t>(step - 1)]);
+        s.decode(seqs, next);
+        check(step);
+    }
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(s.n_past(seqs[i]), static_cast<int64_t>(prompts[i].size() + 3));
+    EXPECT_EQ(s.n_past(3), 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Chunks, BatchedPrefill,
+                         ::testing::Combine(::testing::Values(ExecMode::Eager, ExecMode::Graph),
+                                            ::testing::Values(int64_t{40}, int64_t{1000})),
+                         [](const auto& param_info) {
+                             return mode_name(std::get<0>(param_info.param)) + "_chunk" +
+                                    std::to_string(std::get<1>(param_info.param));
+                         });
+
+TEST(BatchedPrefill, RejectsBadPrompts) {
+    TestModel b = test_model("Qwen2ForCausalLM");
+    SessionOptions so;
+    so.context = 8;
+    so.sequences = 2;
+    Session s(b.backend(), b.model(), so);
+    const std::vector<int32_t> three = {5, 6, 7}, nine = tokens(9, 1), none;
+    using Prompts = std::vector<std::span<const int32_t>>;
+    EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{1, 1}, Prompts{three, three}); }), ErrorKind::Runtime);
+    EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{0, 1}, Prompts{three}); }), ErrorKind::Runtime);
+    EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{0, 1}, Prompts{three, none}); }), ErrorKind::Runtime);
+    EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{0, 1}, Prompts{three, nine}); }), ErrorKind::Input);
+    const std::vector<int32_t> bad = {5, 100000};
+    EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{0, 1}, Prompts{three, bad}); }), ErrorKind::Input);
+    EXPECT_EQ(s.n_past(0), 0);  // a rejected step stores nothing
+    EXPECT_EQ(s.n_past(1), 0);
+}
 
 TEST(BatchedDecode, RejectsBadSteps) {
     TestModel b = test_model("Qwen2ForCausalLM");

@@ -23,6 +23,9 @@ struct Value {
     int producer = -1;  // node index
     int last_use = -1;  // last node index that reads it
     size_t offset = 0;  // in the arena, after planning
+    // Rows picked per sequence (LogitRows::LastOfEach) and what is computed from them: `rows` is
+    // the bucket's, and a replay has one row per sequence whose run of tokens ends in the step.
+    bool picked = false;
     size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
 

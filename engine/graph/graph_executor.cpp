@@ -46,10 +46,14 @@ public:
         while (done < n) {
             const int64_t real = std::min(n - done, kBuckets[std::size(kBuckets) - 1]);
             const bool last_piece = done + real == n;
-            LogitRows rows = in.logits == LogitRows::All ? LogitRows::All
-                             : (last_piece && in.logits == LogitRows::Last) ? LogitRows::Last
-                                                                              : LogitRows::None;
-            run_piece(model, in, done, real, rows, cache, logits);
+            // Every piece gives the logits of the sequences whose runs end in it: a run that goes
+            // on in the next piece ends there.
+            LogitRows rows = in.logits == LogitRows::All || in.logits == LogitRows::LastOfEach ? in.logits
+                             : (last_piece && in.logits == LogitRows::Last)                  ? LogitRows::Last
+                                                                                             : LogitRows::None;
+            const auto end = static_cast<size_t>(done + real);
+            const bool run_goes_on = !last_piece && (in.seqs.empty() || in.seqs[end - 1] == in.seqs[end]);
+            run_piece(model, in, done, real, rows, run_goes_on, cache, logits);
             done += real;
         }
     }
@@ -88,13 +92,17 @@ private:
     }
 
     void run_piece(const Model& model, const StepInput& in, int64_t first, int64_t real, LogitRows rows,
-                   KvCache& cache, std::vector<float>& logits) {
+                   bool run_goes_on, KvCache& cache, std::vector<float>& logits) {
         Captured& c = capture(model, bucket_for(real), rows);
         if (!arena_) arena_ = b_.alloc_activation(arena_floats_);
         const std::span<const int32_t> tokens = in.tokens.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         const std::span<const int32_t> positions = in.positions.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         const std::span<const int32_t> seqs =
             in.seqs.empty() ? in.seqs : in.seqs.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
+        if (rows == LogitRows::LastOfEach) {
+            sequence_ends(seqs, real, ends_);
+            if (run_goes_on) ends_.pop_back();
+        }
         replay(c.g, cache, tokens, positions, seqs);
         ++c.info.replays;
         const graph::Value& out = c.g.values[static_cast<size_t>(c.g.logits)];
@@ -102,8 +110,10 @@ private:
         logits.insert(logits.end(), data, data + rows_of(c.g, out, real) * out.cols);
     }
 
-    // Rows a value has in this replay: the token dimension shrinks to the real count.
-    static int64_t rows_of(const graph::Graph& g, const graph::Value& v, int64_t real) {
+    // Rows a value has in this replay: the token dimension shrinks to the real count, and rows
+    // picked per sequence to the sequences that end a run in this step.
+    int64_t rows_of(const graph::Graph& g, const graph::Value& v, int64_t real) const {
+        if (v.picked) return static_cast<int64_t>(ends_.size());
         return v.rows == g.tokens ? real : v.rows;
     }
 
@@ -156,12 +166,18 @@ private:
                 case Op::Add:
                     b_.add(at(n.in[0], g), at(n.in[1], g), rows * o.cols, y);
                     break;
-                case Op::LogitRows:
-                    if (o.rows == 1) {  // the last real token
-                        const graph::Value& x = g.values[static_cast<size_t>(n.in[0])];
-                        std::memcpy(y, at(x) + (real - 1) * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
+                case Op::LogitRows: {
+                    const graph::Value& x = g.values[static_cast<size_t>(n.in[0])];
+                    const auto copy_row = [&](int64_t from, int64_t to) {
+                        std::memcpy(y + to * x.cols, at(x) + from * x.cols, static_cast<size_t>(x.cols) * sizeof(float));
+                    };
+                    if (o.picked) {
+                        for (size_t i = 0; i < ends_.size(); ++i) copy_row(ends_[i], static_cast<int64_t>(i));
+                    } else if (o.rows == 1) {  // the last real token
+                        copy_row(real - 1, 0);
                     }
                     break;
+                }
                 case Op::LinearSwiglu:
                     b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y,
                                      n.norm.weight ? &n.norm : nullptr);
@@ -174,6 +190,7 @@ private:
     std::map<std::pair<int64_t, int>, Captured> captured_;
     float* arena_ = nullptr;    // nullptr while released; sized for the largest bucket captured
     size_t arena_floats_ = 0;
+    std::vector<int64_t> ends_;  // LogitRows::LastOfEach: the rows this replay picks
 };
 
 }  // namespace

@@ -53,7 +53,10 @@ public:
     Tensor add(Tensor a, Tensor b) override { return emit(Node{.op = Op::Add}, {a, b}, a.rows, a.cols); }
     Tensor logit_rows(Tensor x) override {
         if (rows_ == LogitRows::All) return x;
-        return emit(Node{.op = Op::LogitRows}, {x}, rows_ == LogitRows::Last ? 1 : 0, x.cols);
+        const int64_t rows = rows_ == LogitRows::Last ? 1 : rows_ == LogitRows::None ? 0 : x.rows;
+        Tensor t = emit(Node{.op = Op::LogitRows}, {x}, rows, x.cols);
+        g_.values[static_cast<size_t>(t.id)].picked = rows_ == LogitRows::LastOfEach;
+        return t;
     }
     void set_logits(Tensor t) override { g_.logits = t.id; }
 
@@ -65,7 +68,9 @@ private:
             n.in.push_back(t.id);
         }
         const int id = static_cast<int>(g_.values.size());
-        g_.values.push_back(Value{rows, cols, static_cast<int>(g_.nodes.size()), -1, 0});
+        bool picked = false;
+        for (const Tensor& t : inputs) picked |= g_.values[static_cast<size_t>(t.id)].picked;
+        g_.values.push_back(Value{rows, cols, static_cast<int>(g_.nodes.size()), -1, 0, picked});
         n.out = {id};
         if (n.op == Op::Linear) n.parts[0].out = id;
         g_.nodes.push_back(std::move(n));
