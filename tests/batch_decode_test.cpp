@@ -110,15 +110,6 @@ TEST(MultiSequenceAttention, RejectsRowsOutsideTheCache) {
     EXPECT_EQ(error_kind([&] { b.create_kv_cache(1, 8, 64, DType::F32, 0); }), ErrorKind::Runtime);
 }
 
-std::vector<int32_t> tokens(int n, uint32_t seed) {
-    std::vector<int32_t> t;
-    for (int i = 0; i < n; ++i) {
-        seed = seed * 1664525u + 1013904223u;
-        t.push_back(static_cast<int32_t>(3 + seed % 500));
-    }
-    return t;
-}
-
 // A seeded tiny model of an architecture, or "demo": the real stories260K, whose greedy tokens
 // vary (a random tiny model soon repeats one token, which would let a mix-up go unseen).
 struct TestModel {
@@ -179,7 +170,7 @@ class BatchedDecode : public ::testing::TestWithParam<std::tuple<std::string, Ex
 TEST_P(BatchedDecode, EverySequenceGetsWhatItGetsAlone) {
     auto [arch, mode] = GetParam();
     TestModel b = test_model(arch);
-    const std::vector<std::vector<int32_t>> prompts = {tokens(9, 1), tokens(40, 2), tokens(3, 3)};
+    const std::vector<std::vector<int32_t>> prompts = {seeded_tokens(9, 1), seeded_tokens(40, 2), seeded_tokens(3, 3)};
     constexpr int kSteps = 64;
     std::vector<Alone> alone;
     for (const auto& p : prompts) alone.push_back(run_alone(b, mode, p, kSteps));
@@ -249,7 +240,7 @@ class BatchedPrefill : public ::testing::TestWithParam<std::tuple<ExecMode, int6
 TEST_P(BatchedPrefill, EveryPromptGetsWhatItGetsAlone) {
     auto [mode, chunk] = GetParam();
     TestModel b = test_model("demo");
-    const std::vector<std::vector<int32_t>> prompts = {tokens(300, 7), tokens(250, 8), tokens(100, 9)};
+    const std::vector<std::vector<int32_t>> prompts = {seeded_tokens(300, 7), seeded_tokens(250, 8), seeded_tokens(100, 9)};
     const auto vocab = static_cast<size_t>(b.model().vocab_size());
     SessionOptions so;
     so.context = 400;
@@ -259,7 +250,7 @@ TEST_P(BatchedPrefill, EveryPromptGetsWhatItGetsAlone) {
     for (const auto& p : prompts) alone.push_back(run_alone(b, mode, p, 4));
     so.sequences = 4;
     Session s(b.backend(), b.model(), so);
-    ASSERT_TRUE(s.feed_sequence(3, tokens(5, 1)));  // another sequence's positions stay out of the way
+    ASSERT_TRUE(s.feed_sequence(3, seeded_tokens(5, 1)));  // another sequence's positions stay out of the way
     const std::vector<int32_t> seqs = {2, 0, 1};
     const std::vector<std::span<const int32_t>> spans(prompts.begin(), prompts.end());
     ASSERT_TRUE(s.prefill(seqs, spans));
@@ -291,13 +282,19 @@ INSTANTIATE_TEST_SUITE_P(Chunks, BatchedPrefill,
                                     std::to_string(std::get<1>(param_info.param));
                          });
 
-TEST(BatchedPrefill, RejectsBadPrompts) {
-    TestModel b = test_model("Qwen2ForCausalLM");
+// Two sequences of 8 positions.
+std::unique_ptr<Session> small_session(TestModel& b) {
     SessionOptions so;
     so.context = 8;
     so.sequences = 2;
-    Session s(b.backend(), b.model(), so);
-    const std::vector<int32_t> three = {5, 6, 7}, nine = tokens(9, 1), none;
+    return std::make_unique<Session>(b.backend(), b.model(), so);
+}
+
+TEST(BatchedPrefill, RejectsBadPrompts) {
+    TestModel b = test_model("Qwen2ForCausalLM");
+    auto session = small_session(b);
+    Session& s = *session;
+    const std::vector<int32_t> three = {5, 6, 7}, nine = seeded_tokens(9, 1), none;
     using Prompts = std::vector<std::span<const int32_t>>;
     EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{1, 1}, Prompts{three, three}); }), ErrorKind::Runtime);
     EXPECT_EQ(error_kind([&] { s.prefill(std::vector<int32_t>{0, 1}, Prompts{three}); }), ErrorKind::Runtime);
@@ -311,16 +308,14 @@ TEST(BatchedPrefill, RejectsBadPrompts) {
 
 TEST(BatchedDecode, RejectsBadSteps) {
     TestModel b = test_model("Qwen2ForCausalLM");
-    SessionOptions so;
-    so.context = 8;
-    so.sequences = 2;
-    Session s(b.backend(), b.model(), so);
+    auto session = small_session(b);
+    Session& s = *session;
     const std::vector<int32_t> two = {5, 6};
     EXPECT_EQ(error_kind([&] { s.decode(std::vector<int32_t>{1, 1}, two); }), ErrorKind::Runtime);  // a sequence twice
     EXPECT_EQ(error_kind([&] { s.decode(std::vector<int32_t>{0, 2}, two); }), ErrorKind::Runtime);  // no sequence 2
     EXPECT_EQ(error_kind([&] { s.decode(std::vector<int32_t>{0}, two); }), ErrorKind::Runtime);     // a token each
     EXPECT_EQ(error_kind([&] { s.feed_sequence(-1, two); }), ErrorKind::Runtime);
-    ASSERT_TRUE(s.feed_sequence(1, tokens(8, 4)));
+    ASSERT_TRUE(s.feed_sequence(1, seeded_tokens(8, 4)));
     try {
         s.decode(std::vector<int32_t>{0, 1}, two);
         FAIL() << "a full sequence decoded";
@@ -329,8 +324,10 @@ TEST(BatchedDecode, RejectsBadSteps) {
         EXPECT_NE(std::string(e.what()).find("sequence 1 is full"), std::string::npos) << e.what();
     }
     EXPECT_EQ(s.n_past(0), 0);  // nothing was stored for the other sequence either
-    so.sequences = 0;
-    EXPECT_EQ(error_kind([&] { Session bad(b.backend(), b.model(), so); }), ErrorKind::Input);
+    SessionOptions none;
+    none.context = 8;
+    none.sequences = 0;
+    EXPECT_EQ(error_kind([&] { Session bad(b.backend(), b.model(), none); }), ErrorKind::Input);
 }
 
 // Five requests through two sequences: requests wait for a free sequence and join the running
@@ -342,7 +339,7 @@ TEST(GenerateBatch, ContinuousBatchingGivesEachRequestItsOwnTokens) {
         const int max_tokens[] = {12, 30, 5, 1, 20};
         for (int i = 0; i < 5; ++i) {
             BatchRequest r;
-            r.prompt = tokens(4 + 7 * i, static_cast<uint32_t>(10 + i));
+            r.prompt = seeded_tokens(4 + 7 * i, static_cast<uint32_t>(10 + i));
             r.max_tokens = max_tokens[i];
             reqs.push_back(r);
         }
@@ -390,7 +387,7 @@ TEST(GenerateBatch, CancelEndsEveryRequestStillRunningOrWaiting) {
     std::vector<BatchRequest> reqs(4);
     const int max_tokens[] = {3, 40, 40, 40};
     for (size_t i = 0; i < 4; ++i) {
-        reqs[i].prompt = tokens(5, static_cast<uint32_t>(i));
+        reqs[i].prompt = seeded_tokens(5, static_cast<uint32_t>(i));
         reqs[i].max_tokens = max_tokens[i];
     }
     std::atomic<bool> cancel{false};
@@ -412,8 +409,8 @@ TEST(GenerateBatch, RejectsPromptsThatCannotRun) {
     Session s(b.backend(), b.model(), so);
     SamplingParams sp;
     std::vector<BatchRequest> reqs(2);
-    reqs[0].prompt = tokens(4, 1);
-    reqs[1].prompt = tokens(17, 2);
+    reqs[0].prompt = seeded_tokens(4, 1);
+    reqs[1].prompt = seeded_tokens(17, 2);
     try {
         generate_batch(s, sp, reqs);
         FAIL() << "a 17-token prompt ran in a 16-token sequence";

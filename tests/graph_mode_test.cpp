@@ -34,15 +34,6 @@ std::filesystem::path tiny(const std::string& arch, DType dtype) {
     return make_tiny_model(test_tmp("graph_" + arch.substr(0, 5) + std::string(dtype_name(dtype))), spec);
 }
 
-std::vector<int32_t> tokens(int n, uint32_t seed) {
-    std::vector<int32_t> t;
-    for (int i = 0; i < n; ++i) {
-        seed = seed * 1664525u + 1013904223u;
-        t.push_back(static_cast<int32_t>(3 + seed % 500));
-    }
-    return t;
-}
-
 class GraphVsEager : public ::testing::TestWithParam<std::tuple<std::string, DType>> {};
 
 TEST_P(GraphVsEager, LogitsAgreeForEveryPromptLength) {
@@ -56,7 +47,7 @@ TEST_P(GraphVsEager, LogitsAgreeForEveryPromptLength) {
     for (int n : {1, 2, 3, 5, 7, 9, 16, 17, 31, 33, 70, 100}) {
         eager.rewind(0);
         graph.rewind(0);
-        auto t = tokens(n, static_cast<uint32_t>(n));
+        auto t = seeded_tokens(n, static_cast<uint32_t>(n));
         ASSERT_TRUE(eager.feed(t, true));
         ASSERT_TRUE(graph.feed(t, true));
         const auto& a = eager.logits();
@@ -96,7 +87,7 @@ std::vector<int32_t> greedy(Built& b, ExecMode mode, const std::vector<int32_t>&
 TEST_P(GraphVsEager, SameGreedyTokensFor256Steps) {
     auto [arch, dtype] = GetParam();
     Built b = build(tiny(arch, dtype));
-    const auto prompt = tokens(13, 99);
+    const auto prompt = seeded_tokens(13, 99);
     const auto eager = greedy(b, ExecMode::Eager, prompt, 256);
     EXPECT_EQ(greedy(b, ExecMode::Graph, prompt, 256), eager);
     // Switching mode in the middle keeps the KV cache and changes nothing.
@@ -113,7 +104,7 @@ TEST(GraphMode, LeavingGraphModeGivesBackTheArena) {
     so.context = 256;
     so.mode = ExecMode::Graph;
     Session s(*b.backend, *b.model, so), steady(*b.backend, *b.model, so);
-    const auto prompt = tokens(40, 5);
+    const auto prompt = seeded_tokens(40, 5);
     ASSERT_TRUE(s.feed(prompt));
     ASSERT_TRUE(steady.feed(prompt));
     const size_t arena = s.arena_bytes();

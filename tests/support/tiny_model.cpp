@@ -35,6 +35,15 @@ const fs::path& scratch_root() {
     return root.path;
 }
 
+std::vector<int32_t> seeded_tokens(int n, uint32_t seed) {
+    std::vector<int32_t> t;
+    for (int i = 0; i < n; ++i) {
+        seed = seed * 1664525u + 1013904223u;
+        t.push_back(static_cast<int32_t>(3 + seed % 500));
+    }
+    return t;
+}
+
 std::filesystem::path test_tmp(const std::string& name) {
     fs::path p = scratch_root() / name;
     fs::remove_all(p);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include "engine/dtype.h"
 
 namespace ascent::test {
@@ -26,6 +27,10 @@ struct TinyModelSpec {
     std::filesystem::path tokenizer_from;  // folder whose tokenizer*.json files are copied
     std::string generation_config = R"({"bos_token_id": 1, "eos_token_id": 2})";
 };
+
+// n token ids in 3..502 (inside every test model's vocabulary) from a small LCG: the same ids for
+// the same seed on every machine.
+std::vector<int32_t> seeded_tokens(int n, uint32_t seed);
 
 // Writes the folder (replacing it) and returns its path.
 std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const TinyModelSpec& spec);
