@@ -282,10 +282,10 @@ INSTANTIATE_TEST_SUITE_P(Chunks, BatchedPrefill,
                                     std::to_string(std::get<1>(param_info.param));
                          });
 
-// Two sequences of 8 positions.
-std::unique_ptr<Session> small_session(TestModel& b) {
+// Two sequences of `context` positions.
+std::unique_ptr<Session> small_session(TestModel& b, int64_t context = 8) {
     SessionOptions so;
-    so.context = 8;
+    so.context = context;
     so.sequences = 2;
     return std::make_unique<Session>(b.backend(), b.model(), so);
 }
@@ -380,10 +380,8 @@ TEST(GenerateBatch, ContinuousBatchingGivesEachRequestItsOwnTokens) {
 
 TEST(GenerateBatch, CancelEndsEveryRequestStillRunningOrWaiting) {
     TestModel b = test_model("LlamaForCausalLM");
-    SessionOptions so;
-    so.context = 64;
-    so.sequences = 2;
-    Session s(b.backend(), b.model(), so);
+    auto session = small_session(b, 64);
+    Session& s = *session;
     std::vector<BatchRequest> reqs(4);
     const int max_tokens[] = {3, 40, 40, 40};
     for (size_t i = 0; i < 4; ++i) {
@@ -403,10 +401,8 @@ TEST(GenerateBatch, CancelEndsEveryRequestStillRunningOrWaiting) {
 
 TEST(GenerateBatch, RejectsPromptsThatCannotRun) {
     TestModel b = test_model("Qwen2ForCausalLM");
-    SessionOptions so;
-    so.context = 16;
-    so.sequences = 2;
-    Session s(b.backend(), b.model(), so);
+    auto session = small_session(b, 16);
+    Session& s = *session;
     SamplingParams sp;
     std::vector<BatchRequest> reqs(2);
     reqs[0].prompt = seeded_tokens(4, 1);
