@@ -134,15 +134,16 @@ BatchResult generate_batch(Session& session, const SamplingParams& sampling, con
         st.max_running = std::max(st.max_running, static_cast<int>(running.size()));
         ++st.decode_steps;
         const std::vector<float>& logits = session.logits();
-        std::vector<Running> still;
-        still.reserve(running.size());
+        size_t kept = 0;  // the requests that go on move to the front, in order
         for (size_t i = 0; i < running.size(); ++i) {
             Running& r = running[i];
             r.next = r.sampler.sample(std::span<const float>(logits.data() + i * vocab, vocab), session.history(r.seq));
             ++st.decode_tokens;
-            if (accept(r.request, r.seq, r.next)) still.push_back(std::move(r));
+            if (!accept(r.request, r.seq, r.next)) continue;
+            if (kept != i) running[kept] = std::move(r);
+            ++kept;
         }
-        running = std::move(still);
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(kept), running.end());
         st.decode_seconds += std::chrono::duration<double>(Clock::now() - d0).count();
     }
     st.total_seconds = since_start();
