@@ -272,6 +272,13 @@ TEST_P(BatchedPrefill, EveryPromptGetsWhatItGetsAlone) {
     }
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ(s.n_past(seqs[i]), static_cast<int64_t>(prompts[i].size() + 3));
     EXPECT_EQ(s.n_past(3), 5);
+    // Graph mode plans the picked logits for the session's 4 sequences, not for every token of
+    // the bucket.
+    for (const GraphInfo& g : s.graphs())
+        if (g.logits == LogitRows::LastOfEach) {
+            EXPECT_LT(g.arena_bytes, static_cast<size_t>(g.tokens) * vocab * sizeof(float)) << g.tokens;
+            EXPECT_GE(g.arena_bytes, 4 * vocab * sizeof(float)) << g.tokens;
+        }
 }
 
 INSTANTIATE_TEST_SUITE_P(Chunks, BatchedPrefill,

@@ -136,11 +136,12 @@ INSTANTIATE_TEST_SUITE_P(Models, GraphVsEager,
 TEST(GraphPlan, NoTwoLiveTensorsShareBytes) {
     Built b = build(tiny("Qwen2ForCausalLM", DType::F32));
     for (int64_t bucket : {1, 2, 16, 64, 512})
-        for (LogitRows rows : {LogitRows::None, LogitRows::Last, LogitRows::All}) {
-            graph::Graph g = graph::record(*b.model, bucket, rows);
+        for (LogitRows rows : {LogitRows::None, LogitRows::Last, LogitRows::All, LogitRows::LastOfEach}) {
+            const int64_t picks = rows == LogitRows::LastOfEach ? std::min<int64_t>(bucket, 3) : 0;
+            graph::Graph g = graph::record(*b.model, bucket, rows, picks);
             graph::plan_memory(g);  // the unfused graph too: more, shorter-lived values
             EXPECT_EQ(graph::check_plan(g), "") << bucket;
-            graph::Graph f = graph::record(*b.model, bucket, rows);
+            graph::Graph f = graph::record(*b.model, bucket, rows, picks);
             graph::fuse(f);
             graph::plan_memory(f);
             EXPECT_EQ(graph::check_plan(f), "") << bucket;

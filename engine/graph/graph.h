@@ -24,7 +24,7 @@ struct Value {
     int last_use = -1;  // last node index that reads it
     size_t offset = 0;  // in the arena, after planning
     // Rows picked per sequence (LogitRows::LastOfEach) and what is computed from them: `rows` is
-    // the bucket's, and a replay has one row per sequence whose run of tokens ends in the step.
+    // Graph::picks, and a replay has one row per sequence whose run of tokens ends in the step.
     bool picked = false;
     size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
@@ -62,12 +62,15 @@ struct Graph {
     int logits = -1;
     int64_t tokens = 0;
     LogitRows logit_rows = LogitRows::Last;
+    int64_t picks = 0;  // LastOfEach: the most rows a replay picks
     int recorded_nodes = 0;
     size_t arena_bytes = 0;
 };
 
-// Runs the model's forward function against a recording Ops for `tokens` tokens.
-Graph record(const Model& model, int64_t tokens, LogitRows rows);
+// Runs the model's forward function against a recording Ops for `tokens` tokens. With
+// LogitRows::LastOfEach, a replay picks at most `picks` rows (one per sequence the step feeds),
+// and the picked values are planned at that size, not the bucket's.
+Graph record(const Model& model, int64_t tokens, LogitRows rows, int64_t picks = 0);
 // Fusions: RoPE into the q/k product, residual adds into the product before them, gate+up+SwiGLU
 // into one kernel, products sharing an input (q, k, v) into one pass, and an RMSNorm into the
 // one product that reads it. Drops dead nodes.

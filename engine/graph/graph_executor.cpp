@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "engine/error.h"
 #include "engine/executor.h"
@@ -68,13 +69,13 @@ private:
         return kBuckets[std::size(kBuckets) - 1];
     }
 
-    Captured& capture(const Model& model, int64_t bucket, LogitRows rows) {
-        auto key = std::make_pair(bucket, static_cast<int>(rows));
+    Captured& capture(const Model& model, int64_t bucket, LogitRows rows, int64_t picks) {
+        auto key = std::make_tuple(bucket, static_cast<int>(rows), picks);
         auto it = captured_.find(key);
         if (it != captured_.end()) return it->second;
         const auto t0 = std::chrono::steady_clock::now();
         Captured c;
-        c.g = graph::record(model, bucket, rows);
+        c.g = graph::record(model, bucket, rows, picks);
         graph::fuse(c.g);
         graph::plan_memory(c.g);
         c.info.tokens = bucket;
@@ -93,7 +94,10 @@ private:
 
     void run_piece(const Model& model, const StepInput& in, int64_t first, int64_t real, LogitRows rows,
                    bool run_goes_on, KvCache& cache, std::vector<float>& logits) {
-        Captured& c = capture(model, bucket_for(real), rows);
+        const int64_t bucket = bucket_for(real);
+        // A prefill of several sequences picks one row per sequence: at most the cache's count.
+        const int64_t picks = rows == LogitRows::LastOfEach ? std::min<int64_t>(bucket, cache.n_seqs) : 0;
+        Captured& c = capture(model, bucket, rows, picks);
         if (!arena_) arena_ = b_.alloc_activation(arena_floats_);
         const std::span<const int32_t> tokens = in.tokens.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
         const std::span<const int32_t> positions = in.positions.subspan(static_cast<size_t>(first), static_cast<size_t>(real));
@@ -102,6 +106,9 @@ private:
         if (rows == LogitRows::LastOfEach) {
             sequence_ends(seqs, real, ends_);
             if (run_goes_on) ends_.pop_back();
+            if (static_cast<int64_t>(ends_.size()) > picks)
+                runtime_error("graph: a step picks the logits of {} runs of tokens, but a sequence's tokens must be "
+                              "one run and the cache holds {} sequences", ends_.size(), cache.n_seqs);
         }
         replay(c.g, cache, tokens, positions, seqs);
         ++c.info.replays;
@@ -187,7 +194,7 @@ private:
     }
 
     Backend& b_;
-    std::map<std::pair<int64_t, int>, Captured> captured_;
+    std::map<std::tuple<int64_t, int, int64_t>, Captured> captured_;  // (bucket, logit rows, picks)
     float* arena_ = nullptr;    // nullptr while released; sized for the largest bucket captured
     size_t arena_floats_ = 0;
     std::vector<int64_t> ends_;  // LogitRows::LastOfEach: the rows this replay picks

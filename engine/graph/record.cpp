@@ -24,7 +24,8 @@ namespace {
 
 class Recorder final : public Ops {
 public:
-    Recorder(Graph& g, int64_t tokens, LogitRows rows) : g_(g), tokens_(tokens), rows_(rows) {}
+    Recorder(Graph& g, int64_t tokens, LogitRows rows, int64_t picks)
+        : g_(g), tokens_(tokens), rows_(rows), picks_(picks) {}
 
     Tensor embed(const Weight& table) override {
         Node n{.op = Op::Embed, .weight = &table};
@@ -53,7 +54,7 @@ public:
     Tensor add(Tensor a, Tensor b) override { return emit(Node{.op = Op::Add}, {a, b}, a.rows, a.cols); }
     Tensor logit_rows(Tensor x) override {
         if (rows_ == LogitRows::All) return x;
-        const int64_t rows = rows_ == LogitRows::Last ? 1 : rows_ == LogitRows::None ? 0 : x.rows;
+        const int64_t rows = rows_ == LogitRows::Last ? 1 : rows_ == LogitRows::None ? 0 : picks_;
         Tensor t = emit(Node{.op = Op::LogitRows}, {x}, rows, x.cols);
         g_.values[static_cast<size_t>(t.id)].picked = rows_ == LogitRows::LastOfEach;
         return t;
@@ -84,15 +85,19 @@ private:
     Graph& g_;
     int64_t tokens_;
     LogitRows rows_;
+    int64_t picks_;
 };
 
 }  // namespace
 
-Graph record(const Model& model, int64_t tokens, LogitRows rows) {
+Graph record(const Model& model, int64_t tokens, LogitRows rows, int64_t picks) {
+    if (rows == LogitRows::LastOfEach && (picks < 1 || picks > tokens))
+        runtime_error("graph capture: {} picked rows for a bucket of {} tokens", picks, tokens);
     Graph g;
     g.tokens = tokens;
     g.logit_rows = rows;
-    Recorder rec(g, tokens, rows);
+    g.picks = rows == LogitRows::LastOfEach ? picks : 0;
+    Recorder rec(g, tokens, rows, g.picks);
     model.forward(rec);
     if (g.logits < 0) runtime_error("graph capture: the model's forward pass produced no logits");
     g.recorded_nodes = static_cast<int>(g.nodes.size());
