@@ -117,8 +117,7 @@ void Session::decode(std::span<const int32_t> seqs, std::span<const int32_t> tok
             input_error("sequence {} is full: all {} positions of its context are used (raise --ctx)", seqs[i], capacity());
         positions_.push_back(static_cast<int32_t>(h.size()));
     }
-    // One row either way; Last keeps a lone sequence on the graph that feed() captured.
-    StepInput in{tokens, positions_, seqs, seqs.size() == 1 ? LogitRows::Last : LogitRows::All};
+    StepInput in{tokens, positions_, seqs, LogitRows::All};
     exec_->run(model_, in, *cache_, logits_);
     for (size_t i = 0; i < seqs.size(); ++i) histories_[static_cast<size_t>(seqs[i])].push_back(tokens[i]);
 }

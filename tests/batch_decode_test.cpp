@@ -12,6 +12,7 @@
 #include "engine/batch_generate.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/error.h"
+#include "engine/sampler.h"
 #include "engine/session.h"
 #include "models/loader.h"
 #include "tests/support/built_model.h"
@@ -136,9 +137,7 @@ TestModel test_model(const std::string& arch) {
     return m;
 }
 
-int32_t greedy(std::span<const float> row) {
-    return static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-}
+int32_t greedy(std::span<const float> row) { return static_cast<int32_t>(argmax(row)); }
 
 // What one sequence gives on a session of its own: greedy tokens after `prompt`, and the logits
 // of every step.

@@ -52,6 +52,9 @@ public:
             LogitRows rows = in.logits == LogitRows::All || in.logits == LogitRows::LastOfEach ? in.logits
                              : (last_piece && in.logits == LogitRows::Last)                  ? LogitRows::Last
                                                                                              : LogitRows::None;
+            // Every row of one row is its last: one graph serves both (a lone sequence's decode
+            // step asks for all rows, a chat's for the last).
+            if (rows == LogitRows::All && real == 1) rows = LogitRows::Last;
             const auto end = static_cast<size_t>(done + real);
             const bool run_goes_on = !last_piece && (in.seqs.empty() || in.seqs[end - 1] == in.seqs[end]);
             run_piece(model, in, done, real, rows, run_goes_on, cache, logits);
