@@ -93,10 +93,14 @@ void check(const models::LoadedModel& m, const BenchConfig& c) {
     if (c.batch_size < 1 || c.batch_size > kMaxBatch)
         input_error("--batch-size {}: expected 1 to {}", c.batch_size, kMaxBatch);
     for (auto in : c.input_lens)
+        if (in < 1) input_error("--input-len {}: a prompt needs at least 1 token", in);
+    for (auto out : c.output_lens)
+        if (out < 1) input_error("--output-len {}: a request generates at least 1 token", out);
+    for (auto in : c.input_lens)
         for (auto out : c.output_lens)
-            if (in < 1 || out < 1 || in + out > c.session.context)
-                input_error("--input-len {} + --output-len {} must be positive and fit the {}-token context (--ctx)", in,
-                            out, c.session.context);
+            if (in + out > c.session.context)
+                input_error("--input-len {} + --output-len {} do not fit the {}-token context (raise --ctx)", in, out,
+                            c.session.context);
     if (c.num_iters < 1) input_error("--num-iters must be at least 1");
     (void)m;
 }

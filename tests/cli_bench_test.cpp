@@ -217,6 +217,13 @@ TEST(CliBench, BadArguments) {
     r = run_ascent({"bench", "latency", "--input-len", "600", "--output-len", "10", "--ctx", "512"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+    // Each bad length is named on its own, not blamed on the context.
+    r = run_ascent({"bench", "latency", "--input-len", "16", "--output-len", "0"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--output-len 0: a request generates at least 1 token"), std::string::npos) << r.err;
+    r = run_ascent({"bench", "throughput", "--input-len", "8,0", "--num-prompts", "2"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--input-len 0: a prompt needs at least 1 token"), std::string::npos) << r.err;
     r = run_ascent({"bench"});
     EXPECT_EQ(r.exit_code, 2);
 }
