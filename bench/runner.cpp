@@ -320,16 +320,18 @@ Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
     std::mt19937_64 rng(c.seed);
     Progress bar(c.progress, c.num_prompts * static_cast<int>(c.modes.size() * c.input_lens.size() * c.output_lens.size()),
                  "bench throughput");
-    for (ExecMode mode : c.modes) {
-        s.set_mode(mode);
-        for (int64_t in : c.input_lens)
-            for (int64_t out : c.output_lens) {
+    // The modes of a row run one right after the other on the same prompts, so a shared, noisy
+    // machine slows them alike and their ratio means something.
+    for (int64_t in : c.input_lens)
+        for (int64_t out : c.output_lens) {
+            const auto prompts = random_prompts(c.num_prompts, in, m, rng);
+            for (ExecMode mode : c.modes) {
+                s.set_mode(mode);
                 ThroughputRow row;
                 row.mode = mode;
                 row.input_len = in;
                 row.output_len = out;
                 row.num_prompts = c.num_prompts;
-                const auto prompts = random_prompts(c.num_prompts, in, m, rng);
                 // A warm-up outside the timed region (graph capture of the batch's buckets, page
                 // faults): a few tokens of as many requests as will run at once.
                 const std::vector<std::vector<int32_t>> warm(prompts.begin(),
@@ -342,7 +344,9 @@ Report run_throughput(models::LoadedModel& m, const BenchConfig& c) {
                 row.max_running = res.stats.max_running;
                 r.throughput.push_back(row);
             }
-    }
+        }
+    std::stable_sort(r.throughput.begin(), r.throughput.end(),
+                     [](const ThroughputRow& a, const ThroughputRow& b) { return a.mode < b.mode; });
     r.kv_cache_bytes = s.cache().bytes();
     r.arena_bytes = s.arena_bytes();
     r.graphs = s.graphs();
