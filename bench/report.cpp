@@ -40,6 +40,23 @@ std::string header(const Report& r) {
     return s;
 }
 
+// Each thread's share of the wall time in kernel work, the caller's first; a summary when there
+// are too many threads to list in one cell.
+std::string busy_cell(const PhaseProfile& c) {
+    const std::vector<double> shares = c.thread_busy_shares();
+    if (shares.empty()) return "-";
+    if (shares.size() > 6) {
+        double sum = 0;
+        for (double x : shares) sum += x;
+        const auto [lo, hi] = std::minmax_element(shares.begin(), shares.end());
+        return fmt::format("mean {:.1f}, min {:.1f}, max {:.1f}", 100 * sum / static_cast<double>(shares.size()),
+                           100 * *lo, 100 * *hi);
+    }
+    std::string s;
+    for (double x : shares) s += fmt::format("{}{:.1f}", s.empty() ? "" : "  ", 100 * x);
+    return s;
+}
+
 // The profiles of one (input, output) pair and phase, one column pair per mode.
 std::string profile_table(const std::vector<const PhaseProfile*>& cols) {
     std::vector<std::string> kinds;
@@ -84,6 +101,7 @@ std::string profile_table(const std::vector<const PhaseProfile*>& cols) {
     line("step (wall)", [](const PhaseProfile& c) {
         return fmt::format(" {:>11} | {:>8.3f} | {:>13} |", "", c.wall_seconds() * 1e3, "");
     });
+    line("threads busy, % of wall", [](const PhaseProfile& c) { return fmt::format(" {:>38} |", busy_cell(c)); });
     return s;
 }
 
@@ -240,6 +258,7 @@ nlohmann::ordered_json to_json(const Report& r) {
                                 {"steps", p.profile.steps},
                                 {"wall_s_per_step", p.wall_seconds()},
                                 {"outside_kernels_s_per_step", p.outside_kernels_seconds()},
+                                {"thread_busy_share", p.thread_busy_shares()},
                                 {"kernels", kernels}});
         }
         j["profile"] = profiles;

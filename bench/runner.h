@@ -83,6 +83,12 @@ struct PhaseProfile {
     double outside_kernels_seconds() const {
         return (profile.wall_seconds - profile.kernel_seconds() - profile.alloc_seconds()) / static_cast<double>(profile.steps);
     }
+    // Each backend thread's time in kernel work as a share of the phase's wall time.
+    std::vector<double> thread_busy_shares() const {
+        std::vector<double> s;
+        for (double b : profile.thread_busy_seconds) s.push_back(profile.wall_seconds > 0 ? b / profile.wall_seconds : 0);
+        return s;
+    }
 };
 
 struct ThroughputRow {

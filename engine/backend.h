@@ -92,6 +92,11 @@ public:
     // at the same moment: machines whose bandwidth changes by the second (a VM's cores moved
     // between dies, neighbours' traffic) make an earlier or best-of probe the wrong yardstick.
     virtual double probe_weight_read_bandwidth() = 0;
+    // Seconds each of the backend's threads has spent running kernel work while accounting was
+    // on, by thread (empty where the backend does not count). A step's wall time minus a thread's
+    // share is what that core spent waiting: for the others, for the caller, for the next kernel.
+    virtual void set_thread_accounting(bool /*on*/) {}
+    virtual std::vector<double> thread_busy_seconds() const { return {}; }
 
     // Kernels. Activations are f32 row-major [rows, cols].
     virtual void embed(const Weight& table, std::span<const int32_t> tokens, float* out) = 0;

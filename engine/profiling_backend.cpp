@@ -38,6 +38,23 @@ double StepProfile::alloc_seconds() const {
     return it == ops.end() ? 0 : it->second.seconds;
 }
 
+void ProfilingBackend::start(StepProfile* into) {
+    rec_ = into;
+    b_.set_thread_accounting(true);
+    busy_at_start_ = b_.thread_busy_seconds();
+}
+
+void ProfilingBackend::stop() {
+    if (rec_) {
+        const std::vector<double> now = b_.thread_busy_seconds();
+        if (rec_->thread_busy_seconds.size() < now.size()) rec_->thread_busy_seconds.resize(now.size());
+        for (size_t t = 0; t < now.size() && t < busy_at_start_.size(); ++t)
+            rec_->thread_busy_seconds[t] += now[t] - busy_at_start_[t];
+    }
+    b_.set_thread_accounting(false);
+    rec_ = nullptr;
+}
+
 template <typename F>
 void ProfilingBackend::timed(const char* kind, double bytes_written, F&& fn) {
     if (!rec_) {

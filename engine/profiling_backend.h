@@ -2,11 +2,13 @@
 // A backend that forwards every call to another one and, while recording, times each kernel and
 // each activation allocation by kind. `ascent bench latency --profile` runs a request through it
 // in each mode to show where a step's time goes: which kernels, how many of them (dispatches),
-// how much allocation, how many activation bytes written (unfused memory passes), and what is
-// left outside the kernels (the executor's own bookkeeping).
+// how much allocation, how many activation bytes written (unfused memory passes), what is left
+// outside the kernels (the executor's own bookkeeping), and how much of the time each backend
+// thread worked rather than waited.
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 #include "engine/backend.h"
 
 namespace ascent {
@@ -21,6 +23,7 @@ struct StepProfile {
     std::map<std::string, OpProfile> ops;  // by kernel kind; "alloc/free" for activation memory
     int64_t steps = 0;                     // forward calls recorded
     double wall_seconds = 0;               // of those calls, as the caller timed them
+    std::vector<double> thread_busy_seconds;  // of those calls, each backend thread's time in kernel work
     double kernel_seconds() const;         // every kind but allocation
     double alloc_seconds() const;
 };
@@ -30,8 +33,8 @@ public:
     explicit ProfilingBackend(Backend& inner) : b_(inner) {}
 
     // Records into `into` until stop(); `into` must outlive the recording.
-    void start(StepProfile* into) { rec_ = into; }
-    void stop() { rec_ = nullptr; }
+    void start(StepProfile* into);
+    void stop();
 
     std::string name() const override { return b_.name(); }
     std::string memory_label() const override { return b_.memory_label(); }
@@ -48,6 +51,8 @@ public:
     BackendMemory memory() const override { return b_.memory(); }
     RooflineProbe probe_roofline() override { return b_.probe_roofline(); }
     double probe_weight_read_bandwidth() override { return b_.probe_weight_read_bandwidth(); }
+    void set_thread_accounting(bool on) override { b_.set_thread_accounting(on); }
+    std::vector<double> thread_busy_seconds() const override { return b_.thread_busy_seconds(); }
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps, float* out) override;
@@ -72,6 +77,7 @@ private:
 
     Backend& b_;
     StepProfile* rec_ = nullptr;
+    std::vector<double> busy_at_start_;
 };
 
 }  // namespace ascent

@@ -116,6 +116,13 @@ TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
     for (const auto& p : j["profile"]) {
         EXPECT_EQ(p["steps"], p["phase"] == "decode" ? 3 : 1);
         EXPECT_GT(p["wall_s_per_step"].get<double>(), 0);
+        // Each backend thread's share of the wall time in kernel work; the caller always works.
+        ASSERT_EQ(p["thread_busy_share"].size(), j["threads"].get<size_t>()) << p.dump();
+        EXPECT_GT(p["thread_busy_share"][0].get<double>(), 0) << p.dump();
+        for (const auto& share : p["thread_busy_share"]) {
+            EXPECT_GE(share.get<double>(), 0) << p.dump();
+            EXPECT_LE(share.get<double>(), 1.0) << p.dump();
+        }
         if (p["phase"] != "decode") continue;
         double kernel_calls = 0, allocs = 0, kernel_seconds = 0;
         std::set<std::string> kinds;
@@ -146,6 +153,7 @@ TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_NE(t.out.find("profile: decode of in=4 out=3"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("| outside kernels"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("| threads busy, % of wall"), std::string::npos) << t.out;
 }
 
 TEST(CliBench, ThroughputAndTextReport) {

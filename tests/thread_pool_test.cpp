@@ -73,3 +73,48 @@ TEST(ThreadPool, SmallWorkRunsOnTheCaller) {
     pool.run(10, [&](int64_t task, int thread) { owner[static_cast<size_t>(task)] = thread; }, 100);
     for (int o : owner) EXPECT_EQ(o, 0);
 }
+
+// Busy time: counted only while accounting is on, per thread, for the tasks each thread ran (the
+// caller's inline runs included), and never more than the wall time of the jobs.
+TEST(ThreadPool, AccountsEachThreadsTimeInTasks) {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSpin = std::chrono::milliseconds(3);
+    auto spin = [&] {
+        const auto until = Clock::now() + kSpin;
+        while (Clock::now() < until) {
+        }
+    };
+    ThreadPool pool(2);
+    std::vector<std::atomic<int>> ran(2);
+    auto job = [&](int64_t, int thread) {
+        spin();
+        ran[static_cast<size_t>(thread)].fetch_add(1);
+    };
+    pool.run(4, job);
+    for (double b : pool.busy_seconds()) EXPECT_EQ(b, 0.0) << "counted while off";
+
+    pool.set_accounting(true);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < 3; ++i) pool.run(4, job);
+    const std::vector<double> before_inline = pool.busy_seconds();
+    pool.run(2, job, 10);  // small work: the caller runs both tasks inline
+    const std::vector<double> after_inline = pool.busy_seconds();
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    pool.set_accounting(false);
+    pool.run(4, job);
+
+    const std::vector<double> busy = pool.busy_seconds();
+    ASSERT_EQ(busy.size(), 2u);
+    const double spin_s = std::chrono::duration<double>(kSpin).count();
+    // Tasks counted while on: the 4 of the first run, then 14.
+    const int on_first = ran[0].load() + ran[1].load() - 4 - 4;
+    ASSERT_EQ(on_first, 14);
+    double total = 0;
+    for (double b : busy) {
+        EXPECT_LE(b, wall) << "a thread cannot be busy for longer than the jobs took";
+        total += b;
+    }
+    EXPECT_GE(total, 14 * spin_s);
+    EXPECT_GE(after_inline[0] - before_inline[0], 2 * spin_s) << "the caller's inline tasks count for thread 0";
+    EXPECT_EQ(after_inline[1], before_inline[1]);
+}

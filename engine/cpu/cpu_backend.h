@@ -32,6 +32,8 @@ public:
     BackendMemory memory() const override;
     RooflineProbe probe_roofline() override;
     double probe_weight_read_bandwidth() override;
+    void set_thread_accounting(bool on) override { pool_.set_accounting(on); }
+    std::vector<double> thread_busy_seconds() const override { return pool_.busy_seconds(); }
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,

@@ -27,7 +27,7 @@ uint64_t range_word(uint64_t job, uint64_t begin, uint64_t end) { return (job <<
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(n_threads < 1 ? 1 : n_threads), ranges_(static_cast<size_t>(n_threads_)) {
+    : n_threads_(n_threads < 1 ? 1 : n_threads), ranges_(static_cast<size_t>(n_threads_)), busy_(static_cast<size_t>(n_threads_)) {
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -77,11 +77,20 @@ bool ThreadPool::steal(int thread, uint64_t job, int64_t& task) {
     }
 }
 
+std::vector<double> ThreadPool::busy_seconds() const {
+    std::vector<double> s;
+    for (const Busy& b : busy_) s.push_back(static_cast<double>(b.ns.load(std::memory_order_relaxed)) * 1e-9);
+    return s;
+}
+
 void ThreadPool::work_on_job(int thread, uint64_t job) {
     int64_t task = 0;
     while (claim_own(thread, job, task) || steal(thread, job, task)) {
-        // The job's code cannot change before this task is counted done.
+        // The job's code cannot change before this task is counted done, and the caller, once it
+        // sees every task done, sees their busy time too.
+        const auto since = accounting_start();
         thunk_(ctx_, task, thread);
+        account(thread, since);
         done_.fetch_add(1, std::memory_order_acq_rel);
     }
 }
