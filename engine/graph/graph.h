@@ -24,7 +24,8 @@ struct Value {
     int last_use = -1;  // last node index that reads it
     size_t offset = 0;  // in the arena, after planning
     // Rows picked per sequence (LogitRows::LastOfEach) and what is computed from them: `rows` is
-    // Graph::picks, and a replay has one row per sequence whose run of tokens ends in the step.
+    // the `picks` given to record(), and a replay has one row per sequence whose run of tokens
+    // ends in the step.
     bool picked = false;
     size_t bytes() const { return static_cast<size_t>(rows * cols) * sizeof(float); }
 };
@@ -62,7 +63,6 @@ struct Graph {
     int logits = -1;
     int64_t tokens = 0;
     LogitRows logit_rows = LogitRows::Last;
-    int64_t picks = 0;  // LastOfEach: the most rows a replay picks
     int recorded_nodes = 0;
     size_t arena_bytes = 0;
 };

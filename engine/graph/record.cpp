@@ -96,8 +96,7 @@ Graph record(const Model& model, int64_t tokens, LogitRows rows, int64_t picks) 
     Graph g;
     g.tokens = tokens;
     g.logit_rows = rows;
-    g.picks = rows == LogitRows::LastOfEach ? picks : 0;
-    Recorder rec(g, tokens, rows, g.picks);
+    Recorder rec(g, tokens, rows, rows == LogitRows::LastOfEach ? picks : 0);
     model.forward(rec);
     if (g.logits < 0) runtime_error("graph capture: the model's forward pass produced no logits");
     g.recorded_nodes = static_cast<int>(g.nodes.size());
