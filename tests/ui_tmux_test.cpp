@@ -274,20 +274,34 @@ TEST(UiTmux, CtrlCStopsALongAnswerAndTheUiStaysResponsive) {
 }
 
 TEST(UiTmux, CtrlCDuringPrefillStopsBeforeTheAnswerAndGivesTheTextBack) {
-    Pane p(120, 35, {"chat", "-m", qwen3_tiny().string()});
-    ASSERT_TRUE(p.wait_for_text("F1 help"));
     std::string prompt;
     for (int i = 0; i < 300; ++i) prompt += "please read this long prompt ";
     prompt += "END";  // ~1500 tokens: some two dozen prefill chunks
-    p.type("\x1b[200~" + prompt + "\x1b[201~");
-    ASSERT_TRUE(p.wait_for_text("prompt END"));
-    p.keys({"Enter", "C-c"});  // Ctrl-C lands while the prompt is being read
-    ASSERT_TRUE(p.wait_for_text("Stopped before the answer began", 10));
-    const std::string s = p.screen();
-    EXPECT_NE(s.find("Your text is back in the input line"), std::string::npos) << s;
-    EXPECT_NE(s.find("prompt END"), std::string::npos) << s;  // ... in the input area
-    EXPECT_EQ(s.find("Assistant"), std::string::npos) << s;
-    EXPECT_NE(s.find("│ ready │"), std::string::npos) << s;
+    // Enter and Ctrl-C are sent together, but on a loaded machine the UI thread can be kept off
+    // the CPU until the tiny model has read the whole prompt; then the Ctrl-C stops an answer
+    // instead, which is another test's case. Such an attempt proves nothing either way: try again.
+    for (int attempt = 1;; ++attempt) {
+        Pane p(120, 35, {"chat", "-m", qwen3_tiny().string()});
+        ASSERT_TRUE(p.wait_for_text("F1 help"));
+        p.type("\x1b[200~" + prompt + "\x1b[201~");
+        ASSERT_TRUE(p.wait_for_text("prompt END"));
+        p.keys({"Enter", "C-c"});  // Ctrl-C lands while the prompt is being read
+        ASSERT_TRUE(p.wait_for(
+            [](const std::string& s) {
+                return s.find("Stopped before the answer began") != std::string::npos || turn_row(s, 1).has_value();
+            },
+            "the stop", 10));
+        const std::string s = p.screen();
+        if (s.find("Stopped before the answer began") == std::string::npos) {
+            ASSERT_LT(attempt, 3) << "the answer began before Ctrl-C was read, three times; the screen was:\n" << s;
+            continue;
+        }
+        EXPECT_NE(s.find("Your text is back in the input line"), std::string::npos) << s;
+        EXPECT_NE(s.find("prompt END"), std::string::npos) << s;  // ... in the input area
+        EXPECT_EQ(s.find("Assistant"), std::string::npos) << s;
+        EXPECT_NE(s.find("│ ready │"), std::string::npos) << s;
+        return;
+    }
 }
 
 TEST(UiTmux, ResizeDownToTheMinimumAndBack) {
