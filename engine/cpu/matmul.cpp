@@ -141,7 +141,7 @@ int64_t matmul_block_rows(DType /*wt*/, int64_t rows, int64_t n_out, int threads
     // Several tasks per thread, so that a thread slowed down by another process does not hold the
     // others back; not so many that small matrices pay for the task hand-out. Every path's row
     // tile divides 16. Decode takes finer tasks: both threads stream until a product's last few
-    // hundred KB, where with 4 tasks each the thread done first waited up to a task's 30 us (a
+    // hundred KB, where with 4 tasks each the thread done first waited up to a task's 35 us (a
     // gate or up block); on Zen 4 in its fast state, 16 tasks per thread read at 90.5% of the
     // roof against 89.4% with 4 (32: 91.1%), in alternating ascent bench runs, and the same in
     // its slow state (about 98%).

@@ -3,8 +3,8 @@
 // x86-64) and the path is only offered when the CPU reports the features at run time.
 //
 // Decode (one row): bandwidth bound. Weight rows are streamed one after the other (one sequential
-// stream per thread, prefetched ahead); BF16 weights meet activations rounded to BF16 in vdpbf16ps, F32 and F16
-// weights meet f32 activations in f32 multiply-adds.
+// stream per thread, prefetched ahead); BF16 weights meet activations rounded to BF16 in
+// vdpbf16ps, F32 and F16 weights meet f32 activations in f32 multiply-adds.
 // Prefill (several rows): compute bound. BF16 weights: activations rounded to BF16 once per
 // matmul; from kPackedMinRows tokens on, products on packed weight panels (matmul_x86_packed.cpp;
 // matmul_amx.cpp where AMX exists). Fewer BF16 tokens, and F32 and F16 weights: both operands are
