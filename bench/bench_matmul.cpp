@@ -367,7 +367,7 @@ void BM_Prefill(benchmark::State& state) {
 BENCHMARK(BM_Prefill)
     ->ArgNames({"path", "rows", "shape", "dtype", "threads"})
     ->ArgsProduct({{0, 2}, {32, 128, 512}, {-1}, {static_cast<int64_t>(DType::BF16)}, {kThreads}})
-    ->ArgsProduct({{0, 2}, {512}, {0, 4, 6}, {static_cast<int64_t>(DType::BF16)}, {kThreads}})
+    ->ArgsProduct({{0, 2}, {512}, {0, 1, 3, 4, 6}, {static_cast<int64_t>(DType::BF16)}, {kThreads}})
     ->ArgsProduct({{0, 2}, {32, 512}, {-1}, {static_cast<int64_t>(DType::BF16)}, {1}})
     ->Args({1, 128, -1, static_cast<int64_t>(DType::BF16), kThreads})
     ->Args({0, 128, -1, static_cast<int64_t>(DType::F16), kThreads})
