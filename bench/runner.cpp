@@ -209,23 +209,19 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
     if (decode.profile.steps > 0) out.push_back(std::move(decode));
 }
 
-// Decode steps after the row's prompt, each followed by one read of the weights (LatencyRow).
-// The session's sequences still hold the prompts of the last timed iteration, so no prefill is
-// needed. Each step decodes every sequence, as the timed iterations did.
+// Decode steps after the cell's prompt, each followed by one read of the weights (LatencyRow),
+// for the cell's modes in turn: pair i of every mode runs at the same positions, seconds apart, so
+// on a machine whose bandwidth swings the modes' roof shares compare like their timed iterations
+// (pairs measured mode after mode once put a state change between eager's and graph's). The
+// session's sequences still hold the prompts of the last timed iteration, so no prefill is needed.
+// Each step decodes every sequence, as the timed iterations did.
 void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const StepCost& cost, size_t kv_elem,
-                        int64_t prompt_len, const BenchConfig& c, LatencyRow& row) {
+                        int64_t prompt_len, const BenchConfig& c, std::vector<LatencyRow>& rows) {
     using Clock = std::chrono::steady_clock;
-    s.set_mode(row.mode);
     std::vector<int32_t> seqs, tokens;
-    for (int q = 0; q < s.sequences(); ++q) {
-        s.rewind(prompt_len, q);
-        seqs.push_back(q);
-    }
+    for (int q = 0; q < s.sequences(); ++q) seqs.push_back(q);
     const auto vocab = static_cast<size_t>(model.vocab_size());
-    const auto pairs = std::min<int64_t>(c.roof_pairs, s.capacity() - prompt_len);
-    for (int64_t i = 0; i < pairs; ++i) {
-        stop_if_cancelled(c);
-        const auto t0 = Clock::now();
+    const auto step = [&] {
         // Greedy on whatever logits are there: the token does not change the step's cost.
         const auto& logits = s.logits();
         tokens.clear();
@@ -233,13 +229,27 @@ void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const 
             tokens.push_back(static_cast<int32_t>(argmax(std::span<const float>(
                 logits.data() + (logits.size() >= (q + 1) * vocab ? q * vocab : 0), vocab))));
         s.decode(seqs, tokens);
-        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        // Each sequence attended to every cached position, its own included.
-        double bytes = cost.weight_bytes;
-        for (int32_t q : seqs) bytes += kv_bytes_read(model, s.n_past(q), kv_elem);
-        const double read = backend.probe_weight_read_bandwidth();
-        if (seconds > 0) row.roof_pairs.push_back({bytes / seconds, read});
-    }
+    };
+    // A mode switch releases the other mode's working memory, so the first step after one
+    // allocates and faults it in: with several modes, an untimed step precedes each timed one.
+    const bool switching = rows.size() > 1;
+    const int64_t steps_per_pair = switching ? 2 : 1;
+    const auto pairs = std::min<int64_t>(c.roof_pairs, (s.capacity() - prompt_len) / steps_per_pair);
+    for (int64_t i = 0; i < pairs; ++i)
+        for (LatencyRow& row : rows) {
+            stop_if_cancelled(c);
+            s.set_mode(row.mode);
+            for (int q = 0; q < s.sequences(); ++q) s.rewind(prompt_len + i * steps_per_pair, q);
+            if (switching) step();
+            const auto t0 = Clock::now();
+            step();
+            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            // Each sequence attended to every cached position, its own included.
+            double bytes = cost.weight_bytes;
+            for (int32_t q : seqs) bytes += kv_bytes_read(model, s.n_past(q), kv_elem);
+            const double read = backend.probe_weight_read_bandwidth();
+            if (seconds > 0) row.roof_pairs.push_back({bytes / seconds, read});
+        }
 }
 
 double total_capture_seconds(const Session& s) {
@@ -260,11 +270,11 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
     Session s(prof, *m.model, session_for(c, c.batch_size));
     std::mt19937_64 rng(c.seed);
     const int per_row = c.num_iters + c.num_iters_warmup;
-    int pair_rows = 0;  // rows that measure roof pairs: one step of the bar each
-    for (int64_t out : c.output_lens) pair_rows += c.roof_pairs > 0 && out > 1 ? 1 : 0;
+    int pair_cells = 0;  // output lengths that measure roof pairs: one step of the bar per cell
+    for (int64_t out : c.output_lens) pair_cells += c.roof_pairs > 0 && out > 1 ? 1 : 0;
     Progress bar(c.progress,
-                 (per_row * static_cast<int>(c.output_lens.size()) + pair_rows) *
-                     static_cast<int>(c.modes.size() * c.input_lens.size()),
+                 (per_row * static_cast<int>(c.output_lens.size() * c.modes.size()) + pair_cells) *
+                     static_cast<int>(c.input_lens.size()),
                  "bench latency");
     for (int64_t in : c.input_lens)
         for (int64_t out : c.output_lens) {
@@ -291,11 +301,11 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.generated += st.generated_tokens;
                     row.decode_tokens += st.decode_tokens;
                 }
+            if (c.roof_pairs > 0 && out > 1) {
+                measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c, rows);
+                bar.step();
+            }
             for (auto& row : rows) {
-                if (c.roof_pairs > 0 && out > 1) {
-                    measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c, row);
-                    bar.step();
-                }
                 finish_row(row, c.num_iters, c.batch_size, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));
             }
