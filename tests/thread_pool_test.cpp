@@ -33,6 +33,28 @@ TEST(ThreadPool, EveryTaskRunsOnceAcrossManyJobs) {
     }
 }
 
+// Workers idle for longer than their spin go to sleep; the caller wakes them only when one is
+// counted asleep. A lost wake-up would not hang a job (the caller takes the sleeper's range over)
+// but would leave the worker out: every worker must still take part after every pause.
+TEST(ThreadPool, SleepingWorkersWakeForTheNextJob) {
+    ThreadPool pool(3);
+    int jobs_all_took_part = 0;
+    constexpr int kJobs = 10;
+    for (int job = 0; job < kJobs; ++job) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));  // far past the 200 us spin
+        std::vector<std::atomic<int>> by_thread(3);
+        pool.run(6, [&](int64_t, int thread) {
+            by_thread[static_cast<size_t>(thread)].fetch_add(1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(4));
+        });
+        bool all = true;
+        for (auto& n : by_thread) all &= n.load() > 0;
+        jobs_all_took_part += all ? 1 : 0;
+    }
+    // A loaded machine may wake a worker too late for a job now and then, never for most.
+    EXPECT_GE(jobs_all_took_part, kJobs / 2);
+}
+
 TEST(ThreadPool, CallerStartsAtTheFrontAndRangesStayContiguous) {
     ThreadPool pool(2);
     constexpr int64_t kTasks = 64;

@@ -104,12 +104,17 @@ void ThreadPool::dispatch(int64_t n_tasks, Thunk thunk, void* ctx) {
     const auto n = static_cast<uint64_t>(n_tasks), threads = static_cast<uint64_t>(n_threads_);
     for (uint64_t i = 0; i < threads; ++i)
         ranges_[i].word.store(range_word(job_, i * n / threads, (i + 1) * n / threads), std::memory_order_release);
-    job_published_.store(job_, std::memory_order_release);
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        sleepers_generation_.fetch_add(1, std::memory_order_release);
+    // Sequentially consistent with the sleepers' count, so that a worker either is counted here
+    // and woken, or, counted after this store, sees the job before it waits. Workers spinning
+    // between the jobs of a forward pass cost the caller no lock and no wake-up.
+    job_published_.store(job_, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            sleepers_generation_.fetch_add(1, std::memory_order_release);
+        }
+        wake_.notify_all();
     }
-    wake_.notify_all();
     work_on_job(0, job_);
     // The others may still be finishing their last tasks; on a busy machine, give the core away.
     for (int spins = 0; done_.load(std::memory_order_acquire) != n_tasks; ++spins) {
@@ -128,11 +133,13 @@ void ThreadPool::worker(int index) {
             if (stop_.load()) return;
             if (spins % 64 == 63 && std::chrono::steady_clock::now() > spin_until) {
                 std::unique_lock<std::mutex> lock(mutex_);
+                sleepers_.fetch_add(1, std::memory_order_seq_cst);
                 const uint64_t gen = sleepers_generation_.load(std::memory_order_acquire);
                 wake_.wait(lock, [&] {
                     return stop_.load() || sleepers_generation_.load(std::memory_order_acquire) != gen ||
-                           job_published_.load(std::memory_order_acquire) != seen_job;
+                           job_published_.load(std::memory_order_seq_cst) != seen_job;
                 });
+                sleepers_.fetch_sub(1, std::memory_order_relaxed);
             } else {
                 ASCENT_PAUSE();
             }

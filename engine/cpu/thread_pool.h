@@ -95,6 +95,7 @@ private:
     alignas(64) std::atomic<uint64_t> job_published_{0};
     alignas(64) std::atomic<int64_t> done_{0};
     alignas(64) std::atomic<uint64_t> sleepers_generation_{0};
+    std::atomic<int> sleepers_{0};  // workers waiting on wake_ (or about to)
     std::atomic<bool> stop_{false};
     uint64_t job_ = 0;  // the caller's count; workers use the number they read from job_published_
 };
