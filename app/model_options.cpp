@@ -1,10 +1,12 @@
 #include "app/model_options.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "app/data_dir.h"
 #include "engine/error.h"
 #include "engine/model_locator.h"
+#include "engine/usable_cpus.h"
 
 namespace ascent::app {
 
@@ -16,7 +18,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, bool runs_model) {
     cmd.add_option("-m,--model", o.model,
                    "Model folder or id (ModelScope / Hugging Face cache); default: the bundled demo model");
     if (!runs_model) return;
-    cmd.add_option("--threads,-t", o.threads, "Threads for the CPU backend (default: all cores)")
+    cmd.add_option("--threads,-t", o.threads, "Threads for the CPU backend (default: every core this process may use)")
         ->check(CLI::Range(0, 1024));
     cmd.add_option("--ctx,-c", o.ctx, "Context size in tokens (default: min(model maximum, 4096))")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
@@ -34,6 +36,14 @@ std::filesystem::path model_folder(const ModelOptions& o) {
 }
 
 std::unique_ptr<models::LoadedModel> load(const ModelOptions& o) {
+    // Allowed (llama.cpp allows it too), but a spinning thread pool on shared cores is slow enough
+    // to look like a hang: 128 threads on 2 cores ran a short bench 8x longer than 2.
+    const int cpus = usable_cpus();
+    if (o.device == "cpu" && o.threads > cpus)
+        std::fprintf(stderr,
+                     "ascent: warning: --threads %d is more than the %d CPU%s this process may run on; the threads "
+                     "will take turns on %s and every step will be slower (leave --threads out to use %d)\n",
+                     o.threads, cpus, cpus == 1 ? "" : "s", cpus == 1 ? "it" : "them", cpus);
     BackendOptions b;
     b.device = o.device;
     b.threads = o.threads;

@@ -55,6 +55,27 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
     EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
 }
 
+// --threads: by default one per CPU the process may run on (its affinity, as taskset or a
+// container's cpuset sets it), not per CPU of the machine; more than that is allowed with a warning.
+TEST(CliBench, ThreadsFollowTheCpusTheProcessMayUse) {
+    const std::vector<std::string> args{"bench", "latency", "--load-format", "dummy", "--input-len", "4",
+                                        "--output-len", "2", "--num-iters", "1", "--roof-pairs", "0", "--json"};
+    RunOptions one_cpu;
+    one_cpu.only_cpus = 1;
+    auto r = run_ascent(args, one_cpu);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["threads"], 1);
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+
+    auto more = args;
+    more.insert(more.end(), {"--threads", "3"});
+    r = run_ascent(more, one_cpu);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["threads"], 3);
+    EXPECT_NE(r.err.find("warning: --threads 3 is more than the 1 CPU this process may run on"), std::string::npos)
+        << r.err;
+}
+
 // --roof-pairs: how many decode steps measure the roof; 0 leaves the roof out, and says so.
 TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
     auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/error.h"
+#include "engine/usable_cpus.h"
 #include "engine/weights/safetensors.h"
 
 namespace ascent {
@@ -21,7 +22,7 @@ namespace ascent {
 std::unique_ptr<Backend> create_backend(const BackendOptions& opt) {
     if (opt.device == "cpu") {
         int threads = opt.threads;
-        if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        if (threads <= 0) threads = usable_cpus();
         return std::make_unique<cpu::CpuBackend>(threads);
     }
     if (opt.device == "npu")

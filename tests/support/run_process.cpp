@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,17 @@ RunResult run_ascent(const std::vector<std::string>& args, const RunOptions& opt
         dup2(err[1], 2);
         for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
         for (const auto& [k, v] : opt.env) setenv(k.c_str(), v.c_str(), 1);
+        if (opt.only_cpus > 0) {  // the first of the CPUs we may use, as taskset -c would
+            cpu_set_t ours, theirs;
+            CPU_ZERO(&theirs);
+            if (sched_getaffinity(0, sizeof ours, &ours) != 0) _exit(126);
+            for (int c = 0, n = 0; c < CPU_SETSIZE && n < opt.only_cpus; ++c)
+                if (CPU_ISSET(c, &ours)) {
+                    CPU_SET(c, &theirs);
+                    ++n;
+                }
+            if (sched_setaffinity(0, sizeof theirs, &theirs) != 0) _exit(126);
+        }
         std::vector<char*> argv;
         std::string bin = ASCENT_BINARY;
         argv.push_back(bin.data());

@@ -14,6 +14,7 @@ struct RunOptions {
     size_t sigint_after_bytes = 0;                  // > 0: send SIGINT once stdout has this much
     int sigint_after_ms = 0;                        // > 0: send SIGINT this long after the start
     std::map<std::string, std::string> env;         // added to the environment
+    int only_cpus = 0;                              // > 0: the child may run on this many of our CPUs only
     int timeout_ms = 120000;
 };
 
