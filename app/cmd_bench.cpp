@@ -1,12 +1,16 @@
 // `ascent bench latency|throughput`: benchmarks in the shape of `vllm bench`, against the roofline.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "app/commands.h"
 #include "app/model_options.h"
 #include "app/terminal_io.h"
 #include "bench/runner.h"
+#include "bench/trace_file.h"
 #include "engine/error.h"
 
 namespace ascent::app {
@@ -20,6 +24,7 @@ struct BenchOptions {
     std::string input_lens = "32", output_lens = "128", modes;
     int batch_size = 0, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32;
     bool ignore_eos = true, json = false, profile = false;
+    std::string trace;  // latency: --trace FILE
     uint64_t seed = 0;
 };
 
@@ -55,7 +60,11 @@ int run_bench(const BenchOptions& o, bool latency) {
     c.num_iters_warmup = o.warmup;
     c.num_prompts = o.num_prompts;
     c.ignore_eos = o.ignore_eos;
-    c.profile = o.profile;
+    c.profile = o.profile || !o.trace.empty();
+    c.trace = !o.trace.empty();
+    // Before minutes of benchmarking, not after.
+    if (c.trace && !std::ofstream(o.trace, std::ios::trunc))
+        input_error("--trace {}: cannot write this file ({})", o.trace, std::strerror(errno));
     c.roof_pairs = o.roof_pairs;
     c.seed = o.seed;
     ModelOptions mo = o.model;
@@ -72,6 +81,14 @@ int run_bench(const BenchOptions& o, bool latency) {
     } catch (const bench::Interrupted&) {
         std::fputs("ascent: bench interrupted (Ctrl-C); no results\n", stderr);
         return 130;
+    }
+    if (c.trace) {
+        const nlohmann::json trace = bench::chrome_trace(report);
+        std::ofstream f(o.trace, std::ios::trunc);
+        f << trace.dump() << '\n';
+        if (!f.flush()) runtime_error("--trace {}: writing the trace failed ({})", o.trace, std::strerror(errno));
+        std::fprintf(stderr, "ascent: trace of %zu events written to %s (open it in ui.perfetto.dev or chrome://tracing)\n",
+                     trace["traceEvents"].size(), o.trace.c_str());
     }
     write_stdout(o.json ? bench::to_json(report).dump(2) + "\n" : bench::format_text(report));
     return 0;
@@ -107,6 +124,9 @@ Runner add_bench_command(CLI::App& root) {
         ->check(CLI::Range(0, 100000));
     lat->add_flag("--profile", o->profile,
                   "One more request per row and mode, timed kernel by kernel: where prefill and decode time goes");
+    lat->add_option("--trace", o->trace,
+                    "With --profile (implied), write the profiled requests' timelines (prefill, the first 8 decode "
+                    "steps: kernels and each thread's tasks) to FILE as a Chrome trace (ui.perfetto.dev)");
     lat->callback([which] { *which = true; });
     CLI::App* thr = bench->add_subcommand("throughput", "Requests per second over many prompts (as vllm bench throughput)");
     add_bench_options(thr, *o);

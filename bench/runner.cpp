@@ -191,19 +191,24 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
     decode.phase = "decode";
     s.set_mode(mode);
     s.rewind(0);
-    auto timed_feed = [&](std::span<const int32_t> tokens, StepProfile& into) {
-        prof.start(&into);
+    auto timed_feed = [&](std::span<const int32_t> tokens, PhaseProfile& into, bool trace) {
+        prof.start(&into.profile, trace);
         const auto t0 = Clock::now();
         s.feed(tokens);
-        into.wall_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-        ++into.steps;
+        const auto t1 = Clock::now();
+        into.profile.wall_seconds += std::chrono::duration<double>(t1 - t0).count();
+        ++into.profile.steps;
         prof.stop();
+        const auto ns = [](Clock::time_point t) {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+        };
+        if (trace) into.traced_steps.emplace_back(ns(t0), ns(t1));
     };
-    timed_feed(prompt, prefill.profile);
+    timed_feed(prompt, prefill, c.trace);
     for (int64_t i = 1; i < output_len; ++i) {
         stop_if_cancelled(c);
         const int32_t token = greedy();
-        timed_feed(std::span<const int32_t>(&token, 1), decode.profile);
+        timed_feed(std::span<const int32_t>(&token, 1), decode, c.trace && i <= kTraceDecodeSteps);
     }
     out.push_back(std::move(prefill));
     if (decode.profile.steps > 0) out.push_back(std::move(decode));

@@ -28,6 +28,7 @@ struct BenchConfig {
     bool ignore_eos = true;
     bool progress = true;          // a bar on stderr when it is a terminal
     bool profile = false;          // latency: one more request per row and mode, timed kernel by kernel
+    bool trace = false;            // and its timeline (prefill, the first decode steps) recorded too
     int roof_pairs = 32;           // latency: decode steps per row and mode each paired with a read of the weights
     uint64_t seed = 0;
     SessionOptions session;        // context, KV dtype
@@ -72,12 +73,18 @@ struct LatencyRow {
     double capture_seconds = 0;         // graph mode: capture of the buckets this row used
 };
 
+// Decode steps of a profiled request whose timeline is recorded (--trace): enough to see the
+// pattern of a step, which repeats, in a file of a few MB.
+constexpr int64_t kTraceDecodeSteps = 8;
+
 // Where the time of one phase of a request went, kernel kind by kind (--profile).
 struct PhaseProfile {
     ExecMode mode = ExecMode::Eager;
     int64_t input_len = 0, output_len = 0;
     std::string phase;  // "prefill" (the whole prompt) or "decode" (per step)
     StepProfile profile;
+    // --trace: the forward steps whose timeline was recorded, [begin, end) on steady_clock in ns.
+    std::vector<std::pair<int64_t, int64_t>> traced_steps;
     // Per step of the phase.
     double wall_seconds() const { return profile.wall_seconds / static_cast<double>(profile.steps); }
     double outside_kernels_seconds() const {

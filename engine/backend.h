@@ -57,6 +57,13 @@ struct InputNorm {
     float eps = 0;
 };
 
+// A stretch of work of one of the backend's threads (0: the caller's), on steady_clock in
+// nanoseconds since its epoch: one task of a parallel kernel.
+struct ThreadSpan {
+    int thread = 0;
+    int64_t begin_ns = 0, end_ns = 0;
+};
+
 // What the device can do at best, measured on the spot: the roofline `ascent bench` compares
 // achieved figures against.
 struct RooflineProbe {
@@ -97,6 +104,10 @@ public:
     // share is what that core spent waiting: for the others, for the caller, for the next kernel.
     virtual void set_thread_accounting(bool /*on*/) {}
     virtual std::vector<double> thread_busy_seconds() const { return {}; }
+    // A timeline of the threads' work while tracing is on (busy time is counted with it);
+    // take_thread_trace() hands over what was recorded, empty where the backend keeps none.
+    virtual void set_thread_tracing(bool /*on*/) {}
+    virtual std::vector<ThreadSpan> take_thread_trace() { return {}; }
 
     // Kernels. Activations are f32 row-major [rows, cols].
     virtual void embed(const Weight& table, std::span<const int32_t> tokens, float* out) = 0;

@@ -1,5 +1,7 @@
 #include "engine/profiling_backend.h"
 
+#include <algorithm>
+
 namespace ascent {
 
 namespace {
@@ -38,9 +40,15 @@ double StepProfile::alloc_seconds() const {
     return it == ops.end() ? 0 : it->second.seconds;
 }
 
-void ProfilingBackend::start(StepProfile* into) {
+void ProfilingBackend::start(StepProfile* into, bool trace) {
     rec_ = into;
+    trace_ = trace;
     b_.set_thread_accounting(true);
+    if (trace) {
+        b_.take_thread_trace();  // nothing from before this recording
+        b_.set_thread_tracing(true);
+        into->kernel_spans.reserve(into->kernel_spans.size() + 4096);
+    }
     busy_at_start_ = b_.thread_busy_seconds();
 }
 
@@ -51,8 +59,16 @@ void ProfilingBackend::stop() {
         for (size_t t = 0; t < now.size() && t < busy_at_start_.size(); ++t)
             rec_->thread_busy_seconds[t] += now[t] - busy_at_start_[t];
     }
+    if (trace_) {
+        b_.set_thread_tracing(false);
+        if (rec_) {
+            const std::vector<ThreadSpan> spans = b_.take_thread_trace();
+            rec_->thread_spans.insert(rec_->thread_spans.end(), spans.begin(), spans.end());
+        }
+    }
     b_.set_thread_accounting(false);
     rec_ = nullptr;
+    trace_ = false;
 }
 
 template <typename F>
@@ -63,10 +79,21 @@ void ProfilingBackend::timed(const char* kind, double bytes_written, F&& fn) {
     }
     const auto t0 = Clock::now();
     fn();
+    const auto t1 = Clock::now();
     OpProfile& p = rec_->ops[kind];
-    p.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    p.seconds += std::chrono::duration<double>(t1 - t0).count();
     ++p.calls;
     p.bytes_written += bytes_written;
+    if (trace_) {
+        auto& kinds = rec_->span_kinds;
+        const auto at = std::find(kinds.begin(), kinds.end(), kind);
+        const auto index = static_cast<int>(at - kinds.begin());
+        if (at == kinds.end()) kinds.emplace_back(kind);
+        const auto ns = [](Clock::time_point t) {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+        };
+        rec_->kernel_spans.push_back({index, ns(t0), ns(t1)});
+    }
 }
 
 float* ProfilingBackend::alloc_activation(size_t floats) {

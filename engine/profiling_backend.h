@@ -19,6 +19,12 @@ struct OpProfile {
     double bytes_written = 0;  // activation bytes the kernels of this kind produced
 };
 
+// One kernel call as the caller saw it, on steady_clock in nanoseconds since its epoch.
+struct KernelSpan {
+    int kind = 0;  // index into StepProfile::span_kinds
+    int64_t begin_ns = 0, end_ns = 0;
+};
+
 struct StepProfile {
     std::map<std::string, OpProfile> ops;  // by kernel kind; "alloc/free" for activation memory
     int64_t steps = 0;                     // forward calls recorded
@@ -26,14 +32,20 @@ struct StepProfile {
     std::vector<double> thread_busy_seconds;  // of those calls, each backend thread's time in kernel work
     double kernel_seconds() const;         // every kind but allocation
     double alloc_seconds() const;
+    // The timeline of the calls recorded with tracing on: each kernel call, and each task the
+    // backend's threads ran (where the backend records them).
+    std::vector<std::string> span_kinds;
+    std::vector<KernelSpan> kernel_spans;
+    std::vector<ThreadSpan> thread_spans;
 };
 
 class ProfilingBackend final : public Backend {
 public:
     explicit ProfilingBackend(Backend& inner) : b_(inner) {}
 
-    // Records into `into` until stop(); `into` must outlive the recording.
-    void start(StepProfile* into);
+    // Records into `into` until stop(); `into` must outlive the recording. With `trace`, the
+    // timeline too.
+    void start(StepProfile* into, bool trace = false);
     void stop();
 
     std::string name() const override { return b_.name(); }
@@ -53,6 +65,8 @@ public:
     double probe_weight_read_bandwidth() override { return b_.probe_weight_read_bandwidth(); }
     void set_thread_accounting(bool on) override { b_.set_thread_accounting(on); }
     std::vector<double> thread_busy_seconds() const override { return b_.thread_busy_seconds(); }
+    void set_thread_tracing(bool on) override { b_.set_thread_tracing(on); }
+    std::vector<ThreadSpan> take_thread_trace() override { return b_.take_thread_trace(); }
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps, float* out) override;
@@ -77,6 +91,7 @@ private:
 
     Backend& b_;
     StepProfile* rec_ = nullptr;
+    bool trace_ = false;
     std::vector<double> busy_at_start_;
 };
 

@@ -1,8 +1,13 @@
 // `ascent bench` and dummy weights through the real binary.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -176,6 +181,88 @@ TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
     EXPECT_NE(t.out.find("profile: decode of in=4 out=3"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("| outside kernels"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("| threads busy, % of wall"), std::string::npos) << t.out;
+}
+
+// --trace FILE: the profiled requests' timelines as a Chrome trace: per request a process whose
+// first track holds the traced steps (the prefill, then the first 8 decode steps) with the kernel
+// calls inside them, and one track per thread with its tasks, each named by its kernel.
+TEST(CliBench, TraceWritesEachProfiledRequestsTimeline) {
+    const fs::path dir = fs::temp_directory_path() / ("ascent_trace_" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    const std::string file = (dir / "trace.json").string();
+    // 64 tokens: the prefill's products are large enough to be handed out to both threads.
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "64", "--output-len", "12",
+                         "--modes", "eager,graph", "--num-iters", "1", "--num-iters-warmup", "0", "--roof-pairs", "0",
+                         "--threads", "2", "--trace", file, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["profile"].size(), 4u);  // --trace implies --profile
+    EXPECT_NE(r.err.find("written to " + file), std::string::npos) << r.err;
+    std::ifstream in(file);
+    const json trace = json::parse(in);
+    std::map<int, std::string> processes;
+    std::map<int, int> thread_tracks;
+    struct Span {
+        double begin, end;
+        std::string name;
+    };
+    std::map<std::pair<int, int>, std::vector<Span>> tracks;  // (pid, tid)
+    std::map<int, std::vector<Span>> steps, kernels;
+    for (const auto& e : trace["traceEvents"]) {
+        if (e["ph"] == "M") {
+            if (e["name"] == "process_name") processes[e["pid"]] = e["args"]["name"];
+            if (e["name"] == "thread_name") ++thread_tracks[e["pid"]];
+            continue;
+        }
+        ASSERT_EQ(e["ph"], "X") << e.dump();
+        const Span s{e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>(), e["name"]};
+        EXPECT_GE(s.end, s.begin) << e.dump();
+        if (e["cat"] == "step") steps[e["pid"]].push_back(s);
+        else if (e["cat"] == "kernel") kernels[e["pid"]].push_back(s);
+        else tracks[{e["pid"], e["tid"]}].push_back(s);
+    }
+    ASSERT_EQ(processes.size(), 2u);
+    std::set<std::string> names;
+    for (const auto& [pid, name] : processes) names.insert(name);
+    EXPECT_EQ(names, (std::set<std::string>{"eager in=64 out=12", "graph in=64 out=12"}));
+    for (const auto& [pid, name] : processes) {
+        std::vector<std::string> step_names;
+        for (const Span& s : steps[pid]) step_names.push_back(s.name);
+        std::vector<std::string> want{"prefill (64 tokens)"};
+        for (int i = 1; i <= 8; ++i) want.push_back("decode step " + std::to_string(i));  // of 11
+        EXPECT_EQ(step_names, want) << name;
+        // Every kernel call lies inside a step, and every task inside a call of the kernel it is named by.
+        std::set<std::string> kinds;
+        for (const Span& k : kernels[pid]) {
+            kinds.insert(k.name);
+            EXPECT_TRUE(std::any_of(steps[pid].begin(), steps[pid].end(),
+                                    [&](const Span& s) { return s.begin <= k.begin && k.end <= s.end; }))
+                << name << " " << k.name << " at " << k.begin;
+        }
+        EXPECT_TRUE(kinds.count("attention")) << name;
+        EXPECT_EQ(kinds.count("linear x3 +norm +rope"), name.starts_with("graph") ? 1u : 0u) << name;
+        // The caller always runs tasks of its own; the other thread, on a loaded machine, may
+        // wake too late for the short jobs of this tiny model.
+        EXPECT_FALSE((tracks[{pid, 1}].empty())) << name;
+        EXPECT_EQ(thread_tracks[pid], 3) << name;  // steps and kernels, then one per thread
+        for (int tid : {1, 2}) {
+            const auto& tasks = tracks[{pid, tid}];
+            for (size_t i = 0; i < tasks.size(); ++i) {
+                // One thread runs one task at a time (1 ns of rounding to microseconds allowed).
+                if (i > 0) {
+                    EXPECT_GE(tasks[i].begin, tasks[i - 1].end - 1e-3) << name << " thread " << tid - 1;
+                }
+                EXPECT_TRUE(std::any_of(kernels[pid].begin(), kernels[pid].end(), [&](const Span& k) {
+                    return k.name == tasks[i].name && k.begin <= tasks[i].begin + 1e-3 && tasks[i].end <= k.end + 1e-3;
+                })) << name << " thread " << tid - 1 << " task " << tasks[i].name << " at " << tasks[i].begin;
+            }
+        }
+    }
+    fs::remove_all(dir);
+
+    // A file that cannot be written is named before any benchmarking.
+    r = run_ascent({"bench", "latency", "--load-format", "dummy", "--trace", "/nonexistent-dir/trace.json"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--trace /nonexistent-dir/trace.json: cannot write this file"), std::string::npos) << r.err;
 }
 
 TEST(CliBench, ThroughputAndTextReport) {

@@ -140,3 +140,35 @@ TEST(ThreadPool, AccountsEachThreadsTimeInTasks) {
     EXPECT_GE(after_inline[0] - before_inline[0], 2 * spin_s) << "the caller's inline tasks count for thread 0";
     EXPECT_EQ(after_inline[1], before_inline[1]);
 }
+
+// Tracing: each task a thread ran while it was on, as one span on that thread's list, spans of one
+// thread one after the other; take_spans() hands them over once.
+TEST(ThreadPool, TracesEachTaskOnItsThread) {
+    ThreadPool pool(2);
+    std::vector<std::atomic<int>> ran(2);
+    auto job = [&](int64_t, int thread) {
+        ran[static_cast<size_t>(thread)].fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+    };
+    pool.run(8, job);  // before tracing: not recorded
+    for (auto& r : ran) r.store(0);
+    pool.set_tracing(true);
+    for (int i = 0; i < 5; ++i) pool.run(8, job);
+    pool.set_tracing(false);
+    pool.run(8, job);  // after: not recorded either
+    const auto spans = pool.take_spans();
+    ASSERT_EQ(spans.size(), 2u);
+    size_t total = 0;
+    for (size_t t = 0; t < 2; ++t) {
+        for (size_t i = 0; i < spans[t].size(); ++i) {
+            EXPECT_GE(spans[t][i].end_ns - spans[t][i].begin_ns, 300'000) << "a span covers its task";
+            if (i > 0) {
+                EXPECT_GE(spans[t][i].begin_ns, spans[t][i - 1].end_ns);
+            }
+        }
+        total += spans[t].size();
+    }
+    EXPECT_EQ(total, 40u);
+    EXPECT_EQ(static_cast<int>(total) + 8, ran[0].load() + ran[1].load());
+    for (const auto& s : pool.take_spans()) EXPECT_TRUE(s.empty());
+}

@@ -163,6 +163,14 @@ RooflineProbe CpuBackend::probe_roofline() {
     return r;
 }
 
+std::vector<ThreadSpan> CpuBackend::take_thread_trace() {
+    std::vector<ThreadSpan> out;
+    const auto spans = pool_.take_spans();
+    for (size_t t = 0; t < spans.size(); ++t)
+        for (const auto& s : spans[t]) out.push_back({static_cast<int>(t), s.begin_ns, s.end_ns});
+    return out;
+}
+
 double CpuBackend::probe_weight_read_bandwidth() { return measure_read_bandwidth_of(pool_, weight_regions_, 1); }
 
 const float* CpuBackend::f32_vector_cached(const Weight& w) {

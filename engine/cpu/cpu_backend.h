@@ -34,6 +34,8 @@ public:
     double probe_weight_read_bandwidth() override;
     void set_thread_accounting(bool on) override { pool_.set_accounting(on); }
     std::vector<double> thread_busy_seconds() const override { return pool_.busy_seconds(); }
+    void set_thread_tracing(bool on) override { pool_.set_tracing(on); }
+    std::vector<ThreadSpan> take_thread_trace() override;
 
     void embed(const Weight& table, std::span<const int32_t> tokens, float* out) override;
     void rms_norm(const float* x, int64_t rows, int64_t cols, const Weight& w, float eps,

@@ -1,6 +1,7 @@
 #include "engine/cpu/thread_pool.h"
 
 #include <chrono>
+#include <utility>
 
 #include "engine/error.h"
 
@@ -81,6 +82,20 @@ std::vector<double> ThreadPool::busy_seconds() const {
     std::vector<double> s;
     for (const Busy& b : busy_) s.push_back(static_cast<double>(b.ns.load(std::memory_order_relaxed)) * 1e-9);
     return s;
+}
+
+void ThreadPool::set_tracing(bool on) {
+    // Room for a few decode steps' tasks up front, so that recording does not allocate in them.
+    if (on)
+        for (Busy& b : busy_) b.spans.reserve(1 << 14);
+    tracing_.store(on, std::memory_order_relaxed);
+    if (on) set_accounting(true);
+}
+
+std::vector<std::vector<ThreadPool::Span>> ThreadPool::take_spans() {
+    std::vector<std::vector<Span>> out;
+    for (Busy& b : busy_) out.push_back(std::exchange(b.spans, {}));
+    return out;
 }
 
 void ThreadPool::work_on_job(int thread, uint64_t job) {

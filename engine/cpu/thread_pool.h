@@ -48,6 +48,13 @@ public:
     // costs one relaxed load per task.
     void set_accounting(bool on) { accounting_.store(on, std::memory_order_relaxed); }
     std::vector<double> busy_seconds() const;  // by thread index, the caller's first
+    // A timeline: while tracing is on (accounting with it), each task's start and end on
+    // steady_clock (ns since its epoch), by thread. Call these between jobs, from the caller.
+    struct Span {
+        int64_t begin_ns, end_ns;
+    };
+    void set_tracing(bool on);
+    std::vector<std::vector<Span>> take_spans();  // by thread index; clears them
 
     static constexpr int64_t kMinParallelWork = 64 * 1024;
     static constexpr int64_t kMaxTasks = (int64_t{1} << 20) - 1;
@@ -60,8 +67,13 @@ private:
     }
     void account(int thread, Clock::time_point since) {
         if (since == Clock::time_point{}) return;
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count();
-        busy_[static_cast<size_t>(thread)].ns.fetch_add(ns, std::memory_order_relaxed);
+        const auto end = Clock::now();
+        Busy& b = busy_[static_cast<size_t>(thread)];
+        b.ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(end - since).count(), std::memory_order_relaxed);
+        // Before the task is counted done, so the caller sees it once the job has finished.
+        if (tracing_.load(std::memory_order_relaxed))
+            b.spans.push_back({std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count(),
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(end.time_since_epoch()).count()});
     }
     void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
     void worker(int index);
@@ -79,6 +91,7 @@ private:
     // Written by its own thread only.
     struct alignas(64) Busy {
         std::atomic<int64_t> ns{0};
+        std::vector<Span> spans;  // while tracing
     };
 
     int n_threads_;
@@ -91,6 +104,7 @@ private:
     std::vector<Range> ranges_;
     std::vector<Busy> busy_;
     std::atomic<bool> accounting_{false};
+    std::atomic<bool> tracing_{false};
     // The current job's number, published after its ranges.
     alignas(64) std::atomic<uint64_t> job_published_{0};
     alignas(64) std::atomic<int64_t> done_{0};
