@@ -80,6 +80,7 @@ int run_bench(const BenchOptions& o, bool latency) {
         report = latency ? bench::run_latency(*m, c) : bench::run_throughput(*m, c);
     } catch (const bench::Interrupted&) {
         std::fputs("ascent: bench interrupted (Ctrl-C); no results\n", stderr);
+        if (c.trace) std::remove(o.trace.c_str());  // the empty file the check above left
         return 130;
     }
     if (c.trace) {

@@ -107,16 +107,19 @@ TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
     EXPECT_NE(r.err.find("--roof-pairs"), std::string::npos) << r.err;
 }
 
-// One Ctrl-C stops a bench at its next decode step: exit 130, no half-made report on stdout.
+// One Ctrl-C stops a bench at its next decode step: exit 130, no half-made report on stdout and
+// no empty trace file.
 TEST(CliBench, CtrlCStopsTheBench) {
     RunOptions opt;
     opt.sigint_after_ms = 1500;
     opt.timeout_ms = 60000;
+    const fs::path trace = fs::temp_directory_path() / ("ascent_ctrlc_trace_" + std::to_string(getpid()) + ".json");
     const auto t0 = std::chrono::steady_clock::now();
     // Far more work than the test waits for: thousands of iterations of a 64-token request.
     auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "16", "--output-len", "48",
-                         "--num-iters", "100000", "--json"},
+                         "--num-iters", "100000", "--trace", trace.string(), "--json"},
                         opt);
+    EXPECT_FALSE(fs::exists(trace));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 130) << r.err;
