@@ -127,7 +127,8 @@ Runner add_bench_command(CLI::App& root) {
                   "One more request per row and mode, timed kernel by kernel: where prefill and decode time goes");
     lat->add_option("--trace", o->trace,
                     "With --profile (implied), write the profiled requests' timelines (prefill, the first 8 decode "
-                    "steps: kernels and each thread's tasks) to FILE as a Chrome trace (ui.perfetto.dev)");
+                    "steps: kernels and each thread's tasks) to FILE as a Chrome trace (ui.perfetto.dev)")
+        ->check([](const std::string& file) { return file.empty() ? std::string("needs a file name") : std::string(); });
     lat->callback([which] { *which = true; });
     CLI::App* thr = bench->add_subcommand("throughput", "Requests per second over many prompts (as vllm bench throughput)");
     add_bench_options(thr, *o);

@@ -266,6 +266,9 @@ TEST(CliBench, TraceWritesEachProfiledRequestsTimeline) {
     r = run_ascent({"bench", "latency", "--load-format", "dummy", "--trace", "/nonexistent-dir/trace.json"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--trace /nonexistent-dir/trace.json: cannot write this file"), std::string::npos) << r.err;
+    r = run_ascent({"bench", "latency", "--load-format", "dummy", "--trace", ""});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("needs a file name"), std::string::npos) << r.err;
 }
 
 TEST(CliBench, ThroughputAndTextReport) {
