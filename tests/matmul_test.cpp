@@ -406,15 +406,22 @@ TEST(Matmul, SeveralOutputsInOnePass) {
 TEST(Matmul, BlockRowsAreAlignedAndSplitTheWork) {
     for (DType type : kTypes)
         for (int64_t rows : {1, 64})
-            for (int64_t n_out : {1, 128, 896, 4864, 151936})
-                for (int threads : {1, 2, 8}) {
-                    const int64_t b = matmul_block_rows(type, rows, n_out, threads);
-                    EXPECT_GT(b, 0);
-                    EXPECT_EQ(b % 16, 0) << b;
-                    if (threads > 1 && n_out >= 896) {
-                        EXPECT_GE((n_out + b - 1) / b, threads) << n_out;
+            for (int64_t n_out : {1, 128, 896, 4864, 151936, 201088})
+                for (int64_t in : {64, 896, 2880})
+                    for (int threads : {1, 2, 8}) {
+                        const int64_t b = matmul_block_rows(type, rows, n_out, in, threads);
+                        EXPECT_GT(b, 0);
+                        EXPECT_EQ(b % 16, 0) << b;
+                        if (threads > 1 && n_out >= 896) {
+                            EXPECT_GE((n_out + b - 1) / b, threads) << n_out;
+                        }
+                        // A decode task of a large product reads at most about 2 MiB of weights
+                        // (gpt-oss's 201088 x 2880 LM head: 1.1 GiB in tasks of 2 MiB, not 36 MiB).
+                        if (threads > 1 && rows == 1 && b > 64) {
+                            EXPECT_LE(b * in * static_cast<int64_t>(dtype_size(type)), int64_t{2} << 20)
+                                << n_out << " x " << in;
+                        }
                     }
-                }
 }
 
 TEST(Matmul, AscentSimdSelectsThePath) {

@@ -273,7 +273,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     // size give the threads equal shares (q's blocks beside k's and v's small ones did not: one
     // thread read 3.5x the other's weights). A block holds whole heads, so the rotation runs right
     // after the block's product.
-    int64_t block = matmul_block_rows(type, rows, total_out, pool_.size());
+    int64_t block = matmul_block_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
     block = (block + align - 1) / align * align;
     for (const auto& out : outputs) {
         const int64_t n_out = out.weight->rows;
@@ -321,7 +321,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     // went out to L3 and back).
     constexpr int64_t kScratchBudget = 512 << 10;
     const int64_t l2_block = std::max<int64_t>(16, kScratchBudget / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
-    const int64_t block = std::min(matmul_block_rows(gate.dtype, rows, n_out, pool_.size()), l2_block);
+    const int64_t block = std::min(matmul_block_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
     const int64_t n_tasks = (n_out + block - 1) / block;
     pool_.run(n_tasks, [&](int64_t task, int thread) {
         const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
@@ -343,7 +343,7 @@ void CpuBackend::gate_up_apart(const MatmulInput& in, int64_t rows, const Weight
     // Zen 4 (bandwidth bound: one or a few rows). Each block's SwiGLU runs on whichever thread
     // finishes the second of its two products.
     const int64_t n_out = gate.rows;
-    const int64_t block = matmul_block_rows(gate.dtype, rows, n_out, pool_.size());
+    const int64_t block = matmul_block_rows(gate.dtype, rows, n_out, gate.cols, pool_.size());
     const auto n_blocks = static_cast<size_t>((n_out + block - 1) / block);
     if (gate_up_blocks_ < n_blocks) {
         gate_up_done_ = std::make_unique<std::atomic<int>[]>(n_blocks);

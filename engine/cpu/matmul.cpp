@@ -137,26 +137,35 @@ void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int6
     x.path().rows(x, w, wt, o0, o1, bias, y, ldy);
 }
 
-int64_t matmul_block_rows(DType /*wt*/, int64_t rows, int64_t n_out, int threads) {
+int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int threads) {
     // Several tasks per thread, so that a thread slowed down by another process does not hold the
     // others back; not so many that small matrices pay for the task hand-out. Every path's row
     // tile divides 16. Decode takes finer tasks: both threads stream until a product's last few
     // hundred KB, where with 4 tasks each the thread done first waited up to a task's 35 us (a
     // gate or up block); on Zen 4 in its fast state, 16 tasks per thread read at 90.5% of the
     // roof against 89.4% with 4 (32: 91.1%), in alternating ascent bench runs, and the same in
-    // its slow state (about 98%).
+    // its slow state (about 98%). A decode task also reads at most about 2 MiB of weights (70 us
+    // at 30 GB/s): Qwen2-0.5B's LM head in 16 tasks per thread of 8.5 MiB had one thread done
+    // 60-180 us before the other on average (--trace), 24-56 us with 2 MiB tasks, and gpt-oss's
+    // 1.1 GiB head would leave it waiting for a 36 MiB task. Much smaller tasks cost more than
+    // they save: 64 KiB ones made Zen 4's fast-state steps 2-4% slower.
     constexpr int64_t kAlign = 16;
+    constexpr int64_t kMaxDecodeTaskBytes = int64_t{2} << 20;
     const int64_t tasks_per_thread = rows == 1 ? 16 : 4;
     const int64_t min_block = rows == 1 ? 64 : 32;
     if (threads <= 1) return std::max<int64_t>(round_up(n_out, kAlign), kAlign);
     const int64_t target_tasks = int64_t{threads} * tasks_per_thread;
-    const int64_t block = round_up((n_out + target_tasks - 1) / target_tasks, kAlign);
-    return std::max(block, min_block);
+    int64_t block = std::max(round_up((n_out + target_tasks - 1) / target_tasks, kAlign), min_block);
+    if (rows == 1) {
+        const int64_t row_bytes = std::max<int64_t>(1, in * static_cast<int64_t>(dtype_size(wt)));
+        block = std::min(block, std::max(min_block, kMaxDecodeTaskBytes / row_bytes / kAlign * kAlign));
+    }
+    return block;
 }
 
 void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
             const float* bias, float* y, int64_t ldy) {
-    const int64_t block = matmul_block_rows(wt, x.rows(), n_out, pool.size());
+    const int64_t block = matmul_block_rows(wt, x.rows(), n_out, x.in(), pool.size());
     const int64_t n_tasks = (n_out + block - 1) / block;
     pool.run(n_tasks, [&](int64_t task, int) {
         const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
@@ -167,7 +176,7 @@ void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int
 void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const MatmulOutput> outputs) {
     const int threads = pool.size();
     auto blocks = [&](const MatmulOutput& out, int64_t& block) {
-        block = matmul_block_rows(wt, x.rows(), out.n_out, threads);
+        block = matmul_block_rows(wt, x.rows(), out.n_out, x.in(), threads);
         return (out.n_out + block - 1) / block;
     };
     int64_t n_tasks = 0, block = 0;

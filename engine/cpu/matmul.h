@@ -102,9 +102,10 @@ private:
 void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                  const float* bias, float* y, int64_t ldy);
 
-// Output rows per task that suits this shape: a multiple of 16 (one cache line of f32 outputs,
-// so threads never share a line of y when ldy is a multiple of 16) and of every path's row tile.
-int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int threads);
+// Output rows per task that suits this shape (`in` elements per weight row): a multiple of 16 (one
+// cache line of f32 outputs, so threads never share a line of y when ldy is a multiple of 16) and
+// of every path's row tile.
+int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int threads);
 
 // Whole product on the pool: splits [0, n_out) into blocks and calls matmul_rows. The prepared
 // input is a buffer per calling thread, kept (and grown to the largest input seen) for reuse.
