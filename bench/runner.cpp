@@ -11,6 +11,7 @@
 
 #include "bench/roofline.h"
 #include "engine/batch_generate.h"
+#include "engine/steady_ns.h"
 #include "engine/error.h"
 #include "engine/process_memory.h"
 
@@ -199,10 +200,7 @@ void profile_request(Session& s, ProfilingBackend& prof, const std::vector<int32
         into.profile.wall_seconds += std::chrono::duration<double>(t1 - t0).count();
         ++into.profile.steps;
         prof.stop();
-        const auto ns = [](Clock::time_point t) {
-            return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        };
-        if (trace) into.traced_steps.emplace_back(ns(t0), ns(t1));
+        if (trace) into.traced_steps.emplace_back(steady_ns(t0), steady_ns(t1));
     };
     timed_feed(prompt, prefill, c.trace);
     for (int64_t i = 1; i < output_len; ++i) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/steady_ns.h"
+
 namespace ascent {
 
 namespace {
@@ -89,10 +91,7 @@ void ProfilingBackend::timed(const char* kind, double bytes_written, F&& fn) {
         const auto at = std::find(kinds.begin(), kinds.end(), kind);
         const auto index = static_cast<int>(at - kinds.begin());
         if (at == kinds.end()) kinds.emplace_back(kind);
-        const auto ns = [](Clock::time_point t) {
-            return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        };
-        rec_->kernel_spans.push_back({index, ns(t0), ns(t1)});
+        rec_->kernel_spans.push_back({index, steady_ns(t0), steady_ns(t1)});
     }
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+#include "engine/steady_ns.h"
 
 namespace ascent::cpu {
 
@@ -72,8 +73,7 @@ private:
         b.ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(end - since).count(), std::memory_order_relaxed);
         // Before the task is counted done, so the caller sees it once the job has finished.
         if (tracing_.load(std::memory_order_relaxed))
-            b.spans.push_back({std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count(),
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(end.time_since_epoch()).count()});
+            b.spans.push_back({steady_ns(since), steady_ns(end)});
     }
     void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
     void worker(int index);
