@@ -17,8 +17,11 @@ double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved 
 std::string header(const Report& r) {
     std::string s = fmt::format("ascent bench {}: {} ({}, {})\n", r.command, r.model, r.architecture, r.dtypes);
     s += fmt::format("backend:  {}\n", r.backend);
-    s += fmt::format("roofline: read bandwidth {} GB/s (probe, {} threads); BF16 peak {:.1f} GFLOP/s ({})", 
-                     gb(r.roof.read_bytes_per_second), r.threads, r.roof.peak_flops / 1e9, r.roof.peak_kernel);
+    s += fmt::format("roofline: read bandwidth {} GB/s (probe, {} thread{}", gb(r.roof.read_bytes_per_second), r.threads,
+                     r.threads == 1 ? "" : "s");
+    if (r.threads > 1 && r.roof.read_bytes_per_second_one_thread > 0)
+        s += fmt::format("; one alone {} GB/s", gb(r.roof.read_bytes_per_second_one_thread));
+    s += fmt::format("); BF16 peak {:.1f} GFLOP/s ({})", r.roof.peak_flops / 1e9, r.roof.peak_kernel);
     if (r.roof.matrix_peak_flops > 0)
         s += fmt::format("; AMX tiles {:.1f} GFLOP/s", r.roof.matrix_peak_flops / 1e9);
     s += "\n";
@@ -180,6 +183,7 @@ nlohmann::ordered_json to_json(const Report& r) {
     j["threads"] = r.threads;
     j["load_seconds"] = r.load_seconds;
     j["machine"] = {{"read_bandwidth_bytes_per_s", r.roof.read_bytes_per_second},
+                    {"read_bandwidth_one_thread_bytes_per_s", r.roof.read_bytes_per_second_one_thread},
                     {"bf16_peak_flops_per_s", r.roof.peak_flops},
                     {"peak_kernel", r.roof.peak_kernel},
                     {"matrix_bf16_peak_flops_per_s", r.roof.matrix_peak_flops}};

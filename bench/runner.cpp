@@ -127,6 +127,8 @@ Report base_report(models::LoadedModel& m, const BenchConfig& c, const char* com
 void rerun_probe(models::LoadedModel& m, Report& r) {
     const RooflineProbe again = m.backend->probe_roofline();
     r.roof.read_bytes_per_second = std::max(r.roof.read_bytes_per_second, again.read_bytes_per_second);
+    r.roof.read_bytes_per_second_one_thread =
+        std::max(r.roof.read_bytes_per_second_one_thread, again.read_bytes_per_second_one_thread);
     r.roof.peak_flops = std::max(r.roof.peak_flops, again.peak_flops);
     r.roof.matrix_peak_flops = std::max(r.roof.matrix_peak_flops, again.matrix_peak_flops);
 }

@@ -68,6 +68,9 @@ struct ThreadSpan {
 // achieved figures against.
 struct RooflineProbe {
     double read_bytes_per_second = 0;  // streaming read bandwidth of the weights' memory
+    // The same read by one thread: near read_bytes_per_second where the memory is the limit, about
+    // its share where each core's own bandwidth is (0 where not measured).
+    double read_bytes_per_second_one_thread = 0;
     double peak_flops = 0;             // dot-product peak in the weights' precision (BF16), vector unit
     std::string peak_kernel;           // how the peak was measured
     double matrix_peak_flops = 0;      // a matrix unit's BF16 peak (AMX tiles), 0 when there is none

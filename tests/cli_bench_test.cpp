@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
     json j = json::parse(r.out);
     EXPECT_EQ(j["command"], "latency");
     EXPECT_GT(j["machine"]["read_bandwidth_bytes_per_s"].get<double>(), 1e8);
+    EXPECT_GT(j["machine"]["read_bandwidth_one_thread_bytes_per_s"].get<double>(), 1e8);
     EXPECT_GT(j["machine"]["bf16_peak_flops_per_s"].get<double>(), 1e8);
     EXPECT_GT(j["memory"]["weights_bytes"].get<double>(), 0);
     EXPECT_GT(j["memory"]["kv_cache_bytes"].get<double>(), 0);
@@ -280,11 +282,16 @@ TEST(CliBench, ThroughputAndTextReport) {
     EXPECT_EQ(j["rows"][0]["output_tokens"], 9);
     EXPECT_EQ(j["rows"][0]["prompt_tokens"], 18);
     EXPECT_GT(j["rows"][0]["requests_per_s"].get<double>(), 0);
-    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1"});
+    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "2"});
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_NE(t.out.find("Avg latency:"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("90% percentile latency:"), std::string::npos);
-    EXPECT_NE(t.out.find("roofline:"), std::string::npos);
+    // Beside the threads' read bandwidth, one thread's: whether a waiting core costs bandwidth.
+    EXPECT_TRUE(std::regex_search(t.out, std::regex(R"(roofline: read bandwidth [0-9.]+ GB/s \(probe, 2 threads; one alone [0-9.]+ GB/s\); BF16 peak)")))
+        << t.out;
+    auto one = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "1"});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_NE(one.out.find("(probe, 1 thread); BF16 peak"), std::string::npos) << one.out;
 }
 
 // --batch-size: requests decoded together in one forward step per token, each in its own

@@ -461,6 +461,18 @@ TEST(Probes, ReadBandwidthIsPlausible) {
     EXPECT_GE(default_bandwidth_buffer_bytes(), size_t{16} << 20);
 }
 
+// The same buffer read by all threads, then by the caller alone.
+TEST(Probes, ReadScalingMeasuresAllThreadsAndOne) {
+    ThreadPool pool(2);
+    pool.set_accounting(true);
+    const ReadBandwidth r = measure_read_scaling(pool, 0.05);
+    for (const double bw : {r.all_threads, r.one_thread}) {
+        EXPECT_GT(bw, 2e8);
+        EXPECT_LT(bw, 1e13);
+    }
+    EXPECT_GT(pool.busy_seconds()[1], 0.0);  // the all-threads passes did use the worker
+}
+
 // The peak is what the vector unit does at best, so the path's own prefill kernel (which also
 // loads operands and reduces sums) cannot beat it. A loop the compiler leaves rolled keeps its
 // accumulators in memory and measures store forwarding: on Zen 4 half the real peak, below what

@@ -155,7 +155,9 @@ BackendMemory CpuBackend::memory() const {
 
 RooflineProbe CpuBackend::probe_roofline() {
     RooflineProbe r;
-    r.read_bytes_per_second = measure_read_bandwidth(pool_);
+    const ReadBandwidth read = measure_read_scaling(pool_);
+    r.read_bytes_per_second = read.all_threads;
+    r.read_bytes_per_second_one_thread = read.one_thread;
     const PeakFlops peak = measure_bf16_peak(pool_);
     r.peak_flops = peak.flops_per_second;
     r.peak_kernel = peak.kernel;

@@ -44,10 +44,13 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget) {
 
 namespace {
 
+// Which threads read: all of the pool's, or the calling thread alone.
+enum class Readers { All, Caller };
+
 // The best rate of timed passes of read_sum over `slices` with all threads: at most max_passes,
 // and no more once min_passes are done and `budget` seconds have gone.
 double best_read_rate(ThreadPool& pool, const std::vector<MemoryRegion>& slices, int min_passes, int max_passes,
-                      double budget) {
+                      double budget, Readers readers = Readers::All) {
     const MatmulPath& path = best_path();
     size_t total = 0;
     for (const MemoryRegion& s : slices) total += s.bytes;
@@ -56,10 +59,15 @@ double best_read_rate(ThreadPool& pool, const std::vector<MemoryRegion>& slices,
     const auto start = Clock::now();
     for (int pass = 0; pass < max_passes; ++pass) {
         const auto t0 = Clock::now();
-        pool.run(static_cast<int64_t>(slices.size()), [&](int64_t s, int) {
+        auto read = [&](int64_t s, int) {
             const MemoryRegion& slice = slices[static_cast<size_t>(s)];
             sink[static_cast<size_t>(s)] = path.read_sum(slice.data, slice.bytes);
-        });
+        };
+        const auto n = static_cast<int64_t>(slices.size());
+        if (readers == Readers::All)
+            pool.run(n, read);
+        else
+            for (int64_t s = 0; s < n; ++s) read(s, 0);
         const double t = seconds_since(t0);
         if (t > 0) best = std::max(best, static_cast<double>(total) / t);
         if (pass + 1 >= min_passes && seconds_since(start) > budget) break;
@@ -69,24 +77,45 @@ double best_read_rate(ThreadPool& pool, const std::vector<MemoryRegion>& slices,
     return best;
 }
 
+// A probe buffer of about `buffer_bytes` in slices, several per thread: a thread slowed down by
+// another process then reads less, instead of holding the whole pass up.
+class ProbeBuffer {
+public:
+    ProbeBuffer(ThreadPool& pool, size_t buffer_bytes)
+        : n_slices_(int64_t{pool.size()} * 4),
+          slice_(std::max(kSliceAlign, buffer_bytes / static_cast<size_t>(n_slices_) / kSliceAlign * kSliceAlign)),
+          // On large pages, as the weights the probe stands for are (a mapped file's page cache,
+          // or dummy weights): with 4 KiB pages it would measure TLB misses as well as memory.
+          buffer_(slice_ * static_cast<size_t>(n_slices_)) {
+        std::byte* base = buffer_.data();
+        // First touch on the threads that will read, so the pages are really mapped (an
+        // untouched anonymous page reads as the shared zero page, which sits in cache).
+        pool.run(n_slices_, [&](int64_t s, int) { std::memset(base + static_cast<size_t>(s) * slice_, 0x3c, slice_); });
+        for (int64_t s = 0; s < n_slices_; ++s) slices_.push_back({base + static_cast<size_t>(s) * slice_, slice_});
+    }
+    const std::vector<MemoryRegion>& slices() const { return slices_; }
+
+private:
+    int64_t n_slices_;
+    size_t slice_;
+    HugePageRegion buffer_;
+    std::vector<MemoryRegion> slices_;
+};
+
 }  // namespace
 
 double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes) {
-    // Several slices per thread: a thread slowed down by another process then reads less,
-    // instead of holding the whole pass up.
-    const int64_t n_slices = int64_t{pool.size()} * 4;
-    const size_t slice = std::max(kSliceAlign, buffer_bytes / static_cast<size_t>(n_slices) / kSliceAlign * kSliceAlign);
-    const size_t total = slice * static_cast<size_t>(n_slices);
-    // On large pages, as the weights the probe stands for are (a mapped file's page cache, or
-    // dummy weights): with 4 KiB pages it would measure TLB misses as well as memory.
-    const HugePageRegion buffer(total);
-    std::byte* base = buffer.data();
-    // First touch on the threads that will read, so the pages are really mapped (an untouched
-    // anonymous page reads as the shared zero page, which sits in cache).
-    pool.run(n_slices, [&](int64_t s, int) { std::memset(base + static_cast<size_t>(s) * slice, 0x3c, slice); });
-    std::vector<MemoryRegion> slices;
-    for (int64_t s = 0; s < n_slices; ++s) slices.push_back({base + static_cast<size_t>(s) * slice, slice});
-    return best_read_rate(pool, slices, 3, 50, seconds_budget);
+    const ProbeBuffer buffer(pool, buffer_bytes);
+    return best_read_rate(pool, buffer.slices(), 3, 50, seconds_budget);
+}
+
+ReadBandwidth measure_read_scaling(ThreadPool& pool, double seconds_budget) {
+    const ProbeBuffer buffer(pool, default_bandwidth_buffer_bytes());
+    ReadBandwidth r;
+    r.all_threads = best_read_rate(pool, buffer.slices(), 3, 50, seconds_budget);
+    // One thread reads a pass in about twice the time or more: three passes, whatever the budget.
+    r.one_thread = best_read_rate(pool, buffer.slices(), 3, 3, 0.0, Readers::Caller);
+    return r;
 }
 
 double measure_read_bandwidth_of(ThreadPool& pool, std::span<const MemoryRegion> regions, int passes) {

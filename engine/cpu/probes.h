@@ -17,6 +17,15 @@ double measure_read_bandwidth(ThreadPool& pool, double seconds_budget = 0.3);
 double measure_read_bandwidth(ThreadPool& pool, double seconds_budget, size_t buffer_bytes);
 // The default buffer: twice the last-level cache, at least 256 MiB, at most 1 GiB and 1/8 of RAM.
 size_t default_bandwidth_buffer_bytes();
+// Both rates over the default buffer: all of the pool's threads, then its calling thread alone.
+// Their ratio says whether bandwidth is the memory's (one core nearly saturates it, and a core
+// that waits costs the others little) or each core's own (the rates add up, and every moment a
+// core does not stream is lost).
+struct ReadBandwidth {
+    double all_threads = 0;
+    double one_thread = 0;
+};
+ReadBandwidth measure_read_scaling(ThreadPool& pool, double seconds_budget = 0.3);
 
 // Read bandwidth over memory that already exists (the model's weights), with all threads, best of
 // `passes` passes: no buffer to allocate or fill, so it is cheap enough to run beside every timed
