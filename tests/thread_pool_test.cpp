@@ -89,6 +89,53 @@ TEST(ThreadPool, AHeldUpThreadsRangeIsTakenOver) {
     EXPECT_GE(by_caller_in_worker_range, kTasks / 2 - 1);
 }
 
+TEST(ThreadPool, ChunksCoverEveryUnitOnceAndNeverExceedTheMaximum) {
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::mt19937 rng(static_cast<unsigned>(threads) + 7);
+        for (int job = 0; job < 500; ++job) {
+            const int64_t n = std::uniform_int_distribution<int64_t>(1, 400)(rng);
+            const int64_t max_chunk = std::uniform_int_distribution<int64_t>(1, 40)(rng);
+            std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+            std::atomic<int> bad_chunk{0};
+            pool.run_chunks(n, max_chunk, [&](int64_t begin, int64_t end, int) {
+                if (begin >= end || end - begin > max_chunk) bad_chunk.fetch_add(1);
+                if (begin % 5 == 0) std::this_thread::yield();
+                for (int64_t u = begin; u < end; ++u) runs[static_cast<size_t>(u)].fetch_add(1);
+            });
+            for (int64_t u = 0; u < n; ++u)
+                ASSERT_EQ(runs[static_cast<size_t>(u)].load(), 1) << threads << " threads, job " << job << " unit " << u;
+            ASSERT_EQ(bad_chunk.load(), 0) << threads << " threads, job " << job;
+        }
+    }
+}
+
+// Chunks are as large as allowed while much of a range is left and halve towards its end, so the
+// threads finish within a unit of each other; a thread out of work takes half of another's rest.
+TEST(ThreadPool, ChunksShrinkTowardsTheEndOfARange) {
+    ThreadPool pool(2);
+    std::vector<std::pair<int64_t, int64_t>> caller_chunks;
+    std::atomic<bool> held{false};
+    pool.run_chunks(64, 8, [&](int64_t begin, int64_t end, int thread) {
+        // The worker's first chunk stalls, so the caller works through its own range [0, 32)
+        // alone and then takes over the worker's.
+        if (thread == 1 && !held.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        if (thread == 0) caller_chunks.emplace_back(begin, end);
+    });
+    const std::vector<std::pair<int64_t, int64_t>> own{{0, 8}, {8, 16}, {16, 24}, {24, 28}, {28, 30}, {30, 31}, {31, 32}};
+    ASSERT_GE(caller_chunks.size(), own.size());
+    EXPECT_EQ(std::vector(caller_chunks.begin(), caller_chunks.begin() + static_cast<std::ptrdiff_t>(own.size())), own);
+    // Then from the back of the worker's range: half of its rest, at most 8 units at a time.
+    int64_t previous_begin = 64;
+    for (size_t i = own.size(); i < caller_chunks.size(); ++i) {
+        const auto [begin, end] = caller_chunks[i];
+        EXPECT_EQ(end, previous_begin) << "chunk " << i;
+        EXPECT_LE(end - begin, 8);
+        previous_begin = begin;
+    }
+    EXPECT_GT(caller_chunks.size(), own.size());  // the worker was held up for 300 ms
+}
+
 TEST(ThreadPool, SmallWorkRunsOnTheCaller) {
     ThreadPool pool(3);
     std::vector<int> owner(10, -1);

@@ -259,48 +259,46 @@ const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int6
 
 void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
                               std::span<const int32_t> positions, const InputNorm* norm) {
-    // One task list over the blocks of every output, so q, k and v share one hand-out of work and
-    // one preparation of x.
-    std::vector<FusedTask>& tasks = fused_tasks_;
-    tasks.clear();
+    // One job over the units of every output in turn, so q, k and v share one hand-out of work
+    // and one preparation of x.
+    std::vector<FusedOutput>& parts = fused_outputs_;
+    parts.clear();
     const DType type = outputs[0].weight->dtype;
-    int64_t work = 0, total_out = 0, align = 16;  // matmul_block_rows() keeps blocks multiples of 16
+    int64_t work = 0, total_out = 0, unit = kMatmulUnitRows;
     for (const auto& out : outputs) {
         if (out.weight->dtype != type || out.weight->cols != outputs[0].weight->cols)
             runtime_error("fused product {}: its weights differ in type or width", out.weight->name);
         total_out += out.weight->rows;
-        if (out.rope) align = std::lcm(align, static_cast<int64_t>(out.rope->head_dim));
+        // A unit holds whole heads, so the rotation runs right after the unit's product.
+        if (out.rope) unit = std::lcm(unit, static_cast<int64_t>(out.rope->head_dim));
     }
-    // One block size for all outputs: the pool deals out tasks by count, so only tasks of equal
-    // size give the threads equal shares (q's blocks beside k's and v's small ones did not: one
-    // thread read 3.5x the other's weights). A block holds whole heads, so the rotation runs right
-    // after the block's product.
-    int64_t block = matmul_block_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
-    block = (block + align - 1) / align * align;
+    int64_t n_units = 0;
     for (const auto& out : outputs) {
         const int64_t n_out = out.weight->rows;
         work += rows * n_out * out.weight->cols;
-        const float* cs = nullptr;
-        if (out.rope) {
-            cs = rope_tables_.get(positions, rows, *out.rope);
-        }
+        const float* cs = out.rope ? rope_tables_.get(positions, rows, *out.rope) : nullptr;
         const float* bias = out.bias ? f32_vector_cached(*out.bias) : nullptr;
-        for (int64_t o0 = 0; o0 < n_out; o0 += block)
-            tasks.push_back({&out, o0, std::min(n_out, o0 + block), cs, bias});
+        parts.push_back({&out, n_units, (n_out + unit - 1) / unit, cs, bias});
+        n_units += parts.back().n_units;
     }
+    const int64_t block = matmul_block_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
     const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type, norm);
-    pool_.run(static_cast<int64_t>(tasks.size()), [&](int64_t i, int) {
-        const FusedTask& t = tasks[static_cast<size_t>(i)];
-        const LinearOutput& out = *t.out;
-        const int64_t n_out = out.weight->rows;
-        matmul_rows(in, out.weight->data, type, t.o0, t.o1, t.bias, out.y + t.o0, n_out);
-        for (int64_t r = 0; r < rows; ++r) {
-            float* yr = out.y + r * n_out;
-            if (out.residual) k_.add(yr + t.o0, out.residual + r * n_out + t.o0, yr + t.o0, static_cast<size_t>(t.o1 - t.o0));
-            if (out.rope) {
-                const int hd = out.rope->head_dim;
-                rope_heads(k_, yr, static_cast<int>(t.o0 / hd), static_cast<int>(t.o1 / hd), *out.rope,
-                           t.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
+    pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int) {
+        for (const FusedOutput& part : parts) {
+            const int64_t b = std::max(u0, part.first_unit), e = std::min(u1, part.first_unit + part.n_units);
+            if (b >= e) continue;
+            const LinearOutput& out = *part.out;
+            const int64_t n_out = out.weight->rows;
+            const int64_t o0 = (b - part.first_unit) * unit, o1 = std::min(n_out, (e - part.first_unit) * unit);
+            matmul_rows(in, out.weight->data, type, o0, o1, part.bias, out.y + o0, n_out);
+            for (int64_t r = 0; r < rows; ++r) {
+                float* yr = out.y + r * n_out;
+                if (out.residual) k_.add(yr + o0, out.residual + r * n_out + o0, yr + o0, static_cast<size_t>(o1 - o0));
+                if (out.rope) {
+                    const int hd = out.rope->head_dim;
+                    rope_heads(k_, yr, static_cast<int>(o0 / hd), static_cast<int>(o1 / hd), *out.rope,
+                               part.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
+                }
             }
         }
     }, work);
@@ -324,9 +322,8 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     constexpr int64_t kScratchBudget = 512 << 10;
     const int64_t l2_block = std::max<int64_t>(16, kScratchBudget / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
     const int64_t block = std::min(matmul_block_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
-    const int64_t n_tasks = (n_out + block - 1) / block;
-    pool_.run(n_tasks, [&](int64_t task, int thread) {
-        const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
+    pool_.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int thread) {
+        const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);
         const int64_t w = o1 - o0;
         // Gate and up of this block live only in the thread's own buffer.
         float* g = swiglu_scratch(thread, static_cast<size_t>(2 * rows * w));

@@ -95,13 +95,14 @@ private:
     std::vector<float> norm_rows_;  // a fused product's normalized input
     MatmulInput input_;                               // the current product's prepared input
     // One block of one output of a fused product; the list is kept so a replay allocates nothing.
-    struct FusedTask {
+    // One output of a fused product: its units [first_unit, first_unit + n_units) of the job.
+    struct FusedOutput {
         const LinearOutput* out;
-        int64_t o0, o1;
+        int64_t first_unit, n_units;
         const float* rope_cs;
         const float* bias;  // f32 view, resolved before the hand-out: the cache is not thread-safe
     };
-    std::vector<FusedTask> fused_tasks_;
+    std::vector<FusedOutput> fused_outputs_;
 };
 
 }  // namespace ascent::cpu

@@ -166,33 +166,31 @@ int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int
 void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
             const float* bias, float* y, int64_t ldy) {
     const int64_t block = matmul_block_rows(wt, x.rows(), n_out, x.in(), pool.size());
-    const int64_t n_tasks = (n_out + block - 1) / block;
-    pool.run(n_tasks, [&](int64_t task, int) {
-        const int64_t o0 = task * block, o1 = std::min(n_out, o0 + block);
+    pool.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int) {
+        const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);
         matmul_rows(x, w, wt, o0, o1, bias, y + o0, ldy);
     });
 }
 
 void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const MatmulOutput> outputs) {
-    const int threads = pool.size();
-    auto blocks = [&](const MatmulOutput& out, int64_t& block) {
-        block = matmul_block_rows(wt, x.rows(), out.n_out, x.in(), threads);
-        return (out.n_out + block - 1) / block;
-    };
-    int64_t n_tasks = 0, block = 0;
-    for (const MatmulOutput& out : outputs) n_tasks += blocks(out, block);
-    // Task numbers run through the outputs in order; recomputing the split per task is a few
-    // divisions and keeps decode free of allocations.
-    pool.run(n_tasks, [&](int64_t task, int) {
+    // Units run through the outputs in order, so one job shares the work of all of them; a chunk
+    // may end in one output and go on in the next.
+    int64_t n_units = 0, total_out = 0;
+    for (const MatmulOutput& out : outputs) {
+        n_units += matmul_units(out.n_out);
+        total_out += out.n_out;
+    }
+    const int64_t block = matmul_block_rows(wt, x.rows(), total_out, x.in(), pool.size());
+    pool.run_chunks(n_units, block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int) {
+        int64_t first = 0;  // the current output's first unit
         for (const MatmulOutput& out : outputs) {
-            int64_t b = 0;
-            const int64_t n = blocks(out, b);
-            if (task < n) {
-                const int64_t o0 = task * b, o1 = std::min(out.n_out, o0 + b);
+            const int64_t n = matmul_units(out.n_out);
+            const int64_t b = std::max(u0, first), e = std::min(u1, first + n);
+            if (b < e) {
+                const int64_t o0 = (b - first) * kMatmulUnitRows, o1 = std::min(out.n_out, (e - first) * kMatmulUnitRows);
                 matmul_rows(x, out.w, wt, o0, o1, out.bias, out.y + o0, out.ldy);
-                return;
             }
-            task -= n;
+            first += n;
         }
     });
 }

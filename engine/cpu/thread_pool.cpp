@@ -42,19 +42,22 @@ ThreadPool::~ThreadPool() {
     for (auto& t : workers_) t.join();
 }
 
-bool ThreadPool::claim_own(int thread, uint64_t job, int64_t& task) {
+bool ThreadPool::claim_own(int thread, uint64_t job, int64_t& begin, int64_t& end) {
     std::atomic<uint64_t>& word = ranges_[static_cast<size_t>(thread)].word;
     uint64_t w = word.load(std::memory_order_acquire);
     while (job_of(w) == job && next_of(w) < end_of(w)) {
-        if (word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-            task = static_cast<int64_t>(next_of(w));
+        const uint64_t left = end_of(w) - next_of(w);
+        const uint64_t take = std::min(max_chunk_.load(std::memory_order_relaxed), (left + 1) / 2);
+        if (word.compare_exchange_weak(w, w + take, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            begin = static_cast<int64_t>(next_of(w));
+            end = begin + static_cast<int64_t>(take);
             return true;
         }
     }
     return false;
 }
 
-bool ThreadPool::steal(int thread, uint64_t job, int64_t& task) {
+bool ThreadPool::steal(int thread, uint64_t job, int64_t& begin, int64_t& end) {
     for (;;) {
         // The fullest other range: taking from its back leaves its owner the longest run.
         int victim = -1;
@@ -70,9 +73,11 @@ bool ThreadPool::steal(int thread, uint64_t job, int64_t& task) {
             }
         }
         if (victim < 0) return false;
-        const uint64_t taken = seen - (uint64_t{1} << 20);  // end - 1
+        const uint64_t take = std::min(max_chunk_.load(std::memory_order_relaxed), std::max<uint64_t>(1, most / 2));
+        const uint64_t taken = seen - (take << 20);  // end - take
         if (ranges_[static_cast<size_t>(victim)].word.compare_exchange_strong(seen, taken, std::memory_order_acq_rel)) {
-            task = static_cast<int64_t>(end_of(taken));
+            begin = static_cast<int64_t>(end_of(taken));
+            end = begin + static_cast<int64_t>(take);
             return true;
         }
     }
@@ -99,21 +104,22 @@ std::vector<std::vector<ThreadPool::Span>> ThreadPool::take_spans() {
 }
 
 void ThreadPool::work_on_job(int thread, uint64_t job) {
-    int64_t task = 0;
-    while (claim_own(thread, job, task) || steal(thread, job, task)) {
-        // The job's code cannot change before this task is counted done, and the caller, once it
-        // sees every task done, sees their busy time too.
+    int64_t begin = 0, end = 0;
+    while (claim_own(thread, job, begin, end) || steal(thread, job, begin, end)) {
+        // The job's code cannot change before these units are counted done, and the caller, once
+        // it sees every unit done, sees their busy time too.
         const auto since = accounting_start();
-        thunk_(ctx_, task, thread);
+        thunk_(ctx_, begin, end, thread);
         account(thread, since);
-        done_.fetch_add(1, std::memory_order_acq_rel);
+        done_.fetch_add(end - begin, std::memory_order_acq_rel);
     }
 }
 
-void ThreadPool::dispatch(int64_t n_tasks, Thunk thunk, void* ctx) {
+void ThreadPool::dispatch(int64_t n_tasks, int64_t max_chunk, Thunk thunk, void* ctx) {
     if (n_tasks > kMaxTasks) runtime_error("thread pool: {} tasks in one job (at most {})", n_tasks, kMaxTasks);
     thunk_ = thunk;
     ctx_ = ctx;
+    max_chunk_.store(static_cast<uint64_t>(max_chunk), std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     job_ = (job_ + 1) & kJobMask;
     const auto n = static_cast<uint64_t>(n_tasks), threads = static_cast<uint64_t>(n_threads_);

@@ -6,6 +6,7 @@
 // from one task to the next), and stealing means a slow or descheduled core does not hold the
 // others back: the caller waits for the tasks to be done, not for every worker to show up.
 // Workers spin briefly between jobs (a decode step issues hundreds of small jobs), then sleep.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,15 +34,33 @@ public:
     // waking other threads costs more than it saves and the caller runs it alone.
     template <typename F>
     void run(int64_t n_tasks, F&& fn, int64_t work = INT64_MAX) {
-        if (n_tasks <= 0) return;
-        if (n_threads_ == 1 || n_tasks == 1 || work < kMinParallelWork) {
+        run_chunks(n_tasks, 1, [&fn](int64_t begin, int64_t end, int thread) {
+            for (int64_t t = begin; t < end; ++t) fn(t, thread);
+        }, work);
+    }
+
+    // Calls fn(begin, end, thread_index) on chunks of consecutive units that together cover
+    // [0, n_units) once. A thread takes at most max_chunk units at a time from its own range, and
+    // half of what is left once that is less than 2 * max_chunk; a thread whose range is empty
+    // takes half of the fullest other range's rest from its back (at most max_chunk). So a job
+    // runs in large pieces, and the threads still finish within a unit of each other instead of
+    // up to a whole piece apart. On Zen 4 (Qwen2-0.5B, steps alternating between this and fixed
+    // pieces of max_chunk in one run), 512-token prefills took 0.6-1.5% less time and decode steps
+    // 0.4-1.0% less with the cores' bandwidth adding up (a waiting core is bandwidth lost).
+    template <typename F>
+    void run_chunks(int64_t n_units, int64_t max_chunk, F&& fn, int64_t work = INT64_MAX) {
+        if (n_units <= 0) return;
+        max_chunk = std::max<int64_t>(1, max_chunk);
+        if (n_threads_ == 1 || n_units == 1 || work < kMinParallelWork) {
             const auto since = accounting_start();
-            for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+            for (int64_t begin = 0; begin < n_units; begin += max_chunk) fn(begin, std::min(n_units, begin + max_chunk), 0);
             account(0, since);
             return;
         }
-        auto thunk = [](void* ctx, int64_t task, int thread) { (*static_cast<std::remove_reference_t<F>*>(ctx))(task, thread); };
-        dispatch(n_tasks, thunk, &fn);
+        auto thunk = [](void* ctx, int64_t begin, int64_t end, int thread) {
+            (*static_cast<std::remove_reference_t<F>*>(ctx))(begin, end, thread);
+        };
+        dispatch(n_units, max_chunk, thunk, &fn);
     }
 
     // Busy time: while accounting is on, each thread adds up the time it spends running tasks,
@@ -62,7 +81,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    using Thunk = void (*)(void*, int64_t, int);
+    using Thunk = void (*)(void*, int64_t, int64_t, int);
     Clock::time_point accounting_start() const {
         return accounting_.load(std::memory_order_relaxed) ? Clock::now() : Clock::time_point{};
     }
@@ -75,12 +94,12 @@ private:
         if (tracing_.load(std::memory_order_relaxed))
             b.spans.push_back({steady_ns(since), steady_ns(end)});
     }
-    void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
+    void dispatch(int64_t n_tasks, int64_t max_chunk, Thunk thunk, void* ctx);
     void worker(int index);
     // Claims and runs tasks of the current job until none are left in any range.
     void work_on_job(int thread, uint64_t job);
-    bool claim_own(int thread, uint64_t job, int64_t& task);
-    bool steal(int thread, uint64_t job, int64_t& task);
+    bool claim_own(int thread, uint64_t job, int64_t& begin, int64_t& end);
+    bool steal(int thread, uint64_t job, int64_t& begin, int64_t& end);
 
     // One thread's range of the current job, [job : 24][end : 20][next : 20], on its own cache
     // line. Claims are CASes on the whole word, so a worker that wakes late can never take a task
@@ -101,6 +120,8 @@ private:
     // The current job's code; written by the caller before the job is published.
     Thunk thunk_ = nullptr;
     void* ctx_ = nullptr;
+    // Atomic because a worker late for a job may read it while the caller sets the next job's.
+    std::atomic<uint64_t> max_chunk_{1};
     std::vector<Range> ranges_;
     std::vector<Busy> busy_;
     std::atomic<bool> accounting_{false};
