@@ -131,6 +131,37 @@ TEST_P(FusedLinear, GateUpSwigluMatchesTheProductsApart) {
     }
 }
 
+// A decode-sized input is prepared by each thread for itself (normalized, rounded) inside the
+// product's job; one thread prepares the shared one. Both give the same bits, over many calls
+// in a row (each call's copies are made afresh) and with inputs that change between calls.
+TEST_P(FusedLinear, InputsPreparedPerThreadMatchOneThreadsInput) {
+    const auto [c, threads] = GetParam();
+    if (threads == 1) GTEST_SKIP() << "the reference itself";
+    CpuBackend backend(threads), reference(1);
+    const Matrix wq("q", int64_t{c.heads} * c.head_dim, c.hidden, 31), gate("gate", 2 * c.hidden + 21, c.hidden, 32),
+        up("up", 2 * c.hidden + 21, c.hidden, 33), norm("norm", 1, c.hidden, 34);
+    const InputNorm in_norm{&norm.weight, 1e-6f};
+    std::mt19937 g(35);
+    std::normal_distribution<float> d(0.f, 2.f);
+    for (int call = 0; call < 6; ++call) {
+        std::vector<float> x(static_cast<size_t>(c.rows * c.hidden));
+        for (auto& v : x) v = d(g);
+        const std::vector<int32_t> positions(static_cast<size_t>(c.rows), 4);
+        const InputNorm* n = call % 2 ? &in_norm : nullptr;
+        const auto q_out = [&] { return std::vector<float>(static_cast<size_t>(c.rows * wq.weight.rows), -1.f); };
+        auto q = q_out(), q_ref = q_out();
+        const LinearOutput f{&wq.weight, nullptr, q.data(), nullptr, nullptr};
+        const LinearOutput f_ref{&wq.weight, nullptr, q_ref.data(), nullptr, nullptr};
+        backend.linear_fused(x.data(), c.rows, std::span<const LinearOutput>(&f, 1), positions, n);
+        reference.linear_fused(x.data(), c.rows, std::span<const LinearOutput>(&f_ref, 1), positions, n);
+        EXPECT_EQ(q, q_ref) << "call " << call;
+        std::vector<float> sw(static_cast<size_t>(c.rows * gate.weight.rows), -1.f), sw_ref = sw;
+        backend.linear_swiglu(x.data(), c.rows, gate.weight, nullptr, up.weight, nullptr, sw.data(), n);
+        reference.linear_swiglu(x.data(), c.rows, gate.weight, nullptr, up.weight, nullptr, sw_ref.data(), n);
+        EXPECT_EQ(sw, sw_ref) << "call " << call;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedLinear,
     testing::Combine(testing::Values(Case{14, 2, 64, 896, 1},   // Qwen2-0.5B, a decode step

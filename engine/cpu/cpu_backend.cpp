@@ -43,7 +43,11 @@ bool aligned_for(const void* p, DType t) {
 CpuBackend::CpuBackend(int threads) : CpuBackend(threads, active_kernels()) {}
 
 CpuBackend::CpuBackend(int threads, const KernelSet& kernels)
-    : k_(kernels), pool_(threads), swiglu_scratch_(static_cast<size_t>(threads)), attention_(threads) {}
+    : k_(kernels),
+      pool_(threads),
+      swiglu_scratch_(static_cast<size_t>(pool_.size())),
+      attention_(pool_.size()),
+      thread_inputs_(static_cast<size_t>(pool_.size())) {}
 
 CpuBackend::~CpuBackend() = default;
 
@@ -257,6 +261,38 @@ const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int6
     return input_;
 }
 
+CpuBackend::InputPlan CpuBackend::plan_input(const float* x, int64_t rows, int64_t in, DType type,
+                                             const InputNorm* norm) {
+    // Where the shared preparation would run on the caller alone anyway (matmul.cpp).
+    constexpr int64_t kPerThreadMaxElements = int64_t{1} << 16;
+    const InputPlan plan{x, rows, in, type, norm ? f32_vector_cached(*norm->weight) : nullptr, norm ? norm->eps : 0.f,
+                         pool_.size() > 1 && rows * in < kPerThreadMaxElements};
+    if (plan.per_thread)
+        ++product_;
+    else
+        prepared_input(x, rows, in, type, norm);
+    return plan;
+}
+
+const MatmulInput& CpuBackend::input_on(int thread, const InputPlan& plan) {
+    if (!plan.per_thread) return input_;
+    ThreadInput& t = thread_inputs_[static_cast<size_t>(thread)];
+    if (t.product != product_) {
+        const float* x = plan.x;
+        if (plan.norm_weight) {
+            // The rows rms_norm() would write, then the same conversion as the shared input's.
+            const size_t n = static_cast<size_t>(plan.rows * plan.in);
+            if (t.norm_rows.size() < n) t.norm_rows.resize(n);
+            for (int64_t r = 0; r < plan.rows; ++r)
+                normalize_row(x + r * plan.in, plan.in, plan.norm_weight, plan.eps, t.norm_rows.data() + r * plan.in);
+            x = t.norm_rows.data();
+        }
+        t.input.prepare(x, plan.rows, plan.in, plan.in, plan.type);
+        t.product = product_;
+    }
+    return t.input;
+}
+
 void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const LinearOutput> outputs,
                               std::span<const int32_t> positions, const InputNorm* norm) {
     // One job over the units of every output in turn, so q, k and v share one hand-out of work
@@ -282,8 +318,9 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         n_units += parts.back().n_units;
     }
     const int64_t block = matmul_block_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
-    const MatmulInput& in = prepared_input(x, rows, outputs[0].weight->cols, type, norm);
-    pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int) {
+    const InputPlan plan = plan_input(x, rows, outputs[0].weight->cols, type, norm);
+    pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int thread) {
+        const MatmulInput& in = input_on(thread, plan);
         for (const FusedOutput& part : parts) {
             const int64_t b = std::max(u0, part.first_unit), e = std::min(u1, part.first_unit + part.n_units);
             if (b >= e) continue;
@@ -311,9 +348,9 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     const int64_t n_out = gate.rows;
     const float* gb = gate_bias ? f32_vector_cached(*gate_bias) : nullptr;
     const float* ub = up_bias ? f32_vector_cached(*up_bias) : nullptr;
-    const MatmulInput& in = prepared_input(x, rows, gate.cols, gate.dtype, norm);
+    const InputPlan plan = plan_input(x, rows, gate.cols, gate.dtype, norm);
     if (rows <= kGateUpApartMaxRows && pool_.size() > 1) {
-        gate_up_apart(in, rows, gate, gb, up, ub, out);
+        gate_up_apart(plan, rows, gate, gb, up, ub, out);
         return;
     }
     // A task's gate and up products live in the thread's scratch until SwiGLU reads them back:
@@ -328,13 +365,14 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
         // Gate and up of this block live only in the thread's own buffer.
         float* g = swiglu_scratch(thread, static_cast<size_t>(2 * rows * w));
         float* u = g + rows * w;
+        const MatmulInput& in = input_on(thread, plan);
         matmul_rows(in, gate.data, gate.dtype, o0, o1, gb, g, w);
         matmul_rows(in, up.data, up.dtype, o0, o1, ub, u, w);
         for (int64_t r = 0; r < rows; ++r) k_.swiglu(g + r * w, u + r * w, out + r * n_out + o0, static_cast<size_t>(w));
     }, 2 * rows * n_out * gate.cols);
 }
 
-void CpuBackend::gate_up_apart(const MatmulInput& in, int64_t rows, const Weight& gate, const float* gb,
+void CpuBackend::gate_up_apart(const InputPlan& plan, int64_t rows, const Weight& gate, const float* gb,
                                const Weight& up, const float* ub, float* out) {
     // Tasks run over gate's blocks, then up's: a thread's contiguous range of tasks reads one
     // matrix front to back. Reading a gate block, then the up block beside it, then the next gate
@@ -352,7 +390,8 @@ void CpuBackend::gate_up_apart(const MatmulInput& in, int64_t rows, const Weight
     if (gate_up_rows_.size() < static_cast<size_t>(2 * rows * n_out)) gate_up_rows_.resize(static_cast<size_t>(2 * rows * n_out));
     float* g = gate_up_rows_.data();
     float* u = g + rows * n_out;
-    pool_.run(static_cast<int64_t>(2 * n_blocks), [&](int64_t task, int) {
+    pool_.run(static_cast<int64_t>(2 * n_blocks), [&](int64_t task, int thread) {
+        const MatmulInput& in = input_on(thread, plan);
         const auto b = static_cast<size_t>(task) % n_blocks;
         const bool is_up = static_cast<size_t>(task) >= n_blocks;
         const int64_t o0 = static_cast<int64_t>(b) * block, o1 = std::min(n_out, o0 + block);

@@ -64,10 +64,24 @@ private:
     // matrix (gate_up_apart); more rows keep each block's two products on one thread, whose L2
     // holds both until SwiGLU reads them.
     static constexpr int64_t kGateUpApartMaxRows = 8;
-    void gate_up_apart(const MatmulInput& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
+    // A product's input x (normalized first when `norm` is set), prepared for the matrix kernels
+    // (e.g. rounded to BF16). A large one is prepared once, by all threads, before the product's
+    // job. A decode-sized one is prepared by each thread for itself when it takes its first chunk
+    // of the job: the caller preparing it alone kept the other core waiting, and then made it
+    // fetch the result from the caller's cache (x itself was mostly written by both threads).
+    struct InputPlan {
+        const float* x;
+        int64_t rows, in;
+        DType type;
+        const float* norm_weight;  // f32, resolved before the job (the cache is not thread-safe); or nullptr
+        float eps;
+        bool per_thread;
+    };
+    InputPlan plan_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
+    const MatmulInput& input_on(int thread, const InputPlan& plan);
+    void gate_up_apart(const InputPlan& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
                        const float* ub, float* out);
-    // x (normalized first when `norm` is set) prepared once for the matrix kernels (e.g. rounded
-    // to BF16 for a prefill).
+    // x prepared once, by all threads (plan_input() for a large x).
     const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
     // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
     // same bits.
@@ -94,8 +108,17 @@ private:
     Attention attention_;
     std::vector<float> norm_rows_;  // a fused product's normalized input
     MatmulInput input_;                               // the current product's prepared input
-    // One block of one output of a fused product; the list is kept so a replay allocates nothing.
-    // One output of a fused product: its units [first_unit, first_unit + n_units) of the job.
+    // Each thread's own prepared input (InputPlan::per_thread), made for the product numbered
+    // `product`; on its own cache lines.
+    struct alignas(64) ThreadInput {
+        MatmulInput input;
+        std::vector<float> norm_rows;
+        uint64_t product = 0;
+    };
+    std::vector<ThreadInput> thread_inputs_;
+    uint64_t product_ = 0;  // products planned so far; written by the caller before each job
+    // One output of a fused product: its units [first_unit, first_unit + n_units) of the job; the
+    // list is kept so a replay allocates nothing.
     struct FusedOutput {
         const LinearOutput* out;
         int64_t first_unit, n_units;
