@@ -421,6 +421,9 @@ TEST(Matmul, BlockRowsAreAlignedAndSplitTheWork) {
                             EXPECT_LE(b * in * static_cast<int64_t>(dtype_size(type)), int64_t{2} << 20)
                                 << n_out << " x " << in;
                         }
+                        // Chunks (which shrink by themselves near a job's end) take four decode
+                        // blocks at most, one prefill block.
+                        EXPECT_EQ(matmul_chunk_rows(type, rows, n_out, in, threads), rows == 1 ? 4 * b : b);
                     }
 }
 

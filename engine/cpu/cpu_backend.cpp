@@ -317,7 +317,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
         parts.push_back({&out, n_units, (n_out + unit - 1) / unit, cs, bias});
         n_units += parts.back().n_units;
     }
-    const int64_t block = matmul_block_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
+    const int64_t block = matmul_chunk_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
     const InputPlan plan = plan_input(x, rows, outputs[0].weight->cols, type, norm);
     pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int thread) {
         const MatmulInput& in = input_on(thread, plan);
@@ -358,7 +358,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     // went out to L3 and back).
     constexpr int64_t kScratchBudget = 512 << 10;
     const int64_t l2_block = std::max<int64_t>(16, kScratchBudget / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
-    const int64_t block = std::min(matmul_block_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
+    const int64_t block = std::min(matmul_chunk_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
     pool_.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int thread) {
         const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);
         const int64_t w = o1 - o0;

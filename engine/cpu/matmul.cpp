@@ -163,9 +163,17 @@ int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int
     return block;
 }
 
+int64_t matmul_chunk_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int threads) {
+    // Fixed decode blocks are small so that the thread done first does not wait long for the
+    // other's last block; chunks that halve towards the end need not be: on Zen 4, decode steps
+    // were 0.0-0.6% faster (6 of 6 runs of alternating steps) with chunks of four blocks.
+    const int64_t block = matmul_block_rows(wt, rows, n_out, in, threads);
+    return rows == 1 ? 4 * block : block;
+}
+
 void matmul(ThreadPool& pool, const MatmulInput& x, const void* w, DType wt, int64_t n_out,
             const float* bias, float* y, int64_t ldy) {
-    const int64_t block = matmul_block_rows(wt, x.rows(), n_out, x.in(), pool.size());
+    const int64_t block = matmul_chunk_rows(wt, x.rows(), n_out, x.in(), pool.size());
     pool.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int) {
         const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);
         matmul_rows(x, w, wt, o0, o1, bias, y + o0, ldy);
@@ -180,7 +188,7 @@ void matmul(ThreadPool& pool, const MatmulInput& x, DType wt, std::span<const Ma
         n_units += matmul_units(out.n_out);
         total_out += out.n_out;
     }
-    const int64_t block = matmul_block_rows(wt, x.rows(), total_out, x.in(), pool.size());
+    const int64_t block = matmul_chunk_rows(wt, x.rows(), total_out, x.in(), pool.size());
     pool.run_chunks(n_units, block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int) {
         int64_t first = 0;  // the current output's first unit
         for (const MatmulOutput& out : outputs) {

@@ -106,8 +106,10 @@ void matmul_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int6
 // cache line of f32 outputs, so threads never share a line of y when ldy is a multiple of 16) and
 // of every path's row tile.
 int64_t matmul_block_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int threads);
-// The products hand their rows out in units of this many (ThreadPool::run_chunks), at most a
-// matmul_block_rows() block per chunk, down to one unit as a job's end nears.
+// The most rows a product hands out at once (ThreadPool::run_chunks), whose chunks shrink towards
+// a job's end by themselves: for decode, four matmul_block_rows() blocks.
+int64_t matmul_chunk_rows(DType wt, int64_t rows, int64_t n_out, int64_t in, int threads);
+// The products hand their rows out in units of this many, down to one unit as a job's end nears.
 inline constexpr int64_t kMatmulUnitRows = 16;
 inline int64_t matmul_units(int64_t n_out) { return (n_out + kMatmulUnitRows - 1) / kMatmulUnitRows; }
 
