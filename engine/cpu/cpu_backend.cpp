@@ -181,12 +181,11 @@ double CpuBackend::probe_weight_read_bandwidth() { return measure_read_bandwidth
 
 const float* CpuBackend::f32_vector_cached(const Weight& w) {
     if (w.dtype == DType::F32) return static_cast<const float*>(w.data);
-    for (auto& [key, value] : vector_cache_)
-        if (key == w.data) return value;
+    if (const auto it = vector_cache_.find(w.data); it != vector_cache_.end()) return it->second;
     const size_t n = static_cast<size_t>(w.rows * w.cols);
     owned_f32_.emplace_back(new float[n]);
     widen(k_, w.dtype, w.data, owned_f32_.back().get(), n);
-    vector_cache_.emplace_back(w.data, owned_f32_.back().get());
+    vector_cache_.emplace(w.data, owned_f32_.back().get());
     return owned_f32_.back().get();
 }
 

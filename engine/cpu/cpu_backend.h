@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 #include "engine/backend.h"
 #include "engine/cpu/attention.h"
@@ -97,7 +98,9 @@ private:
     // Owned copies: realigned weights and widened vectors, kept for the backend's lifetime.
     std::vector<std::unique_ptr<float[]>> owned_f32_;
     std::vector<std::unique_ptr<uint16_t[]>> owned_u16_;
-    std::vector<std::pair<const void*, const float*>> vector_cache_;
+    // By the weight's data: a step looks up about five per layer (norms, biases) on the caller's
+    // path before each product, and a 24-layer Qwen2 has 121 of them to search.
+    std::unordered_map<const void*, const float*> vector_cache_;
     std::vector<std::vector<float>> swiglu_scratch_;  // per thread
     // A few rows' gate/up products: gate then up, each [rows, n_out], and per block the number of
     // its two products done (linear_swiglu).

@@ -20,6 +20,7 @@ private:
     struct Table {
         int rotary_dim;
         float theta;
+        std::vector<float> inv_freq;  // rotary_dim / 2, computed once: a decode step allocates nothing
         std::vector<int32_t> positions;
         std::vector<float> cs;
     };
