@@ -2,6 +2,7 @@
 
 #include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/matmul.h"
+#include "engine/cpu/matmul_path.h"
 #include "engine/cpu/probes.h"
 
 #include <algorithm>
@@ -234,30 +235,29 @@ void rope_heads(const KernelSet& k, float* row, int h0, int h1, const RopeParams
 
 }  // namespace
 
-const MatmulInput& CpuBackend::prepared_input(const float* x, int64_t rows, int64_t in, DType type,
-                                              const InputNorm* norm) {
-    if (!norm) {
-        input_.prepare(pool_, x, rows, in, in, type);
-        return input_;
+void CpuBackend::prepare(MatmulInput& dst, std::vector<float>& scratch, const InputPlan& plan, ThreadPool* pool) const {
+    if (!plan.norm_weight) {
+        dst.prepare(active_matmul_path(), plan.x, plan.rows, plan.in, plan.in, plan.type, pool);
+        return;
     }
-    // Rows are normalized into scratch by the thread that converts them, right before it does.
-    if (norm_rows_.size() < static_cast<size_t>(rows * in)) norm_rows_.resize(static_cast<size_t>(rows * in));
+    // Rows are normalized into scratch (the rows rms_norm() would write) by the thread that
+    // converts them, right before it does.
+    const size_t n = static_cast<size_t>(plan.rows * plan.in);
+    if (scratch.size() < n) scratch.resize(n);
     struct Fill {
         const CpuBackend* self;
-        const float* x;
-        int64_t in;
-        const float* w;
-        float eps;
+        const InputPlan* plan;
         float* out;
-    } fill{this, x, in, f32_vector_cached(*norm->weight), norm->eps, norm_rows_.data()};
+    } fill{this, &plan, scratch.data()};
     const MatmulInput::RowPrepass prepass{[](void* ctx, int64_t r0, int64_t r1) {
                                               const auto& f = *static_cast<const Fill*>(ctx);
+                                              const int64_t in = f.plan->in;
                                               for (int64_t r = r0; r < r1; ++r)
-                                                  f.self->normalize_row(f.x + r * f.in, f.in, f.w, f.eps, f.out + r * f.in);
+                                                  f.self->normalize_row(f.plan->x + r * in, in, f.plan->norm_weight,
+                                                                        f.plan->eps, f.out + r * in);
                                           },
                                           &fill};
-    input_.prepare(pool_, norm_rows_.data(), rows, in, in, type, prepass);
-    return input_;
+    dst.prepare(active_matmul_path(), scratch.data(), plan.rows, plan.in, plan.in, plan.type, pool, &prepass);
 }
 
 CpuBackend::InputPlan CpuBackend::plan_input(const float* x, int64_t rows, int64_t in, DType type,
@@ -269,7 +269,7 @@ CpuBackend::InputPlan CpuBackend::plan_input(const float* x, int64_t rows, int64
     if (plan.per_thread)
         ++product_;
     else
-        prepared_input(x, rows, in, type, norm);
+        prepare(input_, norm_rows_, plan, &pool_);
     return plan;
 }
 
@@ -277,16 +277,7 @@ const MatmulInput& CpuBackend::input_on(int thread, const InputPlan& plan) {
     if (!plan.per_thread) return input_;
     ThreadInput& t = thread_inputs_[static_cast<size_t>(thread)];
     if (t.product != product_) {
-        const float* x = plan.x;
-        if (plan.norm_weight) {
-            // The rows rms_norm() would write, then the same conversion as the shared input's.
-            const size_t n = static_cast<size_t>(plan.rows * plan.in);
-            if (t.norm_rows.size() < n) t.norm_rows.resize(n);
-            for (int64_t r = 0; r < plan.rows; ++r)
-                normalize_row(x + r * plan.in, plan.in, plan.norm_weight, plan.eps, t.norm_rows.data() + r * plan.in);
-            x = t.norm_rows.data();
-        }
-        t.input.prepare(x, plan.rows, plan.in, plan.in, plan.type);
+        prepare(t.input, t.norm_rows, plan, nullptr);  // on this thread alone
         t.product = product_;
     }
     return t.input;

@@ -82,8 +82,9 @@ private:
     const MatmulInput& input_on(int thread, const InputPlan& plan);
     void gate_up_apart(const InputPlan& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
                        const float* ub, float* out);
-    // x prepared once, by all threads (plan_input() for a large x).
-    const MatmulInput& prepared_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
+    // The plan's x (normalized into `scratch` first when it has a norm) prepared into dst, by the
+    // pool's threads, or by the calling thread alone when pool is nullptr.
+    void prepare(MatmulInput& dst, std::vector<float>& scratch, const InputPlan& plan, ThreadPool* pool) const;
     // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
     // same bits.
     void normalize_row(const float* x, int64_t cols, const float* w, float eps, float* out) const;
@@ -110,7 +111,7 @@ private:
     RopeTables rope_tables_;
     Attention attention_;
     std::vector<float> norm_rows_;  // a fused product's normalized input
-    MatmulInput input_;                               // the current product's prepared input
+    MatmulInput input_;  // the current product's input, when prepared once for all threads
     // Each thread's own prepared input (InputPlan::per_thread), made for the product numbered
     // `product`; on its own cache lines.
     struct alignas(64) ThreadInput {
