@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_path.h"
 #include "engine/cpu/probes.h"
@@ -229,14 +230,11 @@ BENCHMARK(BM_AmxPeak)->ArgName("threads")->Arg(1)->Arg(kThreads)->Iterations(1)-
 // Decode: all 24 layers (and optionally the LM head), one token or a batch of a few (one per
 // sequence of a batched decode step).
 
-void BM_DecodeModel(benchmark::State& state) {
-    const MatmulPath& path = path_arg(state.range(0));
-    const DType type = static_cast<DType>(state.range(1));
-    const bool with_head = state.range(2) != 0;
-    // Fused: q/k/v and gate/up each in one hand-out of work (matmul() with several outputs).
-    const bool fused = state.range(3) != 0;
-    const int64_t rows = state.range(4);  // 1: decode; a few: a small batch, still bandwidth bound
-    use_threads(state.range(5));
+// Fused: q/k/v and gate/up each in one hand-out of work (matmul() with several outputs). Rows:
+// 1 is decode; a few are a small batch, still bandwidth bound.
+void decode_model(benchmark::State& state, const MatmulPath& path, DType type, bool with_head, bool fused,
+                  int64_t rows, int64_t threads) {
+    use_threads(threads);
     const Model& m = model(type);
     const double bw = read_bandwidth();
     const auto x_hidden = activations(rows, kHidden), x_inter = activations(rows, 4864);
@@ -282,6 +280,11 @@ void BM_DecodeModel(benchmark::State& state) {
     state.counters["bw_frac_side"] = rate / (static_cast<double>(read_bytes) / read_seconds);
     state.SetLabel(path.name + " " + std::string(dtype_name(type)) + (fused ? " fused" : ""));
 }
+
+void BM_DecodeModel(benchmark::State& state) {
+    decode_model(state, path_arg(state.range(0)), static_cast<DType>(state.range(1)), state.range(2) != 0,
+                 state.range(3) != 0, state.range(4), state.range(5));
+}
 BENCHMARK(BM_DecodeModel)
     ->ArgNames({"path", "dtype", "head", "fused", "rows", "threads"})
     ->Args({0, static_cast<int64_t>(DType::BF16), 1, 0, 1, kThreads})
@@ -291,6 +294,20 @@ BENCHMARK(BM_DecodeModel)
     ->Args({0, static_cast<int64_t>(DType::F16), 0, 0, 1, kThreads})
     ->Args({0, static_cast<int64_t>(DType::BF16), 1, 1, 4, kThreads})
     ->Args({0, static_cast<int64_t>(DType::BF16), 1, 1, 8, kThreads})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The decode step's products (BF16, fused, with the LM head) with the decode rows prefetching
+// `bytes` ahead (decode_prefetch.h): which distance suits this machine. Compare bw_frac_side.
+void BM_DecodePrefetch(benchmark::State& state) {
+    const size_t before = decode_prefetch_bytes();
+    set_decode_prefetch_bytes(static_cast<size_t>(state.range(0)));
+    decode_model(state, path_arg(0), DType::BF16, true, true, 1, kThreads);
+    set_decode_prefetch_bytes(before);
+}
+BENCHMARK(BM_DecodePrefetch)
+    ->ArgName("bytes")
+    ->Arg(0)->Arg(1024)->Arg(2048)->Arg(2560)->Arg(3072)->Arg(3584)->Arg(4096)->Arg(6144)->Arg(8192)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

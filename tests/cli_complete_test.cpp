@@ -137,6 +137,8 @@ TEST(CliComplete, BadInput) {
     expect_input_error(run_ascent({"complete", "--temperature", "-1", "hi"}), "temperature");
     expect_input_error(run_ascent({"complete", "--no-such-flag"}), "no-such-flag");
     expect_input_error(run_ascent({"complete", "--logprobs", "2", "hi"}), "--json");
+    expect_input_error(run_ascent({"complete", "hi"}, {.env = {{"ASCENT_DECODE_PREFETCH", "4k"}}}),
+                       "ASCENT_DECODE_PREFETCH=4k");
 }
 
 TEST(CliTokenize, JsonIdsAndNoWeightsNeeded) {

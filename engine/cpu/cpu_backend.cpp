@@ -1,6 +1,7 @@
 #include "engine/cpu/cpu_backend.h"
 
 #include "engine/cpu/attention_kernels.h"
+#include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul.h"
 #include "engine/cpu/matmul_path.h"
 #include "engine/cpu/probes.h"
@@ -48,7 +49,9 @@ CpuBackend::CpuBackend(int threads, const KernelSet& kernels)
       pool_(threads),
       swiglu_scratch_(static_cast<size_t>(pool_.size())),
       attention_(pool_.size()),
-      thread_inputs_(static_cast<size_t>(pool_.size())) {}
+      thread_inputs_(static_cast<size_t>(pool_.size())) {
+    decode_prefetch_bytes();  // a bad ASCENT_DECODE_PREFETCH fails here, not inside a kernel
+}
 
 CpuBackend::~CpuBackend() = default;
 

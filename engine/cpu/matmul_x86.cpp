@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul_avx512.h"
 
 namespace ascent::cpu {
@@ -114,21 +115,21 @@ struct LoadF16 {
 // Into L2 only: the prefill kernels prefetch the next weight panel, which can be larger than L1.
 ASCENT_AVX512_INLINE void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
-// Decode rows also prefetch their own stream 4 KiB ahead into L2. The hardware prefetchers alone
-// keep a plain read loop at full speed, but not this kernel, whose loads of x share the load
-// queue with the weights': on Zen 4, bench_matmul's BM_DecodeModel (all of Qwen2-0.5B's products,
-// two threads) read at 0.89-0.95 of a plain read of the same weights without these prefetches and
-// at 0.97-1.03 with them, in alternating runs. 1 and 2 KiB ahead did less in an emulation of the
-// step; 8 KiB ahead and prefetching into L1 were slower than none. Prefetches past the end of a
-// matrix are harmless (they never fault) and mostly fetch the next product's rows.
-constexpr size_t kDecodePrefetchBytes = 4096;
-
-// Prefetches the cache lines of the `bytes` (a multiple of 64) that follow p + kDecodePrefetchBytes.
+// Decode rows also prefetch their own stream ahead into L2, `ahead` bytes (decode_prefetch.h: the
+// distance depends on the machine). The hardware prefetchers alone keep a plain read loop at full
+// speed, but not this kernel, whose loads of x share the load queue with the weights': on Zen 4,
+// bench_matmul's BM_DecodeModel (all of Qwen2-0.5B's products, two threads) read at 0.89-0.95 of
+// a plain read of the same weights without these prefetches and at 0.97-1.03 with them, in
+// alternating runs; prefetching into L1 was slower than none. Prefetches past the end of a matrix
+// are harmless (they never fault) and mostly fetch the next product's rows.
+// Prefetches the cache lines of the `bytes` (a multiple of 64) that follow p + ahead (none when
+// ahead is 0).
 template <size_t bytes>
-ASCENT_AVX512_INLINE void prefetch_ahead(const void* p) {
+ASCENT_AVX512_INLINE void prefetch_ahead(const void* p, size_t ahead) {
     static_assert(bytes % 64 == 0);
-    const char* ahead = static_cast<const char*>(p) + kDecodePrefetchBytes;
-    for (size_t b = 0; b < bytes; b += 64) prefetch_l2(ahead + b);
+    if (ahead == 0) return;
+    const char* at = static_cast<const char*>(p) + ahead;
+    for (size_t b = 0; b < bytes; b += 64) prefetch_l2(at + b);
 }
 
 template <int R>
@@ -148,11 +149,11 @@ ASCENT_AVX512_INLINE __m512 dot_step(__m512 acc, const uint16_t* x, __m512i w) {
     return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(_mm512_load_si512(x)), reinterpret_cast<__m512bh>(w));
 }
 
-ASCENT_AVX512_INLINE __m512 row_dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in) {
+ASCENT_AVX512_INLINE __m512 row_dot_bf16(const uint16_t* x, const uint16_t* w, int64_t in, size_t ahead) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t k = 0;
     for (; k + 4 * kBF16Lanes <= in; k += 4 * kBF16Lanes) {
-        prefetch_ahead<4 * kBF16Lanes * sizeof(uint16_t)>(w + k);
+        prefetch_ahead<4 * kBF16Lanes * sizeof(uint16_t)>(w + k, ahead);
         a0 = dot_step(a0, x + k, _mm512_loadu_si512(w + k));
         a1 = dot_step(a1, x + k + kBF16Lanes, _mm512_loadu_si512(w + k + kBF16Lanes));
         a2 = dot_step(a2, x + k + 2 * kBF16Lanes, _mm512_loadu_si512(w + k + 2 * kBF16Lanes));
@@ -167,11 +168,11 @@ ASCENT_AVX512_INLINE __m512 row_dot_bf16(const uint16_t* x, const uint16_t* w, i
 
 // One F32 or F16 weight row against f32 activations in natural order.
 template <class L>
-ASCENT_AVX512_INLINE __m512 row_dot_f32(const float* x, const typename L::T* w, int64_t in) {
+ASCENT_AVX512_INLINE __m512 row_dot_f32(const float* x, const typename L::T* w, int64_t in, size_t ahead) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t k = 0;
     for (; k + 4 * kF32Lanes <= in; k += 4 * kF32Lanes) {
-        prefetch_ahead<4 * kF32Lanes * sizeof(typename L::T)>(w + k);
+        prefetch_ahead<4 * kF32Lanes * sizeof(typename L::T)>(w + k, ahead);
         a0 = _mm512_fmadd_ps(L::load(w + k), _mm512_load_ps(x + k), a0);
         a1 = _mm512_fmadd_ps(L::load(w + k + kF32Lanes), _mm512_load_ps(x + k + kF32Lanes), a1);
         a2 = _mm512_fmadd_ps(L::load(w + k + 2 * kF32Lanes), _mm512_load_ps(x + k + 2 * kF32Lanes), a2);
@@ -185,28 +186,31 @@ ASCENT_AVX512_INLINE __m512 row_dot_f32(const float* x, const typename L::T* w, 
 }
 
 template <int R>
-ASCENT_AVX512 void gemv_bf16(const uint16_t* x, const uint16_t* w, int64_t in, const float* bias, float* y) {
+ASCENT_AVX512 void gemv_bf16(const uint16_t* x, const uint16_t* w, int64_t in, size_t ahead, const float* bias,
+                             float* y) {
     __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = row_dot_bf16(x, w + r * in, in);
+    for (int r = 0; r < R; ++r) acc[r] = row_dot_bf16(x, w + r * in, in, ahead);
     store_row_sums(acc, bias, y);
 }
 
 template <class L, int R>
-ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, const float* bias, float* y) {
+ASCENT_AVX512 void gemv_f32(const float* x, const typename L::T* w, int64_t in, size_t ahead, const float* bias,
+                            float* y) {
     __m512 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = row_dot_f32<L>(x, w + r * in, in);
+    for (int r = 0; r < R; ++r) acc[r] = row_dot_f32<L>(x, w + r * in, in, ahead);
     store_row_sums(acc, bias, y);
 }
 
-using GemvBF16 = void (*)(const uint16_t*, const uint16_t*, int64_t, const float*, float*);
+using GemvBF16 = void (*)(const uint16_t*, const uint16_t*, int64_t, size_t, const float*, float*);
 template <class L>
-using GemvF32 = void (*)(const float*, const typename L::T*, int64_t, const float*, float*);
+using GemvF32 = void (*)(const float*, const typename L::T*, int64_t, size_t, const float*, float*);
 
 template <class X, class T, class Fn, Fn (*Pick)(int)>
 void gemv_loop(const X* x, const T* w, int64_t in, int64_t o0, int64_t o1, const float* bias, float* y) {
+    const size_t ahead = decode_prefetch_bytes();
     for (int64_t o = o0; o < o1; o += kGemvRows) {
         const int r = static_cast<int>(std::min<int64_t>(kGemvRows, o1 - o));
-        Pick(r)(x, w + o * in, in, bias ? bias + o : nullptr, y + (o - o0));
+        Pick(r)(x, w + o * in, in, ahead, bias ? bias + o : nullptr, y + (o - o0));
     }
 }
 

@@ -1,0 +1,47 @@
+#include "engine/cpu/decode_prefetch.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include "engine/error.h"
+
+namespace ascent::cpu {
+namespace {
+
+constexpr size_t kUnset = ~size_t{0};
+std::atomic<size_t> distance{kUnset};
+
+}  // namespace
+
+size_t default_decode_prefetch_bytes() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("amd")) return 4096;
+#endif
+    return 3072;
+}
+
+size_t parse_decode_prefetch_bytes(const char* value) {
+    if (value == nullptr || *value == '\0') return default_decode_prefetch_bytes();
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long bytes = std::strtoull(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || errno != 0 || *end != '\0' || bytes % 64 != 0 ||
+        bytes > kMaxDecodePrefetchBytes)
+        input_error("ASCENT_DECODE_PREFETCH={}: expected bytes, a multiple of 64 from 0 (no prefetch) to {}", value,
+                    kMaxDecodePrefetchBytes);
+    return static_cast<size_t>(bytes);
+}
+
+size_t decode_prefetch_bytes() {
+    size_t d = distance.load(std::memory_order_relaxed);
+    if (d == kUnset) {
+        d = parse_decode_prefetch_bytes(std::getenv("ASCENT_DECODE_PREFETCH"));
+        distance.store(d, std::memory_order_relaxed);
+    }
+    return d;
+}
+
+void set_decode_prefetch_bytes(size_t bytes) { distance.store(bytes, std::memory_order_relaxed); }
+
+}  // namespace ascent::cpu

@@ -1,0 +1,30 @@
+#pragma once
+// How far ahead of its reads a decode product prefetches its weight stream (the x86 path's
+// decode rows, matmul_x86.cpp). The best distance is about what one core reads while a line
+// comes from memory (its own read bandwidth times the memory latency), so it differs between
+// machines, and a distance a machine does not suit costs several percent of decode speed:
+// - Zen 4 (about 30 GB/s per core in its fast state): 4 KiB. 1 and 2 KiB did less, 8 KiB was
+//   slower than no prefetch.
+// - An Intel Xeon with AMX under KVM (16 GB/s per core): 2.5-3.5 KiB. `ascent bench latency`
+//   128/128 read at 98-100% of the roof with them, at 96-97% with 2 KiB, 93-95% with 4 KiB and
+//   90-92% with 5-6 KiB (alternating runs).
+// So AMD CPUs get 4 KiB and the others 3 KiB; ASCENT_DECODE_PREFETCH sets it for a machine
+// measured otherwise (`bench_matmul --benchmark_filter=BM_DecodePrefetch` sweeps it).
+#include <cstddef>
+
+namespace ascent::cpu {
+
+inline constexpr size_t kMaxDecodePrefetchBytes = size_t{64} << 10;
+
+// The distance in bytes, a multiple of 64; 0 means no software prefetch. The first call reads
+// ASCENT_DECODE_PREFETCH and fails with input_error on a value that is not a multiple of 64 up to
+// kMaxDecodePrefetchBytes; the CPU backend makes that call when it is created.
+size_t decode_prefetch_bytes();
+// This CPU's default (above), whatever the environment says.
+size_t default_decode_prefetch_bytes();
+// Parses an ASCENT_DECODE_PREFETCH value (nullptr or "": the default).
+size_t parse_decode_prefetch_bytes(const char* value);
+// Benchmarks: another distance from now on. No kernel may be running.
+void set_decode_prefetch_bytes(size_t bytes);
+
+}  // namespace ascent::cpu

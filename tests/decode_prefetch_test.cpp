@@ -1,0 +1,98 @@
+// The decode products' prefetch distance (engine/cpu/decode_prefetch.h): how it is configured,
+// and that no distance changes a result or reads where it must not.
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/cpu/decode_prefetch.h"
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/matmul_path.h"
+#include "engine/error.h"
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+// Restores the process-wide distance when a test ends.
+struct KeepDistance {
+    size_t saved = decode_prefetch_bytes();
+    ~KeepDistance() { set_decode_prefetch_bytes(saved); }
+};
+
+// A BF16 weight matrix whose last byte is the last of a mapping followed by unmapped pages, so a
+// read (not a prefetch) past its end faults.
+class GuardedWeights {
+public:
+    GuardedWeights(int64_t n_out, int64_t in) : bytes_(static_cast<size_t>(n_out * in) * 2) {
+        const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        const size_t used = (bytes_ + page - 1) / page * page;
+        mapped_ = used + kGuard;
+        base_ = static_cast<std::byte*>(mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        if (base_ == MAP_FAILED) throw std::runtime_error("mmap failed");
+        if (mprotect(base_ + used, kGuard, PROT_NONE) != 0) throw std::runtime_error("mprotect failed");
+        data_ = reinterpret_cast<uint16_t*>(base_ + used - bytes_);
+        std::mt19937 g(7);
+        std::normal_distribution<float> d(0.f, 0.5f);
+        for (size_t i = 0; i < bytes_ / 2; ++i) data_[i] = f32_to_bf16(d(g));
+    }
+    ~GuardedWeights() { munmap(base_, mapped_); }
+    const uint16_t* data() const { return data_; }
+
+private:
+    static constexpr size_t kGuard = kMaxDecodePrefetchBytes + (size_t{64} << 10);
+    size_t bytes_, mapped_ = 0;
+    std::byte* base_ = nullptr;
+    uint16_t* data_ = nullptr;
+};
+
+}  // namespace
+
+TEST(DecodePrefetch, EnvironmentValuesAreBytesInWholeCacheLines) {
+    EXPECT_EQ(parse_decode_prefetch_bytes(nullptr), default_decode_prefetch_bytes());
+    EXPECT_EQ(parse_decode_prefetch_bytes(""), default_decode_prefetch_bytes());
+    EXPECT_EQ(parse_decode_prefetch_bytes("0"), 0u);
+    EXPECT_EQ(parse_decode_prefetch_bytes("3072"), 3072u);
+    EXPECT_EQ(parse_decode_prefetch_bytes("65536"), kMaxDecodePrefetchBytes);
+    for (const char* bad : {"100", "-64", "+64", "3k", "abc", "65600", "99999999999999999999999", " 64"}) {
+        try {
+            parse_decode_prefetch_bytes(bad);
+            ADD_FAILURE() << "accepted " << bad;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("ASCENT_DECODE_PREFETCH=" + std::string(bad)), std::string::npos)
+                << e.what();
+        }
+    }
+    const size_t d = default_decode_prefetch_bytes();
+    EXPECT_TRUE(d % 64 == 0 && d > 0 && d <= kMaxDecodePrefetchBytes) << d;
+}
+
+// Decode rows prefetch up to 64 KiB past the matrix's last row; those prefetches must neither
+// fault nor change a result, whatever the distance.
+TEST(DecodePrefetch, NoDistanceChangesAResultOrFaultsPastTheWeights) {
+    KeepDistance keep;
+    constexpr int64_t kOut = 37, kIn = 1000;  // not multiples of the rows or lanes handled together
+    GuardedWeights w(kOut, kIn);
+    std::mt19937 g(3);
+    std::normal_distribution<float> d(0.f, 1.f);
+    std::vector<float> x(kIn);
+    for (float& v : x) v = d(g);
+    for (const MatmulPath* path : matmul_paths()) {
+        std::vector<std::vector<float>> results;
+        for (size_t ahead : {size_t{0}, size_t{64}, size_t{3072}, size_t{4096}, kMaxDecodePrefetchBytes}) {
+            set_decode_prefetch_bytes(ahead);
+            MatmulInput input;
+            input.prepare(*path, x.data(), 1, kIn, kIn, DType::BF16);
+            std::vector<float> y(kOut);
+            matmul_rows(input, w.data(), DType::BF16, 0, kOut, nullptr, y.data(), kOut);
+            results.push_back(y);
+        }
+        for (size_t i = 1; i < results.size(); ++i)
+            EXPECT_EQ(std::memcmp(results[i].data(), results[0].data(), kOut * sizeof(float)), 0)
+                << path->name << ", distance #" << i;
+    }
+}
