@@ -294,6 +294,23 @@ TEST(CliBench, ThroughputAndTextReport) {
     ASSERT_NE(one_at, std::string::npos) << line;
     EXPECT_GT(std::stod(line.substr(one_at + one_alone.size())), 0.0) << line;
     EXPECT_NE(line.find(" GB/s); BF16 peak "), std::string::npos) << line;
+    // The row's prefill share is of the AMX tiles' peak where the line marks it as the prefill
+    // peak (BF16 weights on an AMX machine), else of the vector peak.
+    const std::string marked = " GFLOP/s (the prefill peak)";
+    const size_t marked_at = line.find(marked);
+    const double peak = marked_at != std::string::npos
+                            ? std::stod(line.substr(line.rfind(' ', marked_at - 1) + 1))
+                            : std::stod(line.substr(line.find("BF16 peak ") + 10));
+    size_t row_at = t.out.find("\n| graph |");
+    if (row_at == std::string::npos) row_at = t.out.find("\n| eager |");
+    ASSERT_NE(row_at, std::string::npos) << t.out;
+    std::vector<std::string> cells;
+    for (size_t b = row_at + 2, e; (e = t.out.find('|', b)) != std::string::npos && t.out[b] != '\n'; b = e + 1)
+        cells.push_back(t.out.substr(b, e - b));
+    ASSERT_GE(cells.size(), 13u) << t.out;
+    const std::string& prefill = cells[12];  // "  GFLOP/s ( share%)"
+    const double gflops = std::stod(prefill), pct = std::stod(prefill.substr(prefill.find('(') + 1));
+    EXPECT_NEAR(pct, 100.0 * gflops / peak, 0.1 + 0.001 * pct) << line << "\n" << prefill;
     auto one = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "1"});
     ASSERT_EQ(one.exit_code, 0) << one.err;
     EXPECT_NE(one.out.find("(probe, 1 thread); BF16 peak"), std::string::npos) << one.out;
