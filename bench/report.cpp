@@ -14,9 +14,14 @@ namespace {
 std::string gb(double bytes_per_second) { return fmt::format("{:.1f}", bytes_per_second / 1e9); }
 double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved / roof : 0; }
 
-// The peak the table's prefill shares are of: the matrix unit's where BF16 prefill runs on it (far
-// past the vector unit's peak), else the vector unit's.
-double prefill_peak(const Report& r) { return r.prefill_on_matrix_unit ? r.roof.matrix_peak_flops : r.roof.peak_flops; }
+// BF16 weights on a machine with a matrix unit (AMX): the matmul path runs prefill there, far past
+// the vector unit's peak.
+bool prefill_on_matrix_unit(const Report& r) {
+    return r.roof.matrix_peak_flops > 0 && r.dtypes.find("BF16") != std::string::npos;
+}
+
+// The peak the table's prefill shares are of.
+double prefill_peak(const Report& r) { return prefill_on_matrix_unit(r) ? r.roof.matrix_peak_flops : r.roof.peak_flops; }
 
 std::string header(const Report& r) {
     std::string s = fmt::format("ascent bench {}: {} ({}, {})\n", r.command, r.model, r.architecture, r.dtypes);
@@ -28,7 +33,7 @@ std::string header(const Report& r) {
     s += fmt::format("); BF16 peak {:.1f} GFLOP/s ({})", r.roof.peak_flops / 1e9, r.roof.peak_kernel);
     if (r.roof.matrix_peak_flops > 0)
         s += fmt::format("; AMX tiles {:.1f} GFLOP/s{}", r.roof.matrix_peak_flops / 1e9,
-                         r.prefill_on_matrix_unit ? " (the prefill peak)" : "");
+                         prefill_on_matrix_unit(r) ? " (the prefill peak)" : "");
     s += "\n";
     double lo = 0, hi = 0;
     size_t pairs = 0;

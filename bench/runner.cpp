@@ -118,7 +118,6 @@ Report base_report(models::LoadedModel& m, const BenchConfig& c, const char* com
     r.weight_bytes = m.weight_bytes();
     r.load_seconds = m.load_seconds;
     r.roof = m.backend->probe_roofline();
-    r.prefill_on_matrix_unit = r.roof.matrix_peak_flops > 0 && r.dtypes.find("BF16") != std::string::npos;
     reset_peak_rss();  // the probe's scratch buffer is gone: count only what the model uses
     return r;
 }

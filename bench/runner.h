@@ -115,8 +115,6 @@ struct Report {
     std::string model, architecture, dtypes, backend;
     int threads = 0;
     RooflineProbe roof;
-    // BF16 weights on a machine with a matrix unit (AMX): the matmul path runs prefill there.
-    bool prefill_on_matrix_unit = false;
     size_t weight_bytes = 0, kv_cache_bytes = 0, arena_bytes = 0, peak_rss_bytes = 0;
     double load_seconds = 0;
     BenchConfig config;

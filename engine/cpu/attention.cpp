@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_kernels.h"
 #include "engine/error.h"
 
@@ -31,15 +32,6 @@ void store(DType t, const float* src, void* dst, size_t n, Index index) {
             for (size_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[index(i)] = f32_to_f16(src[i]);
             return;
     }
-}
-
-// At least `floats` floats of `buf` starting on a cache line, so that the kernels' vector rows
-// are aligned; grows `buf` when needed.
-float* aligned_floats(std::vector<float>& buf, size_t floats) {
-    constexpr size_t kLine = 64 / sizeof(float);
-    if (buf.size() < floats + kLine) buf.resize(floats + kLine);
-    const auto misalign = reinterpret_cast<uintptr_t>(buf.data()) % 64 / sizeof(float);
-    return buf.data() + (kLine - misalign) % kLine;
 }
 
 // A block's queries in kernel order: row by row, head by head.

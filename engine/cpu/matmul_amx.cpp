@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <vector>
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/matmul_avx512.h"
 
 #define ASCENT_AMX                                                                                   \
@@ -176,9 +177,8 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     // C tiles of a group's blocks: one per 32-row panel (and the last rows' panel) and token pair.
     // Grown once per thread to the largest prefill seen, then reused.
     thread_local std::vector<float> scratch;
-    const size_t need = static_cast<size_t>((kGroupRows / (2 * kTileRows) + 1) * pairs * kBlockFloats + 16);
-    if (scratch.size() < need) scratch.resize(need);
-    float* const acc0 = scratch.data() + (16 - reinterpret_cast<uintptr_t>(scratch.data()) / sizeof(float) % 16) % 16;
+    float* const acc0 =
+        aligned_floats(scratch, static_cast<size_t>((kGroupRows / (2 * kTileRows) + 1) * pairs * kBlockFloats));
     auto panel = [&](int64_t n0, int64_t n1, int weight_rows, int64_t kb0, int64_t kb1, float* acc) {
         for (int64_t tb = 0; tb < token_blocks; tb += 2, acc += kBlockFloats) {
             const bool two_tokens = tb + 1 < token_blocks;
