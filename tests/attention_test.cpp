@@ -14,6 +14,7 @@
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/attention_kernels.h"
+#include "engine/cpu/attention_pairs.h"
 #include "engine/cpu/kernels.h"
 
 namespace ascent {
@@ -147,7 +148,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // With this CPU's BF16 pair products where it has them, and without (what other CPUs run).
-const KernelSet* kSets[] = {&scalar_kernels(), &simd_kernels(), &widening_simd_kernels()};
+const KernelSet* kSets[] = {&scalar_kernels(), &simd_kernels(), &vector_pair_simd_kernels(), &widening_simd_kernels()};
 
 class AttentionShapes : public ::testing::TestWithParam<std::tuple<int, int, DType>> {
 protected:
@@ -236,6 +237,17 @@ TEST(Attention, CreateBackendUsesTheActiveKernels) {
     const Sequence s(sh, kSteps.back(), 11);
     auto b = create_backend(BackendOptions{"cpu", 2});
     EXPECT_TRUE(same_bits(attend(*b, s, kSteps), attend(active_kernels(), 2, s)));
+}
+
+// Where the CPU has AMX tiles, the default set runs a BF16 cache's products there, and the tests
+// above check those tile products as they check every other set; ASCENT_SIMD=avx512bf16 keeps them
+// on the vector unit.
+TEST(Attention, BF16ProductsRunOnAmxTilesWhereTheCpuHasThem) {
+    const AttentionPairOps* amx = amx_attention_pair_ops();
+    if (!amx) GTEST_SKIP() << "this CPU has no AMX BF16 tiles (or Linux does not grant them)";
+    EXPECT_EQ(simd_kernels().attention->pairs, amx);
+    EXPECT_NE(simd_kernels().name.find("amx"), std::string::npos) << simd_kernels().name;
+    EXPECT_EQ(vector_pair_simd_kernels().attention->pairs, x86_attention_pair_ops());
 }
 
 // Every layout puts each (position, dimension) of a head in its own slot, inside the head's

@@ -82,6 +82,25 @@ TEST(CliBench, ThreadsFollowTheCpusTheProcessMayUse) {
         << r.err;
 }
 
+// The report names the kernels that ran: attention's BF16 products go to AMX tiles exactly where
+// the matrix products do, and ASCENT_SIMD=avx512bf16 keeps both on the vector unit.
+TEST(CliBench, ReportNamesTheKernelsAndAscentSimdChoosesThem) {
+    const std::vector<std::string> args{"bench", "latency", "--load-format", "dummy", "--input-len", "20",
+                                        "--output-len", "2", "--num-iters", "1", "--roof-pairs", "0", "--json"};
+    auto r = run_ascent(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string best = json::parse(r.out)["backend"];
+    EXPECT_EQ(best.find("+amx matmul") != std::string::npos, best.find("+amx-attention kernels") != std::string::npos)
+        << best;
+
+    RunOptions vector_unit;
+    vector_unit.env = {{"ASCENT_SIMD", "avx512bf16"}};
+    r = run_ascent(args, vector_unit);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string chosen = json::parse(r.out)["backend"];
+    EXPECT_EQ(chosen.find("amx"), std::string::npos) << chosen;
+}
+
 // --roof-pairs: how many decode steps measure the roof; 0 leaves the roof out, and says so.
 TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
     auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",

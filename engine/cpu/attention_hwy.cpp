@@ -16,6 +16,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 #include "engine/cpu/attention_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -468,21 +469,44 @@ void Normalize(DF d, const AttentionLayout& l, const float* state, float* const*
     }
 }
 
-// The scaled queries of a block as BF16 pair words (attention_pairs.h): few queries one row of
-// `pairs` words each, padded to whole register tiles with zero rows; else one row per pair with
-// the queries across it.
-void PackQueryPairs(const AttentionBlock& b, const AttentionLayout& l, bool few, float* out) {
+// f32_to_bf16 of each lane, in the upper half of its 32 bits: nearest even, and a NaN stays a
+// quiet NaN.
+HWY_INLINE hn::Vec<hn::RebindToUnsigned<DF>> Bf16Halves(DF d, VF x) {
+    const hn::RebindToUnsigned<DF> du;
+    const auto quiet = hn::Or(hn::BitCast(du, x), hn::Set(du, 0x00400000u));
+    return hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(x)), quiet, hn::BitCast(du, RoundToBf16(d, x)));
+}
+
+// A query scaled and rounded to BF16 as pair words (attention_pairs.h): words[p] holds dimensions
+// 2p and 2p + 1, zero past head_dim. `halves` holds head_dim rounded up to whole vectors.
+void QueryPairWords(DF d, const float* q, size_t head_dim, float scale, uint32_t* halves, uint32_t* words) {
+    const hn::RebindToUnsigned<DF> du;
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + N <= head_dim; i += N) hn::StoreU(Bf16Halves(d, hn::Mul(hn::LoadU(d, q + i), hn::Set(d, scale))), du, halves + i);
+    for (; i < head_dim; ++i) halves[i] = uint32_t{f32_to_bf16(q[i] * scale)} << 16;
+    for (size_t p = 0; 2 * p < head_dim; ++p)
+        words[p] = (halves[2 * p] >> 16) | (2 * p + 1 < head_dim ? halves[2 * p + 1] & 0xffff0000u : 0u);
+}
+
+// The scaled queries of a block as BF16 pair words: few queries one row of `pairs` words each,
+// padded to whole register tiles with zero rows; else one row per pair with the queries across it.
+void PackQueryPairs(DF d, const AttentionBlock& b, const AttentionLayout& l, bool few, float* out) {
     const size_t pairs = (b.head_dim + 1) / 2, rows = few ? l.padded_queries() : l.query_lanes;
-    const auto word = [&](size_t q, size_t p) -> uint32_t {
-        if (q >= b.queries) return 0;
-        const auto half = [&](size_t i) -> uint32_t { return i < b.head_dim ? f32_to_bf16(b.q[q][i] * b.scale) : 0; };
-        return half(2 * p) | half(2 * p + 1) << 16;
-    };
-    for (size_t q = 0; q < rows; ++q)
-        for (size_t p = 0; p < pairs; ++p) {
-            const uint32_t w = word(q, p);
-            std::memcpy(out + (few ? q * pairs + p : p * l.query_lanes + q), &w, sizeof w);
-        }
+    thread_local std::vector<uint32_t> halves, words;
+    halves.resize(b.head_dim);
+    words.resize(pairs);
+    auto* o = reinterpret_cast<uint32_t*>(out);
+    for (size_t q = 0; q < rows; ++q) {
+        if (q < b.queries)
+            QueryPairWords(d, b.q[q], b.head_dim, b.scale, halves.data(), words.data());
+        else
+            std::fill(words.begin(), words.end(), 0u);
+        if (few)
+            std::copy(words.begin(), words.end(), o + q * pairs);
+        else
+            for (size_t p = 0; p < pairs; ++p) o[p * l.query_lanes + q] = words[p];
+    }
 }
 
 }  // namespace
@@ -504,7 +528,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         return bf16 ? bf16_to_f32(f32_to_bf16(x)) : x;
     };
     if (pairs) {
-        PackQueryPairs(b, l, few, s.qt);
+        PackQueryPairs(d, b, l, few, s.qt);
     } else if (few) {
         std::fill(s.qt, s.qt + l.padded_queries() * l.dim, 0.f);
         for (size_t q = 0; q < b.queries; ++q)
@@ -537,12 +561,12 @@ void AttentionBlockKernel(const AttentionBlock& b) {
                 pairs->scores_position_lanes(qp, l.padded_queries(), kp, l.tile_lanes, head_pairs, n, s.scores);
                 FewExponentials(d, s.scores, l, t0, n, b.last, part, true);
                 pairs->pack_weights_position_lanes(s.scores, l.tile_lanes, b.queries, n, wp);
-                pairs->values(wp, 1, l.tile_lanes / 2, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
+                pairs->values_position_lanes(wp, l.tile_lanes, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
             } else {
                 pairs->scores_query_lanes(qp, ql, kp, l.tile_lanes, head_pairs, n, s.scores);
                 Exponentials(d, s.scores, ql, t0, n, s.last, part, part + ql, true);
                 pairs->pack_weights_query_lanes(s.scores, ql, n, wp);
-                pairs->values(wp, ql, 1, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
+                pairs->values_query_lanes(wp, ql, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
             }
         } else {
             const Rows values = ValueRows(d, b, t0, n, l.dim, s.values);
@@ -594,11 +618,21 @@ const AttentionKernels& widening_simd_attention_kernels() {
     return set;
 }
 
-const AttentionKernels& simd_attention_kernels() {
+const AttentionKernels& vector_pair_simd_attention_kernels() {
     static const AttentionKernels set = [] {
         AttentionKernels k = widening_simd_attention_kernels();
         // The pair products work on vectors of 16 floats, the lanes the AVX-512 targets give.
         if (k.lanes == 16) k.pairs = x86_attention_pair_ops();
+        return k;
+    }();
+    return set;
+}
+
+const AttentionKernels& simd_attention_kernels() {
+    static const AttentionKernels set = [] {
+        AttentionKernels k = vector_pair_simd_attention_kernels();
+        if (k.pairs)
+            if (const AttentionPairOps* amx = amx_attention_pair_ops()) k.pairs = amx;
         return k;
     }();
     return set;

@@ -104,8 +104,11 @@ struct AttentionKernels {
 };
 
 const AttentionKernels& scalar_attention_kernels();
-// Highway's kernels, with this CPU's pair products where it has them.
+// Highway's kernels, with this CPU's pair products where it has them: on AMX tiles where it has
+// those.
 const AttentionKernels& simd_attention_kernels();
+// The same with the pair products on the vector unit even where AMX tiles exist.
+const AttentionKernels& vector_pair_simd_attention_kernels();
 // The same without pair products: the path of CPUs without a BF16 dot product, testable anywhere.
 const AttentionKernels& widening_simd_attention_kernels();
 

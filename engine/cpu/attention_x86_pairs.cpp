@@ -18,13 +18,6 @@ ASCENT_AVX512_INLINE __mmask16 lanes_below(size_t at, size_t n) {
     return at >= n ? 0 : n - at >= 16 ? static_cast<__mmask16>(0xFFFF) : first_n16(static_cast<int64_t>(n - at));
 }
 
-// Words (bf16 of a[i], bf16 of b[i]) from f32 lanes that already hold BF16 values: their high
-// halves, exactly.
-ASCENT_AVX512_INLINE __m512i high_halves(__m512 a, __m512 b) {
-    return _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(a), 16),
-                           _mm512_and_si512(_mm512_castps_si512(b), _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-}
-
 ASCENT_AVX512 void pack_weights_query_lanes(const float* p, size_t lanes, size_t n, uint32_t* w) {
     for (size_t s = 0; 2 * s < n; ++s) {
         const float* a = p + 2 * s * lanes;
@@ -120,18 +113,30 @@ ASCENT_AVX512 void scores_position_lanes(const uint32_t* qp, size_t queries, con
         [&](size_t p) { return kp + p * width; }, s, width);
 }
 
-ASCENT_AVX512 void values(const uint32_t* w, size_t s_step, size_t q_step, const uint32_t* vp, size_t pairs,
-                          size_t queries, float* out, size_t dim) {
+// The packs above leave a query's weights lanes apart (query lanes) or one row per query (position
+// lanes).
+ASCENT_AVX512_INLINE void values(const uint32_t* w, size_t s_step, size_t q_step, const uint32_t* vp, size_t pairs,
+                                 size_t queries, float* out, size_t dim) {
     pair_tiles(
         pairs, queries, dim, [&](size_t s, size_t q) { return w[s * s_step + q * q_step]; },
         [&](size_t s) { return vp + s * dim; }, out, dim);
+}
+
+ASCENT_AVX512 void values_query_lanes(const uint32_t* w, size_t lanes, const uint32_t* vp, size_t pairs,
+                                      size_t queries, float* out, size_t dim) {
+    values(w, lanes, 1, vp, pairs, queries, out, dim);
+}
+
+ASCENT_AVX512 void values_position_lanes(const uint32_t* w, size_t lanes, const uint32_t* vp, size_t pairs,
+                                         size_t queries, float* out, size_t dim) {
+    values(w, 1, lanes / 2, vp, pairs, queries, out, dim);
 }
 
 }  // namespace
 
 const AttentionPairOps* x86_attention_pair_ops() {
     static const AttentionPairOps ops{pack_weights_query_lanes, pack_weights_position_lanes, scores_query_lanes,
-                                      scores_position_lanes, values};
+                                      scores_position_lanes, values_query_lanes, values_position_lanes};
     static const bool supported = cpu_has_avx512_bf16();
     return supported ? &ops : nullptr;
 }

@@ -32,11 +32,14 @@ struct KernelSet {
 
 const KernelSet& scalar_kernels();
 const KernelSet& simd_kernels();  // best target of this CPU; may equal scalar on unknown CPUs
+// The same with attention's BF16 products on the vector unit where the CPU also has AMX tiles:
+// what ASCENT_SIMD=avx512bf16 runs (as matmul.h's x86 path without AMX).
+const KernelSet& vector_pair_simd_kernels();
 // The same without the CPU's own BF16 attention products (attention_pairs.h): what a CPU without
 // a BF16 dot product runs.
 const KernelSet& widening_simd_kernels();
-// The set the backend uses: SIMD, or the scalar set with ASCENT_SIMD=scalar and the widening one
-// with ASCENT_SIMD=hwy in the environment (as matmul.h's paths).
+// The set the backend uses: SIMD, or with ASCENT_SIMD in the environment (as matmul.h's paths)
+// the scalar set (scalar), the widening one (hwy) or the vector pair one (avx512bf16).
 const KernelSet& active_kernels();
 
 void widen(const KernelSet& k, DType t, const void* x, float* out, size_t n);

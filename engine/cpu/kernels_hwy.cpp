@@ -147,21 +147,31 @@ HWY_EXPORT(KernelsTargetName);
 // Resolve the table entries once, so each kernel call is one indirect call with no dispatch check.
 #define ASCENT_RESOLVED(F) (&HWY_DYNAMIC_DISPATCH(F))
 
-const KernelSet& simd_kernels() {
+const KernelSet& vector_pair_simd_kernels() {
     static const KernelSet set = [] {
         hwy::GetChosenTarget().Update(hwy::SupportedTargets());
         return KernelSet{
             std::string("simd:") + HWY_DYNAMIC_DISPATCH(KernelsTargetName)(),
             ASCENT_RESOLVED(WidenBF16), ASCENT_RESOLVED(WidenF16), ASCENT_RESOLVED(SumSquares),
             ASCENT_RESOLVED(ScaleMul),  ASCENT_RESOLVED(Swiglu),   ASCENT_RESOLVED(Add),
-            ASCENT_RESOLVED(RopeHead),  &simd_attention_kernels()};
+            ASCENT_RESOLVED(RopeHead),  &vector_pair_simd_attention_kernels()};
+    }();
+    return set;
+}
+
+const KernelSet& simd_kernels() {
+    static const KernelSet set = [] {
+        KernelSet k = vector_pair_simd_kernels();
+        k.attention = &simd_attention_kernels();
+        if (k.attention->pairs != vector_pair_simd_kernels().attention->pairs) k.name += "+amx-attention";
+        return k;
     }();
     return set;
 }
 
 const KernelSet& widening_simd_kernels() {
     static const KernelSet set = [] {
-        KernelSet k = simd_kernels();
+        KernelSet k = vector_pair_simd_kernels();
         k.attention = &widening_simd_attention_kernels();
         return k;
     }();

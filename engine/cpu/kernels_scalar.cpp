@@ -50,6 +50,7 @@ const KernelSet& active_kernels() {
         const char* env = std::getenv("ASCENT_SIMD");
         if (env && std::strcmp(env, "scalar") == 0) return scalar_kernels();
         if (env && std::strcmp(env, "hwy") == 0) return widening_simd_kernels();
+        if (env && std::strcmp(env, "avx512bf16") == 0) return vector_pair_simd_kernels();
         return simd_kernels();
     }();
     return set;

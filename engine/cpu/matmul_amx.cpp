@@ -13,16 +13,12 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <algorithm>
 #include <cstring>
 #include <vector>
 #include "engine/cpu/aligned_scratch.h"
+#include "engine/cpu/amx_tiles.h"
 #include "engine/cpu/matmul_avx512.h"
-
-#define ASCENT_AMX                                                                                   \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,f16c,fma,amx-tile,amx-bf16")))
 
 namespace ascent::cpu {
 namespace {
@@ -35,35 +31,12 @@ constexpr int64_t kTileRows = 16;                     // weight rows per A tile
 constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
 constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
 
-// The 64-byte operand of LDTILECFG (palette 1).
-struct alignas(64) TileConfig {
-    uint8_t palette = 1;
-    uint8_t start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
-
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
-TileConfig tile_config(int weight_rows) {
-    TileConfig c;
-    for (int t = 0; t < 8; ++t) {
-        c.colsb[t] = 64;
-        c.rows[t] = static_cast<uint8_t>(t < 6 ? weight_rows : 16);
-    }
+amx::TileConfig tile_config(int weight_rows) {
+    amx::TileConfig c;
+    for (int t = 0; t < 8; ++t) c.set(t, t < 6 ? weight_rows : 16, 64);
     return c;
-}
-
-bool amx_permitted() {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16")) return false;
-    // Linux hands out the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
-    // XFEATURE_XTILEDATA); without it the first tile instruction kills the process.
-    constexpr int kArchReqXcompPerm = 0x1023;
-    constexpr int kXfeatureXtiledata = 18;
-    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 
 const MatmulPath& base() { return *x86_matmul_path(); }
@@ -203,20 +176,17 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
             float* acc = acc0;
             const int64_t f1 = std::min(g1, full_end);
             if (f1 > g0) {
-                const TileConfig config = tile_config(16);
-                _tile_loadconfig(&config);
+                amx::configure(tile_config(16));
                 for (int64_t n0 = g0; n0 < f1; n0 += 2 * kTileRows, acc += pairs * kBlockFloats)
                     panel(n0, std::min(f1, n0 + 2 * kTileRows), 16, kb0, kb1, acc);
             }
             if (f1 < g1) {  // fewer than 16 rows left: tiles of that height
-                const TileConfig config = tile_config(static_cast<int>(g1 - f1));
-                _tile_loadconfig(&config);
+                amx::configure(tile_config(static_cast<int>(g1 - f1)));
                 panel(f1, g1, static_cast<int>(g1 - f1), kb0, kb1, acc);
             }
         }
     }
-    // Back to the init state, so context switches of this thread stop saving 8 KiB of tiles.
-    _tile_release();
+    amx::release();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -245,8 +215,7 @@ void amx_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
 
 // Register-resident TDPBF16PS loop: four C tiles from two A and two B tiles.
 ASCENT_AMX double amx_peak(int64_t iterations) {
-    const TileConfig config = tile_config(16);
-    _tile_loadconfig(&config);
+    amx::configure(tile_config(16));
     alignas(64) static const uint16_t ones[512] = {};  // zeros: the values do not matter
     alignas(64) float c[256];
     _tile_zero(0);
@@ -264,7 +233,7 @@ ASCENT_AMX double amx_peak(int64_t iterations) {
         _tile_dpbf16ps(3, 5, 7);
     }
     _tile_stored(0, c, 64);
-    _tile_release();
+    amx::release();
     volatile float sink = c[0];
     (void)sink;
     return static_cast<double>(iterations) * 4 * kTileRows * kTileTokens * kTileK * 2;
@@ -277,7 +246,7 @@ double amx_peak_loop(int64_t iterations) { return amx_matmul_path() ? amx_peak(i
 const MatmulPath* amx_matmul_path() {
     static const MatmulPath* path = []() -> const MatmulPath* {
         const MatmulPath* x86 = x86_matmul_path();
-        if (!x86 || !amx_permitted()) return nullptr;
+        if (!x86 || !amx::permitted()) return nullptr;
         static const MatmulPath amx{x86->name + "+amx", 16, amx_shape, amx_convert, amx_rows,
                                     x86->peak_loop, x86->peak_kernel, x86->read_sum};
         return &amx;

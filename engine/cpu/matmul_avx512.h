@@ -1,6 +1,6 @@
 #pragma once
 // AVX-512 helpers shared by the x86 translation units (matmul_x86*.cpp, matmul_amx.cpp,
-// attention_x86_pairs.cpp).
+// attention_x86_pairs.cpp, attention_amx_pairs.cpp).
 // Only for x86-64 builds; every function carries its own target attribute, because the rest of
 // the project is compiled for baseline x86-64 and these run only after a run-time CPU check.
 #if defined(__x86_64__)
@@ -43,6 +43,13 @@ ASCENT_AVX512_INLINE __m512i round_to_bf16(__m512 v) {
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffffff)),
                                                   _mm512_set1_epi32(0x7f800000));
     return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
+}
+
+// Words (bf16 of a[i], bf16 of b[i]) from f32 lanes that already hold BF16 values: their high
+// halves, exactly.
+ASCENT_AVX512_INLINE __m512i high_halves(__m512 a, __m512 b) {
+    return _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(a), 16),
+                           _mm512_and_si512(_mm512_castps_si512(b), _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
 }
 
 // In-place transpose of a 16 x 16 matrix of 32-bit elements held in 16 registers.
