@@ -1,9 +1,9 @@
 #pragma once
-// Attention over a BF16 cache with BF16 dot products (vdpbf16ps, or AMX tiles): the products of attention on
-// pairs of BF16 numbers packed in 32-bit words, (low: element 2i, high: element 2i + 1). Keys are
-// paired along the head's dimensions, values and softmax weights along positions, so one
-// instruction adds two exact products into each f32 lane and a product costs half of what it does
-// on widened f32 rows.
+// Attention over a BF16 cache with BF16 dot products (vdpbf16ps, or AMX tiles): the products of
+// attention on pairs of BF16 numbers packed in 32-bit words, (low: element 2i, high: element
+// 2i + 1). Keys are paired along the head's dimensions, values and softmax weights along
+// positions, so one instruction adds two exact products into each f32 lane and a product costs
+// half of what it does on widened f32 rows.
 //
 // Within one implementation every output is summed the same way whichever layout the scores have
 // (queries or positions across lanes), so a position still gives the same bits in a prefill and
