@@ -20,6 +20,8 @@
 #if defined(__x86_64__) && defined(__linux__)
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 #include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/amx_tiles.h"
@@ -81,13 +83,79 @@ ASCENT_AMX void product(const uint32_t* a, size_t a_stride, const uint32_t* b, s
     if constexpr (kCols == 2) _tile_stored(1, c + kStep, c_stride);
 }
 
-// `rows` rows of C over `cols` columns (a multiple of 16), in tiles of up to 2 x 16 columns.
+// Two row tiles of 16 by kCols column tiles, in steps of 16 pairs only, on matmul_amx.cpp's
+// configuration (tiles 0-3: C, 4 and 5: A, 6 and 7: B, all 16 x 64 bytes). Four C tiles in flight
+// where product() has two: with a head's 2 steps per product, two chains wait on TDPBF16PS's
+// latency more than they use its throughput.
+template <int kCols>
+ASCENT_AMX void product_2_rows(const uint32_t* a, size_t a_stride, const uint32_t* b, size_t b_stride, size_t pairs,
+                               float* c, size_t c_stride) {
+    const auto* a2 = reinterpret_cast<const std::byte*>(a) + kStep * a_stride;
+    const auto* bb = reinterpret_cast<const std::byte*>(b);
+    auto* c2 = reinterpret_cast<std::byte*>(c) + kStep * c_stride;
+    _tile_zero(0);
+    _tile_zero(2);
+    if constexpr (kCols == 2) {
+        _tile_zero(1);
+        _tile_zero(3);
+    }
+    for (size_t k = 0; k < pairs; k += kStep) {
+        const std::byte* bk = bb + k * b_stride;
+        _tile_loadd(4, a + k, a_stride);
+        _tile_loadd(5, a2 + 4 * k, a_stride);
+        _tile_loadd(6, bk, b_stride);
+        if constexpr (kCols == 2) _tile_loadd(7, bk + 64, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(2, 5, 6);
+        if constexpr (kCols == 2) {
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, c, c_stride);
+    _tile_stored(2, c2, c_stride);
+    if constexpr (kCols == 2) {
+        _tile_stored(1, c + kStep, c_stride);
+        _tile_stored(3, c2 + 64, c_stride);
+    }
+}
+
+// Row r of a matrix whose rows are `stride` bytes apart.
+template <typename T>
+T* row_at(T* p, size_t r, size_t stride) {
+    return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(p) + r * stride);
+}
+
+amx::TileConfig two_row_config() {
+    amx::TileConfig c;
+    for (int t = 0; t < 8; ++t) c.set(t, kStep, 64);
+    return c;
+}
+
+// `rows` rows of C over `cols` columns (a multiple of 16): 32 rows at a time where the pairs are
+// whole steps, the rest 16 or fewer at a time. A C element is the same chain either way.
 ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const uint32_t* b, size_t b_stride,
                          size_t pairs, size_t cols, float* c, size_t c_stride) {
-    amx::configure(product_config(rows, pairs % kStep));
-    size_t j = 0;
-    for (; j + 2 * kStep <= cols; j += 2 * kStep) product<2>(a, a_stride, b + j, b_stride, pairs, c + j, c_stride);
-    if (j < cols) product<1>(a, a_stride, b + j, b_stride, pairs, c + j, c_stride);
+    size_t r = 0;
+    if (pairs % kStep == 0 && rows >= 2 * kStep) {
+        amx::configure(two_row_config());
+        for (; r + 2 * kStep <= rows; r += 2 * kStep) {
+            const uint32_t* ar = row_at(a, r, a_stride);
+            float* cr = row_at(c, r, c_stride);
+            size_t j = 0;
+            for (; j + 2 * kStep <= cols; j += 2 * kStep) product_2_rows<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+            if (j < cols) product_2_rows<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+        }
+    }
+    for (; r < rows; r += kStep) {
+        const size_t m = std::min(kStep, rows - r);
+        const uint32_t* ar = row_at(a, r, a_stride);
+        float* cr = row_at(c, r, c_stride);
+        amx::configure(product_config(m, pairs % kStep));
+        size_t j = 0;
+        for (; j + 2 * kStep <= cols; j += 2 * kStep) product<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+        if (j < cols) product<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+    }
 }
 
 // 16 rows of 16 words, row i at src + i * stride (zero for i >= rows), transposed to dst + r *
@@ -108,8 +176,7 @@ ASCENT_AMX void scores_query_lanes(const uint32_t* qp, size_t ql, const uint32_t
     for (size_t t = 0; t < positions; t += kStep)
         for (size_t p = 0; p < pairs; p += kStep)
             transpose_block(kp + p * width + t, width, std::min(kStep, pairs - p), kt + t * row + p, row);
-    for (size_t t = 0; t < positions; t += kStep)
-        products(kStep, kt + t * row, row * 4, qp, ql * 4, pairs, ql, s + t * ql, ql * 4);
+    products(positions, kt, row * 4, qp, ql * 4, pairs, ql, s, ql * 4);
 }
 
 ASCENT_AMX void scores_position_lanes(const uint32_t* qp, size_t queries, const uint32_t* kp, size_t width,
@@ -133,13 +200,10 @@ ASCENT_AMX void pack_weights_query_lanes(const float* p, size_t lanes, size_t n,
         }
 }
 
-// Query rows of 16 at a time; the last rows of a block are a shorter tile, so that no C row is
-// stored past the block's queries.
+// The last rows of a block are a shorter tile, so that no C row is stored past its queries.
 ASCENT_AMX void values_query_lanes(const uint32_t* w, size_t, const uint32_t* vp, size_t pairs, size_t queries,
                                    float* out, size_t dim) {
-    for (size_t q = 0; q < queries; q += kStep)
-        products(std::min(kStep, queries - q), w + q * kTilePairs, kTilePairs * 4, vp, dim * 4, pairs, dim,
-                 out + q * dim, dim * 4);
+    products(queries, w, kTilePairs * 4, vp, dim * 4, pairs, dim, out, dim * 4);
 }
 
 // The vector set's pack: one row of lanes / 2 words per query.

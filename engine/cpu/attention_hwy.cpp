@@ -284,34 +284,55 @@ void Scores(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t n, s
     if (j < query_lanes) ScoreColumns<1>(d, qt + j, query_lanes, k, n, head_dim, s + j);
 }
 
+// Exponentials() for kV query vectors from lane j at once. Each lane's max and sum are still one
+// chain over the positions in order (the same bits as one vector at a time); several chains side
+// by side keep the max pass from waiting on each vmaxps in turn.
+template <int kV>
+HWY_INLINE void ExponentialVectors(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const float* last,
+                                   float* max, float* sum, bool bf16, size_t j) {
+    const size_t N = hn::Lanes(d);
+    const VF empty = hn::Set(d, kEmpty);
+    VF lastv[kV], m[kV], l[kV];
+    // Most tiles of a long prefill lie wholly before every query of the vectors: no masks.
+    bool all_seen = true;
+    for (int v = 0; v < kV; ++v) {
+        lastv[v] = hn::LoadU(d, last + j + v * N);
+        all_seen = all_seen && hn::AllTrue(d, hn::Le(hn::Set(d, static_cast<float>(t0 + n - 1)), lastv[v]));
+        m[v] = empty;
+        l[v] = hn::Zero(d);
+    }
+    const auto seen = [&](size_t t, int v) { return hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv[v]); };
+    if (all_seen) {
+        for (size_t t = 0; t < n; ++t)
+            for (int v = 0; v < kV; ++v) m[v] = hn::Max(m[v], hn::LoadU(d, s + t * query_lanes + j + v * N));
+    } else {
+        for (size_t t = 0; t < n; ++t)
+            for (int v = 0; v < kV; ++v)
+                m[v] = hn::Max(m[v], hn::IfThenElse(seen(t, v), hn::LoadU(d, s + t * query_lanes + j + v * N), empty));
+    }
+    for (size_t t = 0; t < n; ++t)
+        for (int v = 0; v < kV; ++v) {
+            float* st = s + t * query_lanes + j + v * N;
+            VF p = SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m[v]));
+            if (!all_seen) p = hn::IfThenElseZero(seen(t, v), p);
+            if (bf16) p = RoundToBf16(d, p);
+            hn::StoreU(p, d, st);
+            l[v] = hn::Add(l[v], p);
+        }
+    for (int v = 0; v < kV; ++v) {
+        hn::StoreU(m[v], d, max + j + v * N);
+        hn::StoreU(l[v], d, sum + j + v * N);
+    }
+}
+
 // Per query, the tile's max score and sum of exponentials; scores become exp(score - max), and 0
 // at positions after the query's last.
 void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const float* last, float* max,
                   float* sum, bool bf16) {
     const size_t N = hn::Lanes(d);
-    const VF empty = hn::Set(d, kEmpty);
-    for (size_t j = 0; j < query_lanes; j += N) {
-        const VF lastv = hn::LoadU(d, last + j);
-        // Most tiles of a long prefill lie wholly before every query of the vector: no masks.
-        const bool all_seen = hn::AllTrue(d, hn::Le(hn::Set(d, static_cast<float>(t0 + n - 1)), lastv));
-        VF m = empty;
-        for (size_t t = 0; t < n; ++t) {
-            const VF v = hn::LoadU(d, s + t * query_lanes + j);
-            m = all_seen ? hn::Max(m, v)
-                         : hn::Max(m, hn::IfThenElse(hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv), v, empty));
-        }
-        VF l = hn::Zero(d);
-        for (size_t t = 0; t < n; ++t) {
-            float* st = s + t * query_lanes + j;
-            VF p = SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m));
-            if (!all_seen) p = hn::IfThenElseZero(hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv), p);
-            if (bf16) p = RoundToBf16(d, p);
-            hn::StoreU(p, d, st);
-            l = hn::Add(l, p);
-        }
-        hn::StoreU(m, d, max + j);
-        hn::StoreU(l, d, sum + j);
-    }
+    size_t j = 0;
+    for (; j + 4 * N <= query_lanes; j += 4 * N) ExponentialVectors<4>(d, s, query_lanes, t0, n, last, max, sum, bf16, j);
+    for (; j < query_lanes; j += N) ExponentialVectors<1>(d, s, query_lanes, t0, n, last, max, sum, bf16, j);
 }
 
 // Scores of a block of few queries with positions across lanes: s[q][t] = sum_i q[q][i] k[i][t],
