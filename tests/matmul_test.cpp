@@ -499,8 +499,14 @@ TEST(Probes, Bf16PeakIsAtLeastWhatAPrefillProductReaches) {
         const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         product = std::max(product, 10 * 2.0 * rows * in * n_out / t);
     }
+    // Both sides keep their best of several runs, so that another process taking the core for a
+    // moment (ctest -j runs tests side by side) slows neither into a false failure.
     ThreadPool pool(1);
-    const PeakFlops peak = measure_bf16_peak(pool, 0.2);
+    PeakFlops peak{0.0, ""};
+    for (int run = 0; run < 4 && peak.flops_per_second < product; ++run) {
+        const PeakFlops p = measure_bf16_peak(pool, 0.1);
+        if (p.flops_per_second > peak.flops_per_second) peak = p;
+    }
     EXPECT_GE(peak.flops_per_second, product) << peak.kernel;
 }
 
