@@ -29,7 +29,8 @@ constexpr int64_t kTileTokens = 16;                   // B tile columns
 constexpr int64_t kTileK = 32;                        // BF16 columns of x per tile (16 pairs)
 constexpr int64_t kTileRows = 16;                     // weight rows per A tile
 constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
-constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
+constexpr int64_t kMinTokens = 4;
+constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
@@ -82,14 +83,14 @@ ASCENT_AMX void store_c(const float* c, int weight_rows, int64_t tokens, const f
     for (int64_t t = 0; t < tokens; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, _mm512_add_ps(v[t], b));
 }
 
-// No software prefetch here: unlike the vector kernels, tile loads of the weights are streamed
-// well by the hardware, and prefetching the next panel measured slower.
 // Runs tile columns [kb0, kb1) of one block. The C tiles start from zero (kb0 == 0) or from `acc`
-// (4 x 256 floats) and end in `acc`, or in y when kb1 is the last tile column.
+// (4 x 256 floats) and end in `acc`, or in y when kb1 is the last tile column. Only with `stream`
+// (see kStreamTokenBlocks) are the weights prefetched: with more tokens, prefetching the next
+// panel measured slower.
 template <bool kTwoRowTiles, bool kTwoTokenTiles>
 ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles, int64_t n_kb, int64_t kb0,
                           int64_t kb1, float* acc, int weight_rows, int64_t tokens, const float* bias, float* y,
-                          int64_t ldy) {
+                          int64_t ldy, bool stream) {
     if (kb0 == 0) {
         _tile_zero(0);
         _tile_zero(1);
@@ -104,6 +105,9 @@ ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles
     const int64_t a_stride = in * 2;
     for (int64_t kb = kb0; kb < kb1; ++kb) {
         const uint16_t* a = w + kb * kTileK;
+        if (stream && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
+            for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
+                _mm_prefetch(reinterpret_cast<const char*>(a + r * in) + kStreamAhead, _MM_HINT_T0);
         const uint16_t* b = b_tiles + kb * kTileElems;
         _tile_loadd(4, a, a_stride);
         _tile_loadd(6, b, 64);
@@ -139,6 +143,11 @@ ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles
 // chunks of 4 or 6 tiles: 1.42-1.58); packing the weight tiles contiguously as well was slower.
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
+// A prompt of at most 32 tokens (one pair of token tiles) uses each weight tile once, so the
+// product streams the weights as decode does and waits on memory: it runs whole rows as one chunk
+// and prefetches every row 4 tiles ahead. Prefill of 32 tokens, KVM Xeon: TTFT 51-52 ms -> 43-45
+// (whole rows alone 47-48, prefetch alone 49); at 64 and 128 tokens neither helped.
+constexpr int64_t kStreamTokenBlocks = 2;
 constexpr int64_t kBlockFloats = 4 * 256;  // the four C tiles of a block
 
 ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias, float* y,
@@ -146,6 +155,7 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     const int64_t in = x.in(), rows = x.rows(), n_kb = in / kTileK;
     const int64_t token_blocks = (rows + kTileTokens - 1) / kTileTokens;
     const int64_t pairs = (token_blocks + 1) / 2;
+    const bool stream = token_blocks <= kStreamTokenBlocks;
     const uint16_t* tiles = x.bf16_row(0);
     // C tiles of a group's blocks: one per 32-row panel (and the last rows' panel) and token pair.
     // Grown once per thread to the largest prefill seen, then reused.
@@ -161,18 +171,19 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
             float* yb = y + tb * kTileTokens * ldy + (n0 - o0);
             const uint16_t* a = w + n0 * in;
             if (n1 - n0 > kTileRows)
-                two_tokens ? amx_block<true, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy)
-                           : amx_block<true, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy);
+                two_tokens ? amx_block<true, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream)
+                           : amx_block<true, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
             else
-                two_tokens ? amx_block<false, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy)
-                           : amx_block<false, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy);
+                two_tokens ? amx_block<false, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream)
+                           : amx_block<false, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
         }
     };
     const int64_t full_end = o0 + (o1 - o0) / kTileRows * kTileRows;
+    const int64_t chunk = stream ? n_kb : kChunkKb;
     for (int64_t g0 = o0; g0 < o1; g0 += kGroupRows) {
         const int64_t g1 = std::min(o1, g0 + kGroupRows);
-        for (int64_t kb0 = 0; kb0 < n_kb; kb0 += kChunkKb) {
-            const int64_t kb1 = std::min(n_kb, kb0 + kChunkKb);
+        for (int64_t kb0 = 0; kb0 < n_kb; kb0 += chunk) {
+            const int64_t kb1 = std::min(n_kb, kb0 + chunk);
             float* acc = acc0;
             const int64_t f1 = std::min(g1, full_end);
             if (f1 > g0) {
