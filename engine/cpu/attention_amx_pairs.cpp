@@ -149,12 +149,24 @@ ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const 
     }
     for (; r < rows; r += kStep) {
         const size_t m = std::min(kStep, rows - r);
+        // Tiles of a height rounded up to 4 rows (the A operands have those rows), so that a decode
+        // step's scores (padded queries) and values (the block's queries) share one configuration
+        // and a prefill's last rows share the whole tiles' one; the extra rows go to scratch.
+        const size_t tile_rows = std::min(kStep, (m + 3) / 4 * 4);
         const uint32_t* ar = row_at(a, r, a_stride);
         float* cr = row_at(c, r, c_stride);
-        amx::configure(product_config(m, pairs % kStep));
+        size_t stride = c_stride;
+        thread_local std::vector<float> buf;
+        if (tile_rows > m) {
+            cr = aligned_floats(buf, kStep * cols);
+            stride = cols * sizeof(float);
+        }
+        amx::configure(product_config(tile_rows, pairs % kStep));
         size_t j = 0;
-        for (; j + 2 * kStep <= cols; j += 2 * kStep) product<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
-        if (j < cols) product<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+        for (; j + 2 * kStep <= cols; j += 2 * kStep) product<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, stride);
+        if (j < cols) product<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, stride);
+        if (tile_rows > m)
+            for (size_t i = 0; i < m; ++i) std::copy(cr + i * cols, cr + (i + 1) * cols, row_at(c, r + i, c_stride));
     }
 }
 
