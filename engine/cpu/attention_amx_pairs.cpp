@@ -140,7 +140,8 @@ ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const 
             const uint32_t* ar = row_at(a, r, a_stride);
             float* cr = row_at(c, r, c_stride);
             size_t j = 0;
-            for (; j + 2 * kStep <= cols; j += 2 * kStep) product_2_rows<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
+            for (; j + 2 * kStep <= cols; j += 2 * kStep)
+                product_2_rows<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
             if (j < cols) product_2_rows<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, c_stride);
         }
     }
@@ -160,7 +161,8 @@ ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const 
         }
         amx::configure(product_config(tile_rows, pairs % kStep));
         size_t j = 0;
-        for (; j + 2 * kStep <= cols; j += 2 * kStep) product<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, stride);
+        for (; j + 2 * kStep <= cols; j += 2 * kStep)
+            product<2>(ar, a_stride, b + j, b_stride, pairs, cr + j, stride);
         if (j < cols) product<1>(ar, a_stride, b + j, b_stride, pairs, cr + j, stride);
         if (tile_rows > m)
             for (size_t i = 0; i < m; ++i) std::copy(cr + i * cols, cr + (i + 1) * cols, row_at(c, r + i, c_stride));
@@ -209,7 +211,7 @@ ASCENT_AMX void pack_weights_query_lanes(const float* p, size_t lanes, size_t n,
         }
 }
 
-// The last rows of a block are a shorter tile, so that no C row is stored past its queries.
+// products() stores no C row past the block's queries.
 ASCENT_AMX void values_query_lanes(const uint32_t* w, size_t, const uint32_t* vp, size_t pairs, size_t queries,
                                    float* out, size_t dim) {
     products(queries, w, kTilePairs * 4, vp, dim * 4, pairs, dim, out, dim * 4);

@@ -331,7 +331,8 @@ void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const
                   float* sum, bool bf16) {
     const size_t N = hn::Lanes(d);
     size_t j = 0;
-    for (; j + 4 * N <= query_lanes; j += 4 * N) ExponentialVectors<4>(d, s, query_lanes, t0, n, last, max, sum, bf16, j);
+    for (; j + 4 * N <= query_lanes; j += 4 * N)
+        ExponentialVectors<4>(d, s, query_lanes, t0, n, last, max, sum, bf16, j);
     for (; j < query_lanes; j += N) ExponentialVectors<1>(d, s, query_lanes, t0, n, last, max, sum, bf16, j);
 }
 
@@ -499,12 +500,13 @@ HWY_INLINE hn::Vec<hn::RebindToUnsigned<DF>> Bf16Halves(DF d, VF x) {
 }
 
 // A query scaled and rounded to BF16 as pair words (attention_pairs.h): words[p] holds dimensions
-// 2p and 2p + 1, zero past head_dim. `halves` holds head_dim rounded up to whole vectors.
+// 2p and 2p + 1, zero past head_dim; `halves` is scratch of head_dim words.
 void QueryPairWords(DF d, const float* q, size_t head_dim, float scale, uint32_t* halves, uint32_t* words) {
     const hn::RebindToUnsigned<DF> du;
     const size_t N = hn::Lanes(d);
     size_t i = 0;
-    for (; i + N <= head_dim; i += N) hn::StoreU(Bf16Halves(d, hn::Mul(hn::LoadU(d, q + i), hn::Set(d, scale))), du, halves + i);
+    for (; i + N <= head_dim; i += N)
+        hn::StoreU(Bf16Halves(d, hn::Mul(hn::LoadU(d, q + i), hn::Set(d, scale))), du, halves + i);
     for (; i < head_dim; ++i) halves[i] = uint32_t{f32_to_bf16(q[i] * scale)} << 16;
     for (size_t p = 0; 2 * p < head_dim; ++p)
         words[p] = (halves[2 * p] >> 16) | (2 * p + 1 < head_dim ? halves[2 * p + 1] & 0xffff0000u : 0u);

@@ -29,8 +29,8 @@ constexpr int64_t kTileTokens = 16;                   // B tile columns
 constexpr int64_t kTileK = 32;                        // BF16 columns of x per tile (16 pairs)
 constexpr int64_t kTileRows = 16;                     // weight rows per A tile
 constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
-constexpr int64_t kMinTokens = 4;
-constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
+constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
+constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
@@ -170,12 +170,13 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
             const float* bn = bias ? bias + n0 : nullptr;
             float* yb = y + tb * kTileTokens * ldy + (n0 - o0);
             const uint16_t* a = w + n0 * in;
+            const auto block = [&](auto kernel) {
+                kernel(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
+            };
             if (n1 - n0 > kTileRows)
-                two_tokens ? amx_block<true, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream)
-                           : amx_block<true, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
+                two_tokens ? block(amx_block<true, true>) : block(amx_block<true, false>);
             else
-                two_tokens ? amx_block<false, true>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream)
-                           : amx_block<false, false>(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
+                two_tokens ? block(amx_block<false, true>) : block(amx_block<false, false>);
         }
     };
     const int64_t full_end = o0 + (o1 - o0) / kTileRows * kTileRows;
