@@ -53,16 +53,16 @@ amx::TileConfig product_config(size_t rows, size_t rest) {
     return c;
 }
 
-// One step of product(): C tiles 0 (and 1) += A tile kA . B tiles kB (and kB + 1).
-template <int kA, int kB, int kCols>
-ASCENT_AMX inline __attribute__((always_inline)) void product_step(const uint32_t* a, size_t a_stride,
-                                                                   const std::byte* b, size_t b_stride) {
-    _tile_loadd(kA, a, a_stride);
-    _tile_loadd(kB, b, b_stride);
-    if constexpr (kCols == 2) _tile_loadd(kB + 1, b + 64, b_stride);
-    _tile_dpbf16ps(0, kA, kB);
-    if constexpr (kCols == 2) _tile_dpbf16ps(1, kA, kB + 1);
-}
+// One step of product(): C tiles 0 (and 1) += A tile kA . B tiles kB (and kB1). GCC's tile
+// intrinsics paste their tile numbers into the assembly text, so those must be literals: a macro.
+#define ASCENT_PRODUCT_STEP(kA, kB, kB1, a, a_stride, b, b_stride)                 \
+    do {                                                                           \
+        _tile_loadd(kA, a, a_stride);                                              \
+        _tile_loadd(kB, b, b_stride);                                              \
+        if constexpr (kCols == 2) _tile_loadd(kB1, (b) + 64, b_stride);            \
+        _tile_dpbf16ps(0, kA, kB);                                                 \
+        if constexpr (kCols == 2) _tile_dpbf16ps(1, kA, kB1);                      \
+    } while (false)
 
 // One row block of C (the configured rows) by kCols column tiles of 16:
 // c[m][16 j + n] = sum over k < pairs of a[m][k] . b[k][16 j + n], a and b as 32-bit pair words.
@@ -74,8 +74,8 @@ ASCENT_AMX void product(const uint32_t* a, size_t a_stride, const uint32_t* b, s
     _tile_zero(0);
     if constexpr (kCols == 2) _tile_zero(1);
     size_t k = 0;
-    for (; k + kStep <= pairs; k += kStep) product_step<2, 4, kCols>(a + k, a_stride, bb + k * b_stride, b_stride);
-    if (k < pairs) product_step<3, 6, kCols>(a + k, a_stride, bb + k * b_stride, b_stride);
+    for (; k + kStep <= pairs; k += kStep) ASCENT_PRODUCT_STEP(2, 4, 5, a + k, a_stride, bb + k * b_stride, b_stride);
+    if (k < pairs) ASCENT_PRODUCT_STEP(3, 6, 7, a + k, a_stride, bb + k * b_stride, b_stride);
     _tile_stored(0, c, c_stride);
     if constexpr (kCols == 2) _tile_stored(1, c + kStep, c_stride);
 }
