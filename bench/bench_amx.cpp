@@ -1,0 +1,136 @@
+// Where the AMX prefill kernel's time goes: its inner step (matmul_amx.cpp: two A tiles of weight
+// rows, two B tiles of tokens, four TDPBF16PS) on one thread, over `panels` 32-row weight panels
+// (rows 1792 bytes apart, as Qwen2-0.5B's hidden size gives) and `pairs` 32-token pairs, each
+// `steps` tile columns wide, every panel against every pair in the kernel's order (pairs inner).
+// With `carry`, each block's C tiles come from memory and go back there, as they do between the
+// kernel's column chunks; without, they start from zero. `misaligned` puts every operand 16 bytes
+// past a cache line, as a plain malloc may. Operands hold BF16 values in [-1, 1]. Counters:
+// GFLOP/s and the share of the AMX peak of one thread.
+//
+// Read off a KVM Xeon (2026-12), share of the peak:
+//  - 65-70% with one panel and one pair (all in L1) and with 16 pairs (B tiles from L2); about 60%
+//    with 16 panels (the strided A tiles from L2): where the operands come from matters little;
+//  - carrying C through memory takes that to 45-50%;
+//  - misaligned operands, 17-27%: a tile row across two cache lines costs about what the whole
+//    step does (the earlier measurements that blamed L2 had operands from malloc).
+// The kernel itself, single thread on a cache-resident 896 x 896 product, runs at 30-40%: the C
+// carry, and transposing C on the way out (13% of its profile), are the rest.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "engine/cpu/probes.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/dtype.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include "engine/cpu/amx_tiles.h"
+#include "engine/cpu/matmul_path.h"
+#endif
+
+using namespace ascent;
+using namespace ascent::cpu;
+
+namespace {
+
+#if defined(__x86_64__) && defined(__linux__)
+
+constexpr int64_t kRowBytes = 1792;  // 896 BF16 weights
+constexpr int64_t kTileBytes = 1024;
+constexpr int64_t kBlockFloats = 4 * 256;
+
+struct Operands {
+    const char* a;
+    const char* b;
+    float* c;  // kBlockFloats per (panel, pair)
+};
+
+template <bool kCarry>
+ASCENT_AMX void steps(const Operands& o, int64_t n_steps, int64_t panels, int64_t pairs) {
+    const int64_t pair_bytes = 2 * n_steps * kTileBytes;
+    for (int64_t p = 0; p < panels; ++p)
+        for (int64_t t = 0; t < pairs; ++t) {
+            const char* ap = o.a + p * 32 * kRowBytes;
+            const char* bp = o.b + t * pair_bytes;
+            float* c = kCarry ? o.c + (p * pairs + t) * kBlockFloats : o.c;
+            if (kCarry) {
+                _tile_loadd(0, c, 64);
+                _tile_loadd(1, c + 256, 64);
+                _tile_loadd(2, c + 512, 64);
+                _tile_loadd(3, c + 768, 64);
+            } else {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+            }
+            for (int64_t k = 0; k < n_steps; ++k) {
+                _tile_loadd(4, ap + k * 64, kRowBytes);
+                _tile_loadd(6, bp + k * kTileBytes, 64);
+                _tile_loadd(7, bp + (n_steps + k) * kTileBytes, 64);
+                _tile_loadd(5, ap + 16 * kRowBytes + k * 64, kRowBytes);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            _tile_stored(0, c, 64);
+            _tile_stored(1, c + 256, 64);
+            _tile_stored(2, c + 512, 64);
+            _tile_stored(3, c + 768, 64);
+        }
+}
+
+// `bytes` of BF16 values in [-1, 1], starting `offset` bytes past a cache line.
+struct Buffer {
+    Buffer(size_t bytes, size_t offset, uint32_t seed) : data(bytes + 128) {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<float> dist(-1.f, 1.f);
+        auto* h = reinterpret_cast<uint16_t*>(data.data());
+        for (size_t i = 0; i < data.size() / 2; ++i) h[i] = f32_to_bf16(dist(rng));
+        at = data.data() + (64 - reinterpret_cast<uintptr_t>(data.data()) % 64) % 64 + offset;
+    }
+    std::vector<char> data;
+    char* at;
+};
+
+void BM_AmxStep(benchmark::State& state) {
+    const int64_t n_steps = state.range(0), panels = state.range(1), pairs = state.range(2);
+    const bool carry = state.range(3) != 0;
+    const size_t offset = state.range(4) != 0 ? 16 : 0;
+    if (!amx_matmul_path()) {
+        state.SkipWithError("this CPU has no AMX BF16 tiles (or Linux does not grant them)");
+        return;
+    }
+    ThreadPool one(1);
+    static const double peak = measure_amx_bf16_peak(one, 0.3).flops_per_second;
+    const Buffer a(static_cast<size_t>(panels * 32 * kRowBytes), offset, 1);
+    const Buffer b(static_cast<size_t>(pairs * 2 * n_steps * kTileBytes), offset, 2);
+    std::vector<float> c_buf(static_cast<size_t>(panels * pairs * kBlockFloats + 16));
+    float* const c = c_buf.data() + (16 - reinterpret_cast<uintptr_t>(c_buf.data()) % 64 / 4) % 16;
+    amx::TileConfig config;
+    for (int t = 0; t < 8; ++t) config.set(t, 16, 64);
+    amx::configure(config);
+    const Operands o{a.at, b.at, c};
+    for (auto _ : state) carry ? steps<true>(o, n_steps, panels, pairs) : steps<false>(o, n_steps, panels, pairs);
+    amx::release();
+    const double flops =
+        static_cast<double>(state.iterations()) * static_cast<double>(panels * pairs * n_steps) * 4 * 16384;
+    state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+    state.counters["amx_peak_frac"] = benchmark::Counter(flops / peak, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AmxStep)
+    ->ArgNames({"steps", "panels", "pairs", "carry", "misaligned"})
+    ->Args({8, 1, 1, 0, 0})   // 32 KiB: A and B in L1
+    ->Args({8, 1, 16, 0, 0})  // B tiles from L2
+    ->Args({8, 16, 1, 0, 0})  // A tiles from L2
+    ->Args({8, 4, 16, 0, 0})  // the kernel's group of 128 rows against 512 tokens
+    ->Args({8, 4, 16, 1, 0})  // ...carrying C between column chunks, as the kernel does
+    ->Args({8, 4, 16, 0, 1})  // ...with operands off their cache lines
+    ->Unit(benchmark::kMicrosecond);
+
+#endif
+
+}  // namespace
