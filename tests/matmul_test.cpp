@@ -213,6 +213,35 @@ TEST(Matmul, TileFriendlySizesMatchScalar) {
     }
 }
 
+// Most safetensors files start their data a few bytes past a cache line, and the AMX kernel loads
+// its weight tiles from where they lie: the same bits as from aligned weights, at every offset a
+// file can give, on the streamed path (16, 31 tokens) and the chunked one.
+TEST(Matmul, AmxGivesTheSameBitsForWeightsOffTheirCacheLines) {
+    const MatmulPath* amx = amx_matmul_path();
+    if (!amx) GTEST_SKIP() << "no AMX on this machine";
+    uint32_t seed = 4000;
+    for (int64_t rows : {16, 31, 48, 100})
+        for (int64_t in : {320, 896})
+            for (int64_t n_out : {33, 129}) {
+                const Problem p = make_problem(rows, in, n_out, DType::BF16, seed++);
+                MatmulInput input;
+                input.prepare(*amx, p.x.data(), p.rows, p.in, p.ldx, p.w.type);
+                const size_t bytes = p.w.u16.size() * sizeof(uint16_t);
+                std::vector<std::byte> buffer(bytes + 128);
+                std::byte* const line = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+                std::vector<std::vector<float>> ys;
+                for (size_t offset = 0; offset < 64; offset += 8) {
+                    std::memcpy(line + offset, p.w.u16.data(), bytes);
+                    ys.emplace_back(static_cast<size_t>(p.rows * p.ldy), kUntouched);
+                    for (const int64_t o0 : {int64_t{0}, int64_t{5}})
+                        amx->rows(input, line + offset, DType::BF16, o0, n_out, p.bias.data(), ys.back().data() + o0,
+                                  p.ldy);
+                    ASSERT_EQ(std::memcmp(ys.back().data(), ys.front().data(), ys.front().size() * sizeof(float)), 0)
+                        << "rows " << rows << " in " << in << " n_out " << n_out << " offset " << offset;
+                }
+            }
+}
+
 TEST(Matmul, AmxTilesHoldTokenColumnPairs) {
     const MatmulPath* amx = amx_matmul_path();
     if (!amx) GTEST_SKIP() << "no AMX on this machine";
