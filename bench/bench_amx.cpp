@@ -110,9 +110,7 @@ void BM_AmxStep(benchmark::State& state) {
     const Buffer b(static_cast<size_t>(pairs * 2 * n_steps * kTileBytes), offset, 2);
     std::vector<float> c_buf(static_cast<size_t>(panels * pairs * kBlockFloats + 16));
     float* const c = c_buf.data() + (16 - reinterpret_cast<uintptr_t>(c_buf.data()) % 64 / 4) % 16;
-    amx::TileConfig config;
-    for (int t = 0; t < 8; ++t) config.set(t, 16, 64);
-    amx::configure(config);
+    amx::configure(amx::whole_tiles());
     const Operands o{a.at, b.at, c};
     for (auto _ : state) carry ? steps<true>(o, n_steps, panels, pairs) : steps<false>(o, n_steps, panels, pairs);
     amx::release();

@@ -30,6 +30,14 @@ struct alignas(64) TileConfig {
 };
 static_assert(sizeof(TileConfig) == 64);
 
+// All eight tiles whole: 16 rows of 64 bytes. The matrix products and attention's 32-row products
+// both use it, so that going from one to the other reloads nothing.
+inline TileConfig whole_tiles() {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) c.set(t, 16, 64);
+    return c;
+}
+
 // Whether this CPU has AMX BF16 tiles and Linux lets the process use them: it hands out the 8 KiB
 // tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA), and
 // without it the first tile instruction kills the process.

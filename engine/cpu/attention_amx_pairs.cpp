@@ -80,8 +80,8 @@ ASCENT_AMX void product(const uint32_t* a, size_t a_stride, const uint32_t* b, s
     if constexpr (kCols == 2) _tile_stored(1, c + kStep, c_stride);
 }
 
-// Two row tiles of 16 by kCols column tiles, in steps of 16 pairs only, on matmul_amx.cpp's
-// configuration (tiles 0-3: C, 4 and 5: A, 6 and 7: B, all 16 x 64 bytes). Four C tiles in flight
+// Two row tiles of 16 by kCols column tiles, in steps of 16 pairs only, on amx::whole_tiles()
+// (tiles 0-3: C, 4 and 5: A, 6 and 7: B). Four C tiles in flight
 // where product() has two: with a head's 2 steps per product, two chains wait on TDPBF16PS's
 // latency more than they use its throughput.
 template <int kCols>
@@ -123,19 +123,13 @@ T* row_at(T* p, size_t r, size_t stride) {
     return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(p) + r * stride);
 }
 
-amx::TileConfig two_row_config() {
-    amx::TileConfig c;
-    for (int t = 0; t < 8; ++t) c.set(t, kStep, 64);
-    return c;
-}
-
 // `rows` rows of C over `cols` columns (a multiple of 16): 32 rows at a time where the pairs are
 // whole steps, the rest 16 or fewer at a time. A C element is the same chain either way.
 ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const uint32_t* b, size_t b_stride,
                          size_t pairs, size_t cols, float* c, size_t c_stride) {
     size_t r = 0;
     if (pairs % kStep == 0 && rows >= 2 * kStep) {
-        amx::configure(two_row_config());
+        amx::configure(amx::whole_tiles());
         for (; r + 2 * kStep <= rows; r += 2 * kStep) {
             const uint32_t* ar = row_at(a, r, a_stride);
             float* cr = row_at(c, r, c_stride);
@@ -154,9 +148,9 @@ ASCENT_AMX void products(size_t rows, const uint32_t* a, size_t a_stride, const 
         const uint32_t* ar = row_at(a, r, a_stride);
         float* cr = row_at(c, r, c_stride);
         size_t stride = c_stride;
-        thread_local std::vector<float> buf;
         if (tile_rows > m) {
-            cr = aligned_floats(buf, kStep * cols);
+            thread_local std::vector<float> scratch;
+            cr = aligned_floats(scratch, kStep * cols);
             stride = cols * sizeof(float);
         }
         amx::configure(product_config(tile_rows, pairs % kStep));

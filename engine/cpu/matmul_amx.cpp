@@ -35,8 +35,8 @@ constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
 amx::TileConfig tile_config(int weight_rows) {
-    amx::TileConfig c;
-    for (int t = 0; t < 8; ++t) c.set(t, t < 6 ? weight_rows : 16, 64);
+    amx::TileConfig c = amx::whole_tiles();
+    for (int t = 0; t < 6; ++t) c.set(t, weight_rows, 64);
     return c;
 }
 
