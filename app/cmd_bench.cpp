@@ -22,7 +22,7 @@ constexpr int kDefaultThroughputBatch = 16;
 struct BenchOptions {
     ModelOptions model;
     std::string input_lens = "32", output_lens = "128", modes;
-    int batch_size = 0, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32;
+    int batch_size = 0, num_iters = 5, warmup = 1, num_prompts = 8, roof_pairs = 32, peak_pairs = 3;
     bool ignore_eos = true, json = false, profile = false;
     std::string trace;  // latency: --trace FILE
     uint64_t seed = 0;
@@ -66,6 +66,7 @@ int run_bench(const BenchOptions& o, bool latency) {
     if (c.trace && !std::ofstream(o.trace, std::ios::trunc))
         input_error("--trace {}: cannot write this file ({})", o.trace, std::strerror(errno));
     c.roof_pairs = o.roof_pairs;
+    c.peak_pairs = o.peak_pairs;
     c.seed = o.seed;
     ModelOptions mo = o.model;
     int64_t need = 0;
@@ -123,6 +124,10 @@ Runner add_bench_command(CLI::App& root) {
     lat->add_option("--roof-pairs", o->roof_pairs,
                     "Decode steps per row and mode, each followed by a read of the weights: the decode roof (default 32, 0: none)")
         ->check(CLI::Range(0, 100000));
+    lat->add_option("--peak-pairs", o->peak_pairs,
+                    "Prefills per row and mode, each followed by a probe of the prefill unit's BF16 peak: the prefill peak "
+                    "share (default 3, 0: against the probes before and after the run)")
+        ->check(CLI::Range(0, 1000));
     lat->add_flag("--profile", o->profile,
                   "One more request per row and mode, timed kernel by kernel: where prefill and decode time goes");
     lat->add_option("--trace", o->trace,

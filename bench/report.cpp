@@ -14,12 +14,6 @@ namespace {
 std::string gb(double bytes_per_second) { return fmt::format("{:.1f}", bytes_per_second / 1e9); }
 double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved / roof : 0; }
 
-// BF16 weights on a machine with a matrix unit (AMX): the matmul path runs prefill there, far past
-// the vector unit's peak.
-bool prefill_on_matrix_unit(const Report& r) {
-    return r.roof.matrix_peak_flops > 0 && r.dtypes.find("BF16") != std::string::npos;
-}
-
 // The peak the table's prefill shares are of.
 double prefill_peak(const Report& r) { return prefill_on_matrix_unit(r) ? r.roof.matrix_peak_flops : r.roof.peak_flops; }
 
@@ -44,6 +38,20 @@ std::string header(const Report& r) {
             hi = std::max(hi, p.read_bytes_per_second);
         }
     }
+    double peak_lo = 0, peak_hi = 0;
+    size_t peak_pairs = 0;
+    for (const auto& row : r.latency) {
+        peak_pairs = std::max(peak_pairs, row.peak_pairs.size());
+        for (const auto& p : row.peak_pairs) {
+            peak_lo = peak_lo == 0 ? p.peak_flops_per_second : std::min(peak_lo, p.peak_flops_per_second);
+            peak_hi = std::max(peak_hi, p.peak_flops_per_second);
+        }
+    }
+    if (peak_hi > 0)
+        s += fmt::format("          prefill peak: {} prefills per row, each followed by a probe of the {} peak "
+                         "({:.1f}-{:.1f} GFLOP/s); peak % is the median of prefill FLOP/s over that probe's\n",
+                         peak_pairs, prefill_on_matrix_unit(r) ? "AMX tiles'" : "vector BF16", peak_lo / 1e9,
+                         peak_hi / 1e9);
     if (hi > 0)
         s += fmt::format("          decode roof: {} decode steps per row, each followed by a read of all the weights "
                          "(all threads, {}-{} GB/s); roof % is the median of step bytes/s over that read's\n",
@@ -149,20 +157,24 @@ std::string format_text(const Report& r) {
     if (r.command == "latency") {
         s += fmt::format("batch size {}, {} iterations after {} warm-up, EOS {}\n\n", r.config.batch_size,
                          r.config.num_iters, r.config.num_iters_warmup, r.config.ignore_eos ? "ignored" : "honoured");
-        s += "| mode  |   in |  out | avg lat s | p50 s  | p90 s  | TTFT ms | prompt tok/s | gen tok/s | decode GB/s (roof %) | roof GB/s | prefill GFLOP/s (peak %) | capture ms |\n";
-        s += "|-------|------|------|-----------|--------|--------|---------|--------------|-----------|----------------------|-----------|--------------------------|------------|\n";
+        s += "| mode  |   in |  out | avg lat s | p50 s  | p90 s  | TTFT ms | prompt tok/s | gen tok/s | decode GB/s (roof %) | roof GB/s | prefill GFLOP/s (peak %) | peak GFLOP/s | capture ms |\n";
+        s += "|-------|------|------|-----------|--------|--------|---------|--------------|-----------|----------------------|-----------|--------------------------|--------------|------------|\n";
         for (const auto& row : r.latency) {
             auto pct = [&](int p) {
                 for (auto& [k, v] : row.percentiles)
                     if (k == p) return v;
                 return 0.0;
             };
-            s += fmt::format("| {:<5} | {:>4} | {:>4} | {:>9.3f} | {:>6.3f} | {:>6.3f} | {:>7.1f} | {:>12.1f} | {:>9.1f} | {:>9} ({:>5.1f}%)    | {:>9} | {:>11.1f} ({:>5.1f}%)      | {:>10.1f} |\n",
+            // Paired where the row measured its peak pairs, else of the run's probes.
+            const bool paired = !row.peak_pairs.empty();
+            const double peak = paired ? row.side_peak_flops_per_second : prefill_peak(r);
+            const double prefill_share =
+                paired ? 100.0 * row.prefill_pair_peak_share : share(row.prefill_flops_per_second, peak);
+            s += fmt::format("| {:<5} | {:>4} | {:>4} | {:>9.3f} | {:>6.3f} | {:>6.3f} | {:>7.1f} | {:>12.1f} | {:>9.1f} | {:>9} ({:>5.1f}%)    | {:>9} | {:>11.1f} ({:>5.1f}%)      | {:>12.1f} | {:>10.1f} |\n",
                              mode_name(row.mode), row.input_len, row.output_len, row.avg, pct(50), pct(90),
                              row.ttft_seconds * 1e3, row.prompt_tokens_per_second, row.generation_tokens_per_second,
                              gb(row.decode_bytes_per_second), 100.0 * row.decode_roof_share, gb(row.side_read_bytes_per_second),
-                             row.prefill_flops_per_second / 1e9, share(row.prefill_flops_per_second, prefill_peak(r)),
-                             row.capture_seconds * 1e3);
+                             row.prefill_flops_per_second / 1e9, prefill_share, peak / 1e9, row.capture_seconds * 1e3);
         }
         s += format_profiles(r);
         if (r.latency.size() == 1) {
@@ -196,7 +208,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                     {"read_bandwidth_one_thread_bytes_per_s", r.roof.read_bytes_per_second_one_thread},
                     {"bf16_peak_flops_per_s", r.roof.peak_flops},
                     {"peak_kernel", r.roof.peak_kernel},
-                    {"matrix_bf16_peak_flops_per_s", r.roof.matrix_peak_flops}};
+                    {"matrix_bf16_peak_flops_per_s", r.roof.matrix_peak_flops},
+                    {"prefill_on_matrix_unit", prefill_on_matrix_unit(r)}};
     j["memory"] = {{"weights_bytes", r.weight_bytes},
                    {"kv_cache_bytes", r.kv_cache_bytes},
                    {"kv_cache_dtype", dtype_name(r.config.session.kv_dtype)},
@@ -240,6 +253,9 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"prefill_flops_per_s", row.prefill_flops_per_second},
                         {"prefill_peak_share", r.roof.peak_flops > 0 ? row.prefill_flops_per_second / r.roof.peak_flops : 0},
                         {"prefill_matrix_peak_share", r.roof.matrix_peak_flops > 0 ? row.prefill_flops_per_second / r.roof.matrix_peak_flops : 0},
+                        {"prefill_peak_pairs", row.peak_pairs.size()},
+                        {"prefill_side_peak_flops_per_s", row.side_peak_flops_per_second},
+                        {"prefill_pair_peak_share", row.prefill_pair_peak_share},
                         {"capture_s", row.capture_seconds}});
     }
     for (const auto& row : r.throughput)

@@ -17,6 +17,10 @@
 
 namespace ascent::bench {
 
+bool prefill_on_matrix_unit(const Report& r) {
+    return r.roof.prefill_on_matrix_unit && r.dtypes.find("BF16") != std::string::npos;
+}
+
 namespace {
 
 class Progress {
@@ -176,6 +180,15 @@ void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost,
     }
     row.prefill_flops = prefill_flops(cost, row.input_len);
     row.prefill_flops_per_second = b * row.prefill_flops / row.prefill_seconds;
+    if (!row.peak_pairs.empty()) {
+        std::vector<double> peaks, shares;
+        for (const auto& p : row.peak_pairs) {
+            peaks.push_back(p.peak_flops_per_second);
+            shares.push_back(p.peak_flops_per_second > 0 ? p.prefill_flops_per_second / p.peak_flops_per_second : 0);
+        }
+        row.side_peak_flops_per_second = percentile(peaks, 50);
+        row.prefill_pair_peak_share = percentile(shares, 50);
+    }
 }
 
 // One more request outside the timed iterations, fed step by step so that prefill and decode are
@@ -257,6 +270,32 @@ void measure_roof_pairs(Session& s, Backend& backend, const Model& model, const 
         }
 }
 
+// The cell's prompts prefilled once more per pair and mode, each followed by a probe of the
+// prefill unit's peak; modes take turns pair by pair, as in measure_roof_pairs.
+void measure_peak_pairs(Session& s, Backend& backend, const StepCost& cost, bool matrix_unit,
+                        const std::vector<std::vector<int32_t>>& prompts, const BenchConfig& c,
+                        std::vector<LatencyRow>& rows) {
+    using Clock = std::chrono::steady_clock;
+    std::vector<int32_t> seqs;
+    std::vector<std::span<const int32_t>> spans;
+    for (size_t q = 0; q < prompts.size(); ++q) {
+        seqs.push_back(static_cast<int32_t>(q));
+        spans.emplace_back(prompts[q]);
+    }
+    const double flops = static_cast<double>(prompts.size()) * prefill_flops(cost, static_cast<int64_t>(prompts[0].size()));
+    for (int i = 0; i < c.peak_pairs; ++i)
+        for (LatencyRow& row : rows) {
+            stop_if_cancelled(c);
+            s.set_mode(row.mode);
+            for (int32_t q : seqs) s.rewind(0, q);
+            const auto t0 = Clock::now();
+            if (!s.prefill(seqs, spans, c.cancel)) throw Interrupted();
+            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            const double peak = backend.probe_peak_flops(matrix_unit);
+            if (seconds > 0) row.peak_pairs.push_back({flops / seconds, peak});
+        }
+}
+
 double total_capture_seconds(const Session& s) {
     double t = 0;
     for (const auto& g : s.graphs()) t += g.capture_seconds;
@@ -275,8 +314,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
     Session s(prof, *m.model, session_for(c, c.batch_size));
     std::mt19937_64 rng(c.seed);
     const int per_row = c.num_iters + c.num_iters_warmup;
-    int pair_cells = 0;  // output lengths that measure roof pairs: one step of the bar per cell
-    for (int64_t out : c.output_lens) pair_cells += c.roof_pairs > 0 && out > 1 ? 1 : 0;
+    int pair_cells = 0;  // pair measurements (decode roof, prefill peak): one step of the bar each per cell
+    for (int64_t out : c.output_lens) pair_cells += (c.roof_pairs > 0 && out > 1 ? 1 : 0) + (c.peak_pairs > 0 ? 1 : 0);
     Progress bar(c.progress,
                  (per_row * static_cast<int>(c.output_lens.size() * c.modes.size()) + pair_cells) *
                      static_cast<int>(c.input_lens.size()),
@@ -308,6 +347,10 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                 }
             if (c.roof_pairs > 0 && out > 1) {
                 measure_roof_pairs(s, *m.backend, *m.model, cost, kv_elem, in, c, rows);
+                bar.step();
+            }
+            if (c.peak_pairs > 0) {
+                measure_peak_pairs(s, *m.backend, cost, prefill_on_matrix_unit(r), prompts, c, rows);
                 bar.step();
             }
             for (auto& row : rows) {

@@ -30,6 +30,7 @@ struct BenchConfig {
     bool profile = false;          // latency: one more request per row and mode, timed kernel by kernel
     bool trace = false;            // and its timeline (prefill, the first decode steps) recorded too
     int roof_pairs = 32;           // latency: decode steps per row and mode each paired with a read of the weights
+    int peak_pairs = 3;            // latency: prefills per row and mode each paired with a peak probe
     uint64_t seed = 0;
     SessionOptions session;        // context, KV dtype
     // Set (by Ctrl-C) to stop: the run throws Interrupted at the next decode step.
@@ -70,6 +71,16 @@ struct LatencyRow {
     double decode_roof_share = 0;           // median over pairs of step bytes/s over read bytes/s
     double prefill_flops = 0;
     double prefill_flops_per_second = 0;
+    // The prefill peak, measured the same way: the row's prefill once more, then a probe of the
+    // BF16 peak of the unit prefill runs on (RooflineProbe::prefill_on_matrix_unit). On a machine
+    // whose cores a neighbour shares, that peak itself halves and recovers by the second.
+    struct PeakPair {
+        double prefill_flops_per_second = 0;
+        double peak_flops_per_second = 0;
+    };
+    std::vector<PeakPair> peak_pairs;
+    double side_peak_flops_per_second = 0;  // median probe of the pairs
+    double prefill_pair_peak_share = 0;     // median over pairs of prefill FLOP/s over peak FLOP/s
     double capture_seconds = 0;         // graph mode: capture of the buckets this row used
 };
 
@@ -126,6 +137,10 @@ struct Report {
 
 Report run_latency(models::LoadedModel& m, const BenchConfig& c);
 Report run_throughput(models::LoadedModel& m, const BenchConfig& c);
+
+// BF16 weights where the backend runs BF16 prefill on a matrix unit (AMX), far past the vector
+// unit's peak: that unit's peak is then the prefill's yardstick.
+bool prefill_on_matrix_unit(const Report& r);
 
 std::string format_text(const Report& r);
 nlohmann::ordered_json to_json(const Report& r);

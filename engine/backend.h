@@ -74,6 +74,9 @@ struct RooflineProbe {
     double peak_flops = 0;             // dot-product peak in the weights' precision (BF16), vector unit
     std::string peak_kernel;           // how the peak was measured
     double matrix_peak_flops = 0;      // a matrix unit's BF16 peak (AMX tiles), 0 when there is none
+    // Whether BF16 prefill runs on that matrix unit: not where there is none, nor where the
+    // backend was told to keep to the vector unit (ASCENT_SIMD). Its peak is then the prefill's.
+    bool prefill_on_matrix_unit = false;
 };
 
 class Backend {
@@ -102,6 +105,9 @@ public:
     // at the same moment: machines whose bandwidth changes by the second (a VM's cores moved
     // between dies, neighbours' traffic) make an earlier or best-of probe the wrong yardstick.
     virtual double probe_weight_read_bandwidth() = 0;
+    // The BF16 peak (FLOP/s) of the vector unit, or of the matrix unit (0 without one), right now
+    // in about 50 ms: the yardstick beside a prefill timed at the same moment, for the same reason.
+    virtual double probe_peak_flops(bool matrix_unit) = 0;
     // Seconds each of the backend's threads has spent running kernel work while accounting was
     // on, by thread (empty where the backend does not count). A step's wall time minus a thread's
     // share is what that core spent waiting: for the others, for the caller, for the next kernel.

@@ -63,6 +63,7 @@ public:
     BackendMemory memory() const override { return b_.memory(); }
     RooflineProbe probe_roofline() override { return b_.probe_roofline(); }
     double probe_weight_read_bandwidth() override { return b_.probe_weight_read_bandwidth(); }
+    double probe_peak_flops(bool matrix_unit) override { return b_.probe_peak_flops(matrix_unit); }
     void set_thread_accounting(bool on) override { b_.set_thread_accounting(on); }
     std::vector<double> thread_busy_seconds() const override { return b_.thread_busy_seconds(); }
     void set_thread_tracing(bool on) override { b_.set_thread_tracing(on); }

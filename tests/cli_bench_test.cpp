@@ -101,6 +101,54 @@ TEST(CliBench, ReportNamesTheKernelsAndAscentSimdChoosesThem) {
     EXPECT_EQ(chosen.find("amx"), std::string::npos) << chosen;
 }
 
+// --peak-pairs: the prefill's share of the peak is measured in pairs, each prefill beside a probe of
+// the peak of the unit that ran it: AMX tiles for BF16 weights where the matrix products use them,
+// the vector unit where ASCENT_SIMD keeps them there.
+TEST(CliBench, PrefillPeakIsPairedWithTheUnitPrefillRanOn) {
+    const std::string model = qwen3_tiny_chat_model("bench_peak_pairs").string();
+    const std::vector<std::string> args{"bench", "latency", "-m", model, "--input-len", "40", "--output-len", "1",
+                                        "--num-iters", "1", "--roof-pairs", "0", "--peak-pairs", "2", "--json"};
+    for (const bool vector_only : {false, true}) {
+        RunOptions o;
+        if (vector_only) o.env = {{"ASCENT_SIMD", "avx512bf16"}};
+        auto r = run_ascent(args, o);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const json j = json::parse(r.out);
+        const json& machine = j["machine"];
+        const json& row = j["rows"][0];
+        const bool amx = j["backend"].get<std::string>().find("+amx matmul") != std::string::npos;
+        EXPECT_TRUE(!vector_only || !amx) << j["backend"];
+        EXPECT_EQ(machine["prefill_on_matrix_unit"].get<bool>(), amx) << j["backend"];
+        EXPECT_EQ(row["prefill_peak_pairs"], 2);
+        EXPECT_GT(row["prefill_pair_peak_share"].get<double>(), 0);
+        // The AMX peak is tens of times the vector unit's: the probe measured the right one.
+        const double side = row["prefill_side_peak_flops_per_s"].get<double>();
+        const double vector_peak = machine["bf16_peak_flops_per_s"].get<double>();
+        const double matrix_peak = machine["matrix_bf16_peak_flops_per_s"].get<double>();
+        if (amx) {
+            EXPECT_GT(side, 4 * vector_peak) << r.out;
+        } else {
+            EXPECT_GT(side, vector_peak / 4) << r.out;
+            EXPECT_LT(side, 4 * vector_peak) << r.out;
+            if (matrix_peak > 0) EXPECT_LT(side, matrix_peak / 4) << r.out;
+        }
+    }
+    // The text names the pairs in the header; without them, it does not.
+    auto text = run_ascent({"bench", "latency", "-m", model, "--input-len", "40", "--output-len", "1", "--num-iters",
+                            "1", "--roof-pairs", "0", "--peak-pairs", "2"});
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("prefill peak: 2 prefills per row, each followed by a probe of the "), std::string::npos)
+        << text.out;
+    text = run_ascent({"bench", "latency", "-m", model, "--input-len", "40", "--output-len", "1", "--num-iters", "1",
+                       "--roof-pairs", "0", "--peak-pairs", "0", "--json"});
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_EQ(json::parse(text.out)["rows"][0]["prefill_peak_pairs"], 0);
+    EXPECT_EQ(json::parse(text.out)["rows"][0]["prefill_pair_peak_share"].get<double>(), 0);
+    auto bad = run_ascent({"bench", "latency", "-m", model, "--peak-pairs", "-1"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("--peak-pairs"), std::string::npos) << bad.err;
+}
+
 // --roof-pairs: how many decode steps measure the roof; 0 leaves the roof out, and says so.
 TEST(CliBench, RoofPairsCanBeChosenOrLeftOut) {
     auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "12",
@@ -300,7 +348,9 @@ TEST(CliBench, ThroughputAndTextReport) {
     EXPECT_EQ(j["rows"][0]["output_tokens"], 9);
     EXPECT_EQ(j["rows"][0]["prompt_tokens"], 18);
     EXPECT_GT(j["rows"][0]["requests_per_s"].get<double>(), 0);
-    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "2"});
+    // Without peak pairs, the shares are of the peaks this header line gives.
+    auto t = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "2",
+                         "--peak-pairs", "0"});
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_NE(t.out.find("Avg latency:"), std::string::npos) << t.out;
     EXPECT_NE(t.out.find("90% percentile latency:"), std::string::npos);
@@ -326,8 +376,10 @@ TEST(CliBench, ThroughputAndTextReport) {
     std::vector<std::string> cells;
     for (size_t b = row_at + 2, e; (e = t.out.find('|', b)) != std::string::npos && t.out[b] != '\n'; b = e + 1)
         cells.push_back(t.out.substr(b, e - b));
-    ASSERT_GE(cells.size(), 13u) << t.out;
-    const std::string& prefill = cells[12];  // "  GFLOP/s ( share%)"
+    ASSERT_GE(cells.size(), 14u) << t.out;
+    const std::string& prefill = cells[11];  // "  GFLOP/s ( share%)"
+    ASSERT_NE(prefill.find('('), std::string::npos) << t.out;
+    EXPECT_NEAR(std::stod(cells[12]), peak, 0.051) << t.out;  // the peak column: the header's
     const double gflops = std::stod(prefill), pct = std::stod(prefill.substr(prefill.find('(') + 1));
     EXPECT_NEAR(pct, 100.0 * gflops / peak, 0.1 + 0.001 * pct) << line << "\n" << prefill;
     auto one = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "1"});

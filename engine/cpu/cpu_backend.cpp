@@ -170,7 +170,14 @@ RooflineProbe CpuBackend::probe_roofline() {
     r.peak_flops = peak.flops_per_second;
     r.peak_kernel = peak.kernel;
     r.matrix_peak_flops = measure_amx_bf16_peak(pool_).flops_per_second;
+    // ASCENT_SIMD=avx512bf16 keeps the products on the vector unit even where AMX tiles exist.
+    r.prefill_on_matrix_unit = amx_matmul_path() && &active_matmul_path() == amx_matmul_path();
     return r;
+}
+
+double CpuBackend::probe_peak_flops(bool matrix_unit) {
+    constexpr double kSeconds = 0.05;
+    return (matrix_unit ? measure_amx_bf16_peak(pool_, kSeconds) : measure_bf16_peak(pool_, kSeconds)).flops_per_second;
 }
 
 std::vector<ThreadSpan> CpuBackend::take_thread_trace() {

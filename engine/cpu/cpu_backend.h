@@ -33,6 +33,7 @@ public:
     BackendMemory memory() const override;
     RooflineProbe probe_roofline() override;
     double probe_weight_read_bandwidth() override;
+    double probe_peak_flops(bool matrix_unit) override;
     void set_thread_accounting(bool on) override { pool_.set_accounting(on); }
     std::vector<double> thread_busy_seconds() const override { return pool_.busy_seconds(); }
     void set_thread_tracing(bool on) override { pool_.set_tracing(on); }
