@@ -15,8 +15,18 @@
 //    step does (the earlier measurements that blamed L2 had operands from malloc).
 // The kernel itself, single thread on a cache-resident 896 x 896 product, runs at 30-40%: the C
 // carry, and transposing C on the way out (13% of its profile), are the rest.
+//
+// BM_AmxKernel runs the kernel itself on layer shapes (2026-12, same machine, a neighbour often
+// sharing the cores, so ratios within one run only). On one hot 128-row group it comes within
+// 75-90% of the step with C carried. Gate's 4864 x 896 weights against 512 tokens ran 2.2-2.5x
+// slower writing their whole 10 MiB output than in 128-row blocks into one L2-sized buffer (5
+// runs, e.g. 444 against 960 GFLOP/s): the output stream, whose write-allocates push the tokens'
+// B tiles out of L2, not the tile arithmetic, is what the kernel loses at full size. The model's
+// fused gate/up product already writes into such blocks; q/k/v, o and down write their outputs
+// whole. Non-temporal stores for C were within the noise.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -28,6 +38,7 @@
 #if defined(__x86_64__) && defined(__linux__)
 #include "engine/cpu/amx_tiles.h"
 #include "engine/cpu/matmul_path.h"
+#include "engine/cpu/matmul.h"
 #endif
 
 using namespace ascent;
@@ -128,6 +139,42 @@ BENCHMARK(BM_AmxStep)
     ->Args({8, 4, 16, 1, 0})  // ...carrying C between column chunks, as the kernel does
     ->Args({8, 4, 16, 0, 1})  // ...with operands off their cache lines
     ->Unit(benchmark::kMicrosecond);
+
+// The kernel itself (matmul_rows on the AMX path) on one thread, over a Qwen2-0.5B layer shape of
+// `n_out` x `in` weights (64-byte aligned) against `tokens` tokens whose B tiles are prepared once,
+// outside the loop. The outputs go to y in blocks of `block` weight rows: one block writes the
+// whole [tokens, n_out] product (10 MiB for gate at 512 tokens), as a lone product does; blocks of
+// 128 rows reuse one [tokens, 128] buffer that stays in L2, as the fused gate/up product's
+// scratch does. The difference is what the output stream costs the kernel.
+void BM_AmxKernel(benchmark::State& state) {
+    const int64_t n_out = state.range(0), in = state.range(1), tokens = state.range(2), block = state.range(3);
+    const MatmulPath* path = amx_matmul_path();
+    if (!path) {
+        state.SkipWithError("this CPU has no AMX BF16 tiles (or Linux does not grant them)");
+        return;
+    }
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    std::vector<float> x(static_cast<size_t>(tokens * in));
+    for (auto& v : x) v = dist(rng);
+    const Buffer w(static_cast<size_t>(n_out * in * 2), 0, 4);
+    std::vector<float> y(static_cast<size_t>(tokens * block));
+    MatmulInput input;
+    input.prepare(*path, x.data(), tokens, in, in, DType::BF16);
+    for (auto _ : state)
+        for (int64_t o0 = 0; o0 < n_out; o0 += block)
+            matmul_rows(input, w.at, DType::BF16, o0, std::min(n_out, o0 + block), nullptr, y.data(), block);
+    const double flops = static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(n_out * tokens * in);
+    state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AmxKernel)
+    ->ArgNames({"n_out", "in", "tokens", "block"})
+    ->Args({128, 896, 512, 128})    // one hot group
+    ->Args({896, 896, 512, 896})    // q, o
+    ->Args({4864, 896, 512, 4864})  // gate alone: a 10 MiB output stream
+    ->Args({4864, 896, 512, 128})   // gate in L2-sized blocks
+    ->Args({896, 4864, 512, 896})   // down
+    ->Unit(benchmark::kMillisecond);
 
 #endif
 
