@@ -4,13 +4,16 @@
 // and 2 key heads of 64 per token; SwiGLU and add run over a token's 4864 MLP and 896 hidden
 // values. Counters: elements/s and the bytes each kernel reads and writes per second.
 //
-// Read off a KVM Xeon (2026-12, AVX-512): SwiGLU is the slow one, about 1e9 elements/s on one
-// core (16 lanes: some 30-45 cycles a vector, compute bound, not memory: 12 GB/s), the exponential
-// and the division each about half. Over a 512-token prefill that is about 60 ms of one core's
-// time in all 24 layers. Replacing the division by the reciprocal estimate and two Newton steps
-// measured 8-25% slower (more instructions on the same two vector ports).
+// Read off a KVM Xeon (2026-12, AVX-512, a neighbour often sharing the core): SwiGLU is the slow
+// one, compute bound where its operands are in cache. With Highway's Exp and a division it ran
+// about 1e9 elements/s on a decode row (some 30-45 cycles per 16-lane vector); with the shorter
+// exponential of kernels_hwy.cpp, 1.2-1.4e9 (1.13-1.26x, four alternating runs of both builds);
+// over a prefill's blocks, whose 10 MiB output stream shares the time, 1.0-1.25x. Replacing the
+// division by the reciprocal estimate and two Newton steps measured 8-25% slower (more
+// instructions on the same two vector ports).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -58,14 +61,23 @@ void BM_RmsNorm(benchmark::State& state) {
     rates(state, k, n, n * 4 * 3);  // x twice, out once (w stays in L1)
 }
 
+// As the fused gate/up product runs it: per block of 128 outputs, from that block's gate and up
+// products in a thread's L2-sized scratch ([tokens, 128] each) into the output rows.
 void BM_Swiglu(benchmark::State& state) {
     const KernelSet& k = set_arg(state.range(0));
-    const auto n = static_cast<size_t>(state.range(1) * kInter);
-    const auto g = randoms(n, 3, 4.f), u = randoms(n, 4);
-    std::vector<float> out(n);
-    for (auto _ : state) k.swiglu(g.data(), u.data(), out.data(), n);
+    const int64_t tokens = state.range(1), block = std::min<int64_t>(128, kInter);
+    const auto g = randoms(static_cast<size_t>(tokens * block), 3, 4.f);
+    const auto u = randoms(g.size(), 4);
+    std::vector<float> out(static_cast<size_t>(tokens * kInter));
+    for (auto _ : state)
+        for (int64_t o0 = 0; o0 < kInter; o0 += block) {
+            const int64_t w = std::min(block, kInter - o0);
+            for (int64_t r = 0; r < tokens; ++r)
+                k.swiglu(g.data() + r * w, u.data() + r * w, out.data() + r * kInter + o0, static_cast<size_t>(w));
+        }
     benchmark::DoNotOptimize(out.data());
-    rates(state, k, static_cast<double>(n), static_cast<double>(n) * 4 * 3);
+    const auto n = static_cast<double>(tokens * kInter);
+    rates(state, k, n, n * 4 * 3);
 }
 
 void BM_Add(benchmark::State& state) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "engine/cpu/kernels.h"
@@ -81,6 +82,34 @@ TEST(Kernels, ElementwiseMatchScalar) {
             check("rope_head");
         }
     }
+}
+
+// SwiGLU's sigmoid uses its own exponential (kernels_hwy.cpp): within a few ulp of the exact
+// value over the whole range where it is a normal float, saturating beyond it, and NaN stays NaN.
+TEST(Kernels, SwigluIsAccurateOverItsRangeAndKeepsNaN) {
+    const auto& v = simd_kernels();
+    const size_t n = 200001;  // odd: the tail too
+    std::vector<float> g(n), ones(n, 1.f), out(n);
+    for (size_t i = 0; i < n; ++i) g[i] = -100.f + 200.f * static_cast<float>(i) / static_cast<float>(n - 1);
+    v.swiglu(g.data(), ones.data(), out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+        const double x = g[i], exact = x / (1.0 + std::exp(-x));
+        if (std::fabs(exact) > 1e-30)
+            ASSERT_NEAR(out[i], exact, 4.8e-7 * std::fabs(exact)) << "g=" << g[i];
+        else  // far below any activation's scale: only its size matters
+            ASSERT_LE(std::fabs(out[i]), 1e-30f) << "g=" << g[i];
+    }
+    std::vector<float> special{std::nanf(""), 0.f, -0.f, 1e-3f, -1e-3f, 88.7f, -88.7f, 1e30f, -1e30f,
+                               std::numeric_limits<float>::infinity(), 3.f, -3.f, std::nanf(""), 5.f, 6.f, 7.f, 8.f};
+    std::vector<float> u(special.size(), 2.f), y(special.size());
+    v.swiglu(special.data(), u.data(), y.data(), special.size());
+    EXPECT_TRUE(std::isnan(y[0]));
+    EXPECT_TRUE(std::isnan(y[12]));
+    EXPECT_EQ(y[1], 0.f);
+    EXPECT_EQ(y[7], 2e30f);
+    EXPECT_LE(std::fabs(y[8]), 1e-30f);
+    EXPECT_TRUE(std::isinf(y[9]) && y[9] > 0);
+    EXPECT_NEAR(y[10], 2 * 3 / (1 + std::exp(-3.0)), 1e-6);
 }
 
 TEST(DTypes, ConversionsRoundTripAndRound) {
