@@ -11,6 +11,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "engine/cpu/exp_hwy-inl.h"
 
 #include <algorithm>
 #include <cstring>
@@ -31,24 +32,14 @@ using VF = hn::Vec<DF>;
 // The max of a query that has seen no position yet; also marks an empty partial.
 constexpr float kEmpty = -std::numeric_limits<float>::infinity();
 
-// e^x for a softmax's x = score - max <= 0, in about half the operations of hn::Exp: x = n ln2 + r
-// with |r| <= ln2 / 2 (ln2 in two parts), e^r by Cephes' expf polynomial (about 1 ulp), 2^n added
-// into the exponent. x is clamped at -86 so that 2^n stays normal: e^-86 (4e-38) instead of
-// smaller weights, nothing next to the max's weight of 1. Used by every layout, so a position's
-// weight keeps the same bits in a prefill and in a decode step.
+// e^x for a softmax's x = score - max <= 0 (exp_hwy-inl.h), 2^n added into the exponent. x is
+// clamped at -86 so that 2^n stays normal: e^-86 (4e-38) instead of smaller weights, nothing next
+// to the max's weight of 1. Used by every layout, so a position's weight keeps the same bits in a
+// prefill and in a decode step.
 HWY_INLINE VF SoftmaxExp(DF d, VF x) {
     const hn::RebindToSigned<DF> di;
-    x = hn::Max(x, hn::Set(d, -86.f));
-    const VF n = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
-    VF r = hn::MulAdd(n, hn::Set(d, -0.693359375f), x);
-    r = hn::MulAdd(n, hn::Set(d, 2.12194440e-4f), r);
-    VF p = hn::Set(d, 1.9875691500e-4f);
-    p = hn::MulAdd(p, r, hn::Set(d, 1.3981999507e-3f));
-    p = hn::MulAdd(p, r, hn::Set(d, 8.3334519073e-3f));
-    p = hn::MulAdd(p, r, hn::Set(d, 4.1665795894e-2f));
-    p = hn::MulAdd(p, r, hn::Set(d, 1.6666665459e-1f));
-    p = hn::MulAdd(p, r, hn::Set(d, 5.0000001201e-1f));
-    p = hn::Add(hn::MulAdd(p, hn::Mul(r, r), r), hn::Set(d, 1.f));
+    VF n, p;
+    ExpParts(d, hn::Max(x, hn::Set(d, -86.f)), n, p);
     return hn::BitCast(d, hn::Add(hn::BitCast(di, p), hn::ShiftLeft<23>(hn::ConvertTo(di, n))));
 }
 

@@ -7,6 +7,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "engine/cpu/exp_hwy-inl.h"
 
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/attention_kernels.h"
@@ -79,27 +80,16 @@ void ScaleMul(const float* x, float scale, const float* w, float* out, size_t n)
     for (; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
-// e^x for SwiGLU's sigmoid, within about 2 ulp: x = n ln2 + r with |r| <= ln2/2, and e^r from
-// Cephes' expf polynomial. x is clamped to [-87.3, 89]: below, 2^n would leave the normal floats
-// (the sigmoid is 1 to f32 there anyway); above, n = 128 makes 2^n exactly infinity, as e^x is
-// from 88.73 on, so the SiLU of a very negative gate is 0. Highway's Exp also covers denormal
-// results, at half again the instructions, and SwiGLU is bound by its instruction count
-// (bench_kernels).
+// e^x for SwiGLU's sigmoid (exp_hwy-inl.h), within about 2 ulp. x is clamped to [-87.3, 89]:
+// below, 2^n would leave the normal floats (the sigmoid is 1 to f32 there anyway); above, n = 128
+// makes 2^n exactly infinity, as e^x is from 88.73 on, so the SiLU of a very negative gate is 0.
+// Highway's Exp also covers denormal results, at half again the instructions, and SwiGLU is bound
+// by its instruction count (bench_kernels).
 HWY_INLINE hn::Vec<DF> ExpForSigmoid(DF d, hn::Vec<DF> x) {
     const hn::RebindToSigned<DF> di;
-    x = hn::Min(hn::Max(x, hn::Set(d, -87.3f)), hn::Set(d, 89.f));
-    const auto n = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
-    auto r = hn::NegMulAdd(n, hn::Set(d, 0.693359375f), x);  // ln 2 in two parts: n * the first is exact
-    r = hn::NegMulAdd(n, hn::Set(d, -2.12194440e-4f), r);
-    auto p = hn::Set(d, 1.9875691500e-4f);
-    p = hn::MulAdd(p, r, hn::Set(d, 1.3981999507e-3f));
-    p = hn::MulAdd(p, r, hn::Set(d, 8.3334519073e-3f));
-    p = hn::MulAdd(p, r, hn::Set(d, 4.1665795894e-2f));
-    p = hn::MulAdd(p, r, hn::Set(d, 1.6666665459e-1f));
-    p = hn::MulAdd(p, r, hn::Set(d, 5.0000001201e-1f));
-    p = hn::MulAdd(p, hn::Mul(r, r), hn::Add(r, hn::Set(d, 1.f)));
-    const auto two_n = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
-    return hn::Mul(p, hn::BitCast(d, two_n));
+    hn::Vec<DF> n, p;
+    ExpParts(d, hn::Min(hn::Max(x, hn::Set(d, -87.3f)), hn::Set(d, 89.f)), n, p);
+    return hn::Mul(p, hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)))));
 }
 
 // A NaN gate stays NaN (the clamp would make it a number): a corrupt activation must not turn
