@@ -17,6 +17,24 @@ double share(double achieved, double roof) { return roof > 0 ? 100.0 * achieved 
 // The peak the table's prefill shares are of.
 double prefill_peak(const Report& r) { return prefill_on_matrix_unit(r) ? r.roof.matrix_peak_flops : r.roof.peak_flops; }
 
+// The lowest and highest probe of a kind of pairs over every row, and the most pairs a row has.
+struct ProbeRange {
+    double lo = 0, hi = 0;
+    size_t pairs = 0;
+};
+template <class Pair>
+ProbeRange probe_range(const Report& r, std::vector<Pair> LatencyRow::*pairs, double Pair::*probe) {
+    ProbeRange out;
+    for (const auto& row : r.latency) {
+        out.pairs = std::max(out.pairs, (row.*pairs).size());
+        for (const Pair& p : row.*pairs) {
+            out.lo = out.lo == 0 ? p.*probe : std::min(out.lo, p.*probe);
+            out.hi = std::max(out.hi, p.*probe);
+        }
+    }
+    return out;
+}
+
 std::string header(const Report& r) {
     std::string s = fmt::format("ascent bench {}: {} ({}, {})\n", r.command, r.model, r.architecture, r.dtypes);
     s += fmt::format("backend:  {}\n", r.backend);
@@ -29,33 +47,17 @@ std::string header(const Report& r) {
         s += fmt::format("; AMX tiles {:.1f} GFLOP/s{}", r.roof.matrix_peak_flops / 1e9,
                          prefill_on_matrix_unit(r) ? " (the prefill peak)" : "");
     s += "\n";
-    double lo = 0, hi = 0;
-    size_t pairs = 0;
-    for (const auto& row : r.latency) {
-        pairs = std::max(pairs, row.roof_pairs.size());
-        for (const auto& p : row.roof_pairs) {
-            lo = lo == 0 ? p.read_bytes_per_second : std::min(lo, p.read_bytes_per_second);
-            hi = std::max(hi, p.read_bytes_per_second);
-        }
-    }
-    double peak_lo = 0, peak_hi = 0;
-    size_t peak_pairs = 0;
-    for (const auto& row : r.latency) {
-        peak_pairs = std::max(peak_pairs, row.peak_pairs.size());
-        for (const auto& p : row.peak_pairs) {
-            peak_lo = peak_lo == 0 ? p.peak_flops_per_second : std::min(peak_lo, p.peak_flops_per_second);
-            peak_hi = std::max(peak_hi, p.peak_flops_per_second);
-        }
-    }
-    if (peak_hi > 0)
+    const ProbeRange peak = probe_range(r, &LatencyRow::peak_pairs, &LatencyRow::PeakPair::peak_flops_per_second);
+    if (peak.hi > 0)
         s += fmt::format("          prefill peak: {} prefills per row, each followed by a probe of the {} peak "
                          "({:.1f}-{:.1f} GFLOP/s); peak % is the median of prefill FLOP/s over that probe's\n",
-                         peak_pairs, prefill_on_matrix_unit(r) ? "AMX tiles'" : "vector BF16", peak_lo / 1e9,
-                         peak_hi / 1e9);
-    if (hi > 0)
+                         peak.pairs, prefill_on_matrix_unit(r) ? "AMX tiles'" : "vector BF16", peak.lo / 1e9,
+                         peak.hi / 1e9);
+    const ProbeRange roof = probe_range(r, &LatencyRow::roof_pairs, &LatencyRow::RoofPair::read_bytes_per_second);
+    if (roof.hi > 0)
         s += fmt::format("          decode roof: {} decode steps per row, each followed by a read of all the weights "
                          "(all threads, {}-{} GB/s); roof % is the median of step bytes/s over that read's\n",
-                         pairs, gb(lo), gb(hi));
+                         roof.pairs, gb(roof.lo), gb(roof.hi));
     s += fmt::format("memory:   weights {}, KV cache {} ({}), graph arena {}, peak RSS {}\n", human_bytes(r.weight_bytes),
                      human_bytes(r.kv_cache_bytes), dtype_name(r.config.session.kv_dtype), human_bytes(r.arena_bytes), human_bytes(r.peak_rss_bytes));
     return s;

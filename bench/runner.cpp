@@ -149,6 +149,22 @@ double percentile(std::vector<double> v, double p) {
 
 namespace {
 
+// Over a row's pairs (a figure measured, then the probe of its roof): the median probe, and the
+// median share of the figure in its own probe. Medians: a pair during which the machine changed
+// state is an outlier either way. Both stay 0 without pairs.
+template <class Pair>
+void pair_medians(const std::vector<Pair>& pairs, double Pair::*figure, double Pair::*probe, double& median_probe,
+                  double& median_share) {
+    if (pairs.empty()) return;
+    std::vector<double> probes, shares;
+    for (const Pair& p : pairs) {
+        probes.push_back(p.*probe);
+        shares.push_back(p.*probe > 0 ? p.*figure / p.*probe : 0);
+    }
+    median_probe = percentile(probes, 50);
+    median_share = percentile(shares, 50);
+}
+
 void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost, const Model& model, size_t kv_elem) {
     const double n = static_cast<double>(num_iters), b = static_cast<double>(batch);
     row.prefill_seconds /= n;
@@ -168,27 +184,13 @@ void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost,
     const double mean_ctx = static_cast<double>(row.input_len) + gen_per_request / 2.0;
     row.decode_bytes_per_token = cost.weight_bytes / b + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
     row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
-    if (!row.roof_pairs.empty()) {
-        std::vector<double> reads, shares;
-        for (const auto& p : row.roof_pairs) {
-            reads.push_back(p.read_bytes_per_second);
-            shares.push_back(p.read_bytes_per_second > 0 ? p.step_bytes_per_second / p.read_bytes_per_second : 0);
-        }
-        // Medians: a pair during which the machine changed state is an outlier either way.
-        row.side_read_bytes_per_second = percentile(reads, 50);
-        row.decode_roof_share = percentile(shares, 50);
-    }
+    pair_medians(row.roof_pairs, &LatencyRow::RoofPair::step_bytes_per_second,
+                 &LatencyRow::RoofPair::read_bytes_per_second, row.side_read_bytes_per_second, row.decode_roof_share);
     row.prefill_flops = prefill_flops(cost, row.input_len);
     row.prefill_flops_per_second = b * row.prefill_flops / row.prefill_seconds;
-    if (!row.peak_pairs.empty()) {
-        std::vector<double> peaks, shares;
-        for (const auto& p : row.peak_pairs) {
-            peaks.push_back(p.peak_flops_per_second);
-            shares.push_back(p.peak_flops_per_second > 0 ? p.prefill_flops_per_second / p.peak_flops_per_second : 0);
-        }
-        row.side_peak_flops_per_second = percentile(peaks, 50);
-        row.prefill_pair_peak_share = percentile(shares, 50);
-    }
+    pair_medians(row.peak_pairs, &LatencyRow::PeakPair::prefill_flops_per_second,
+                 &LatencyRow::PeakPair::peak_flops_per_second, row.side_peak_flops_per_second,
+                 row.prefill_pair_peak_share);
 }
 
 // One more request outside the timed iterations, fed step by step so that prefill and decode are
