@@ -381,7 +381,9 @@ TEST(CliBench, ThroughputAndTextReport) {
     ASSERT_NE(prefill.find('('), std::string::npos) << t.out;
     EXPECT_NEAR(std::stod(cells[12]), peak, 0.051) << t.out;  // the peak column: the header's
     const double gflops = std::stod(prefill), pct = std::stod(prefill.substr(prefill.find('(') + 1));
-    EXPECT_NEAR(pct, 100.0 * gflops / peak, 0.1 + 0.001 * pct) << line << "\n" << prefill;
+    // Both cells are rounded to 0.1: GFLOP/s that small (a sanitizer build's, against its peak of
+    // ~15) move the share by up to 5/peak points.
+    EXPECT_NEAR(pct, 100.0 * gflops / peak, 0.06 + (5.1 + 0.06 * pct) / peak) << line << "\n" << prefill;
     auto one = run_ascent({"bench", "latency", "--input-len", "4", "--output-len", "3", "--num-iters", "1", "--threads", "1"});
     ASSERT_EQ(one.exit_code, 0) << one.err;
     EXPECT_NE(one.out.find("(probe, 1 thread); BF16 peak"), std::string::npos) << one.out;
