@@ -130,7 +130,9 @@ TEST(CliBench, PrefillPeakIsPairedWithTheUnitPrefillRanOn) {
         } else {
             EXPECT_GT(side, vector_peak / 4) << r.out;
             EXPECT_LT(side, 4 * vector_peak) << r.out;
-            if (matrix_peak > 0) EXPECT_LT(side, matrix_peak / 4) << r.out;
+            if (matrix_peak > 0) {
+                EXPECT_LT(side, matrix_peak / 4) << r.out;
+            }
         }
     }
     // The text names the pairs in the header; without them, it does not.
