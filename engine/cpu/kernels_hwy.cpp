@@ -6,7 +6,6 @@
 #define HWY_TARGET_INCLUDE "engine/cpu/kernels_hwy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
-#include "hwy/contrib/math/math-inl.h"
 #include "engine/cpu/exp_hwy-inl.h"
 
 #include "engine/cpu/kernels.h"
