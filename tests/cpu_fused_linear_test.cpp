@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/matmul.h"
+#include "engine/cpu/thread_pool.h"
 
 using namespace ascent;
 using namespace ascent::cpu;
@@ -160,6 +162,55 @@ TEST_P(FusedLinear, InputsPreparedPerThreadMatchOneThreadsInput) {
         reference.linear_swiglu(x.data(), c.rows, gate.weight, nullptr, up.weight, nullptr, sw_ref.data(), n);
         EXPECT_EQ(sw, sw_ref) << "call " << call;
     }
+}
+
+// From 128 rows on, a product's outputs are made block by block in a thread's scratch and then
+// copied to y with the residual or the rotation; past 2048 rows (here) a thread's block holds one
+// head at a time. Against the kernel writing y itself, then rope() and add() on their own.
+TEST(FusedLinearStaged, MatchesTheKernelWritingYThenRopeAndAdd) {
+    constexpr int kHeads = 6, kKvHeads = 2, kHeadDim = 48, kHidden = 96;
+    const Matrix wq("q", kHeads * kHeadDim, kHidden, 21), wk("k", kKvHeads * kHeadDim, kHidden, 22),
+        wv("v", kKvHeads * kHeadDim, kHidden, 23), wo("o", kHidden, kHeads * kHeadDim, 24), bq("q.bias", 1, wq.weight.rows, 25);
+    const RopeParams q_rope{kHeads, kHeadDim, kHeadDim, 10000.f}, k_rope{kKvHeads, kHeadDim, kHeadDim, 10000.f};
+    for (const int threads : {1, 2, 3})
+        for (const int64_t rows : {int64_t{127}, int64_t{128}, int64_t{300}, int64_t{2100}}) {
+            CpuBackend backend(threads);
+            ThreadPool pool(threads);
+            std::mt19937 g(static_cast<uint32_t>(rows));
+            std::normal_distribution<float> d(0.f, 1.f);
+            std::vector<float> x(static_cast<size_t>(rows * kHidden)), attn(static_cast<size_t>(rows * wo.weight.cols));
+            for (auto& v : x) v = d(g);
+            for (auto& v : attn) v = d(g);
+            std::vector<int32_t> positions;
+            for (int64_t r = 0; r < rows; ++r) positions.push_back(static_cast<int32_t>(2 * r + 1));
+            const auto out = [&](const Matrix& w) { return std::vector<float>(static_cast<size_t>(rows * w.weight.rows), -1.f); };
+            auto q = out(wq), k = out(wk), v = out(wv), o = out(wo);
+            const LinearOutput qkv[] = {{&wq.weight, &bq.weight, q.data(), nullptr, &q_rope},
+                                        {&wk.weight, nullptr, k.data(), nullptr, &k_rope},
+                                        {&wv.weight, nullptr, v.data(), nullptr, nullptr}};
+            backend.linear_fused(x.data(), rows, qkv, positions, nullptr);
+            const LinearOutput o_res{&wo.weight, nullptr, o.data(), x.data(), nullptr};
+            backend.linear_fused(attn.data(), rows, std::span<const LinearOutput>(&o_res, 1), positions, nullptr);
+
+            auto q1 = out(wq), k1 = out(wk), v1 = out(wv), o1 = out(wo);
+            const auto product = [&](const float* in, const Matrix& w, const float* bias, std::vector<float>& y) {
+                matmul(pool, in, rows, w.weight.cols, w.weight.data, DType::BF16, w.weight.rows, w.weight.cols, bias,
+                       y.data(), w.weight.rows);
+            };
+            std::vector<float> q_bias(bq.values.size());
+            for (size_t i = 0; i < q_bias.size(); ++i) q_bias[i] = bf16_to_f32(bq.values[i]);
+            product(x.data(), wq, q_bias.data(), q1);
+            backend.rope(q1.data(), rows, wq.weight.rows, positions, q_rope, q1.data());
+            product(x.data(), wk, nullptr, k1);
+            backend.rope(k1.data(), rows, wk.weight.rows, positions, k_rope, k1.data());
+            product(x.data(), wv, nullptr, v1);
+            product(attn.data(), wo, nullptr, o1);
+            backend.add(o1.data(), x.data(), static_cast<int64_t>(o1.size()), o1.data());
+            EXPECT_EQ(q, q1) << threads << " threads, " << rows << " rows";
+            EXPECT_EQ(k, k1) << threads << " threads, " << rows << " rows";
+            EXPECT_EQ(v, v1) << threads << " threads, " << rows << " rows";
+            EXPECT_EQ(o, o1) << threads << " threads, " << rows << " rows";
+        }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,5 +1,6 @@
 #include "engine/cpu/cpu_backend.h"
 
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul.h"
@@ -47,7 +48,7 @@ CpuBackend::CpuBackend(int threads) : CpuBackend(threads, active_kernels()) {}
 CpuBackend::CpuBackend(int threads, const KernelSet& kernels)
     : k_(kernels),
       pool_(threads),
-      swiglu_scratch_(static_cast<size_t>(pool_.size())),
+      block_scratch_(static_cast<size_t>(pool_.size())),
       attention_(pool_.size()),
       thread_inputs_(static_cast<size_t>(pool_.size())) {
     decode_prefetch_bytes();  // a bad ASCENT_DECODE_PREFETCH fails here, not inside a kernel
@@ -200,10 +201,8 @@ const float* CpuBackend::f32_vector_cached(const Weight& w) {
     return owned_f32_.back().get();
 }
 
-float* CpuBackend::swiglu_scratch(int thread, size_t floats) {
-    auto& s = swiglu_scratch_[static_cast<size_t>(thread)];
-    if (s.size() < floats) s.resize(floats);
-    return s.data();
+float* CpuBackend::block_scratch(int thread, size_t floats) {
+    return aligned_floats(block_scratch_[static_cast<size_t>(thread)], floats);
 }
 
 void CpuBackend::embed(const Weight& table, std::span<const int32_t> tokens, float* out) {
@@ -319,6 +318,18 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     }
     const int64_t block = matmul_chunk_rows(type, rows, total_out, outputs[0].weight->cols, pool_.size());
     const InputPlan plan = plan_input(x, rows, outputs[0].weight->cols, type, norm);
+    // A prefill product's outputs are made a block at a time in the thread's L2-sized scratch,
+    // then each row goes to y once, with its residual added or its heads rotated. The kernel
+    // writing straight into y, whose rows lie n_out floats apart, spent its time on those stores:
+    // Qwen2-0.5B's 896-wide rows put a C tile's 16 tokens in 8 of L1's 64 sets, where they evicted
+    // the weight tiles the kernel was reusing (bench_amx BM_AmxKernel, one thread, 512 tokens:
+    // 680 GFLOP/s into y, 1041 with the rows 16 floats further apart), and a wide output (gate's
+    // 4864) streamed out to memory from inside the kernel (337 against 1121 in 128-wide blocks).
+    // A layer's products (bench_layer, in alternation): 3-4% faster at 512 and 2048 tokens, even
+    // at 64 and 128, 0.4% slower at 16 and 32, where the outputs stay in cache anyway.
+    const bool staged = rows >= kStagedMinRows;
+    const int64_t stage_cols =
+        std::max(unit, kBlockScratchBytes / (rows * static_cast<int64_t>(sizeof(float))) / unit * unit);
     pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int thread) {
         const MatmulInput& in = input_on(thread, plan);
         for (const FusedOutput& part : parts) {
@@ -327,18 +338,40 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
             const LinearOutput& out = *part.out;
             const int64_t n_out = out.weight->rows;
             const int64_t o0 = (b - part.first_unit) * unit, o1 = std::min(n_out, (e - part.first_unit) * unit);
-            matmul_rows(in, out.weight->data, type, o0, o1, part.bias, out.y + o0, n_out);
-            for (int64_t r = 0; r < rows; ++r) {
-                float* yr = out.y + r * n_out;
-                if (out.residual) k_.add(yr + o0, out.residual + r * n_out + o0, yr + o0, static_cast<size_t>(o1 - o0));
-                if (out.rope) {
-                    const int hd = out.rope->head_dim;
-                    rope_heads(k_, yr, static_cast<int>(o0 / hd), static_cast<int>(o1 / hd), *out.rope,
-                               part.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
-                }
+            if (!staged) {
+                matmul_rows(in, out.weight->data, type, o0, o1, part.bias, out.y + o0, n_out);
+                finish_rows(part, rows, o0, o1, out.y + o0, n_out);
+                continue;
+            }
+            for (int64_t s0 = o0; s0 < o1; s0 += stage_cols) {
+                const int64_t s1 = std::min(o1, s0 + stage_cols), w = s1 - s0;
+                float* c = block_scratch(thread, static_cast<size_t>(rows * w));
+                matmul_rows(in, out.weight->data, type, s0, s1, part.bias, c, w);
+                finish_rows(part, rows, s0, s1, c, w);
             }
         }
     }, work);
+}
+
+void CpuBackend::finish_rows(const FusedOutput& part, int64_t rows, int64_t o0, int64_t o1, const float* c,
+                             int64_t ldc) {
+    // Where c is y itself, there is nothing to copy.
+    const LinearOutput& out = *part.out;
+    const int64_t n_out = out.weight->rows;
+    const auto w = static_cast<size_t>(o1 - o0);
+    for (int64_t r = 0; r < rows; ++r) {
+        float* yr = out.y + r * n_out + o0;
+        const float* cr = c + r * ldc;
+        if (out.residual)
+            k_.add(cr, out.residual + r * n_out + o0, yr, w);
+        else if (cr != yr)
+            std::memcpy(yr, cr, w * sizeof(float));
+        if (out.rope) {
+            const int hd = out.rope->head_dim;
+            rope_heads(k_, yr - o0, static_cast<int>(o0 / hd), static_cast<int>(o1 / hd), *out.rope,
+                       part.rope_cs + r * (out.rope->rotary_dim / 2) * 2);
+        }
+    }
 }
 
 void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
@@ -356,14 +389,13 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     // A task's gate and up products live in the thread's scratch until SwiGLU reads them back:
     // blocks small enough for both to stay in L2 (512 tokens: 128 outputs, not 608 whose 2.4 MiB
     // went out to L3 and back).
-    constexpr int64_t kScratchBudget = 512 << 10;
-    const int64_t l2_block = std::max<int64_t>(16, kScratchBudget / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
+    const int64_t l2_block = std::max<int64_t>(16, kBlockScratchBytes / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
     const int64_t block = std::min(matmul_chunk_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
     pool_.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int thread) {
         const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);
         const int64_t w = o1 - o0;
         // Gate and up of this block live only in the thread's own buffer.
-        float* g = swiglu_scratch(thread, static_cast<size_t>(2 * rows * w));
+        float* g = block_scratch(thread, static_cast<size_t>(2 * rows * w));
         float* u = g + rows * w;
         const MatmulInput& in = input_on(thread, plan);
         matmul_rows(in, gate.data, gate.dtype, o0, o1, gb, g, w);

@@ -61,7 +61,15 @@ public:
 private:
     // f32 copy of a small vector weight (norm weights, biases), made once.
     const float* f32_vector_cached(const Weight& w);
-    float* swiglu_scratch(int thread, size_t floats);
+    // A thread's own buffer for a block of a prefill product's outputs, on whole cache lines.
+    float* block_scratch(int thread, size_t floats);
+    // What one such block may hold: small enough to stay in the core's L2 beside the product's
+    // other operands.
+    static constexpr int64_t kBlockScratchBytes = 512 << 10;
+    // From this many rows on, a product's outputs are made in block_scratch() and then copied to y
+    // (with the residual added, or rotated), rather than written to y by the kernel: see
+    // linear_fused().
+    static constexpr int64_t kStagedMinRows = 128;
     // Gate and up products of this many rows or fewer (bandwidth bound) are handed out matrix by
     // matrix (gate_up_apart); more rows keep each block's two products on one thread, whose L2
     // holds both until SwiGLU reads them.
@@ -103,7 +111,7 @@ private:
     // By the weight's data: a step looks up about five per layer (norms, biases) on the caller's
     // path before each product, and a 24-layer Qwen2 has 121 of them to search.
     std::unordered_map<const void*, const float*> vector_cache_;
-    std::vector<std::vector<float>> swiglu_scratch_;  // per thread
+    std::vector<std::vector<float>> block_scratch_;  // per thread
     // A few rows' gate/up products: gate then up, each [rows, n_out], and per block the number of
     // its two products done (linear_swiglu).
     std::vector<float> gate_up_rows_;
@@ -131,6 +139,9 @@ private:
         const float* bias;  // f32 view, resolved before the hand-out: the cache is not thread-safe
     };
     std::vector<FusedOutput> fused_outputs_;
+    // The end of a fused product: outputs [o0, o1) of every row, held in c (ldc floats per row),
+    // go to the part's y with its residual added or its heads rotated.
+    void finish_rows(const FusedOutput& part, int64_t rows, int64_t o0, int64_t o1, const float* c, int64_t ldc);
 };
 
 }  // namespace ascent::cpu
