@@ -7,14 +7,17 @@
 // past a cache line, as a plain malloc may. Operands hold BF16 values in [-1, 1]. Counters:
 // GFLOP/s and the share of the AMX peak of one thread.
 //
-// Read off a KVM Xeon (2026-12), share of the peak:
+// Read off a KVM Xeon (2026-12), share of the peak, with the step's four tile loads first:
 //  - 65-70% with one panel and one pair (all in L1) and with 16 pairs (B tiles from L2); about 60%
 //    with 16 panels (the strided A tiles from L2): where the operands come from matters little;
 //  - carrying C through memory takes that to 45-50%;
 //  - misaligned operands, 17-27%: a tile row across two cache lines costs about what the whole
 //    step does (the earlier measurements that blamed L2 had operands from malloc).
 // The kernel itself, single thread on a cache-resident 896 x 896 product, runs at 30-40%: the C
-// carry, and transposing C on the way out (13% of its profile), are the rest.
+// carry, and transposing C on the way out (13% of its profile), are the rest. Tiles are not
+// renamed, so a load into a tile waits for the products reading it: reloading each operand right
+// after its last product of the step, as now, took every case above 4-9% further (old and new
+// order timed in alternation, 92-97% of the pairs won).
 //
 // BM_AmxKernel runs the kernel itself on layer shapes (2026-12, same machine, a neighbour often
 // sharing the cores, so ratios within one run only). On one hot 128-row group it comes within
@@ -23,7 +26,11 @@
 // runs, e.g. 444 against 960 GFLOP/s): the output stream, whose write-allocates push the tokens'
 // B tiles out of L2, not the tile arithmetic, is what the kernel loses at full size. The model's
 // fused gate/up product already writes into such blocks; q/k/v, o and down write their outputs
-// whole. Non-temporal stores for C were within the noise.
+// whole. Non-temporal stores for C were within the noise. Two causes (best of 15 alternating runs):
+// q/o's 896-float rows of y put a C tile's 16 tokens in 8 of L1's 64 sets, where the stores evict
+// the weight tiles being reused: 680 GFLOP/s, against 1041 with y's rows 16 floats longer; gate's
+// 10 MiB goes out to memory from inside the kernel: 337 against 1121 in 128-row blocks. Hence
+// CpuBackend::linear_fused's blocks.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -77,15 +84,24 @@ ASCENT_AMX void steps(const Operands& o, int64_t n_steps, int64_t panels, int64_
                 _tile_zero(2);
                 _tile_zero(3);
             }
+            // The kernel's order (matmul_amx.cpp): each operand is reloaded for the next step
+            // right after its last product of this step.
+            _tile_loadd(4, ap, kRowBytes);
+            _tile_loadd(6, bp, 64);
+            _tile_loadd(7, bp + n_steps * kTileBytes, 64);
+            _tile_loadd(5, ap + 16 * kRowBytes, kRowBytes);
             for (int64_t k = 0; k < n_steps; ++k) {
-                _tile_loadd(4, ap + k * 64, kRowBytes);
-                _tile_loadd(6, bp + k * kTileBytes, 64);
-                _tile_loadd(7, bp + (n_steps + k) * kTileBytes, 64);
-                _tile_loadd(5, ap + 16 * kRowBytes + k * 64, kRowBytes);
+                const bool next = k + 1 < n_steps;
                 _tile_dpbf16ps(0, 4, 6);
                 _tile_dpbf16ps(1, 4, 7);
+                if (next) _tile_loadd(4, ap + (k + 1) * 64, kRowBytes);
                 _tile_dpbf16ps(2, 5, 6);
+                if (next) _tile_loadd(6, bp + (k + 1) * kTileBytes, 64);
                 _tile_dpbf16ps(3, 5, 7);
+                if (next) {
+                    _tile_loadd(5, ap + 16 * kRowBytes + (k + 1) * 64, kRowBytes);
+                    _tile_loadd(7, bp + (n_steps + k + 1) * kTileBytes, 64);
+                }
             }
             _tile_stored(0, c, 64);
             _tile_stored(1, c + 256, 64);
@@ -148,6 +164,7 @@ BENCHMARK(BM_AmxStep)
 // scratch does. The difference is what the output stream costs the kernel.
 void BM_AmxKernel(benchmark::State& state) {
     const int64_t n_out = state.range(0), in = state.range(1), tokens = state.range(2), block = state.range(3);
+    const int64_t ld = block + state.range(4);  // y's row length: the block's, plus `pad` floats
     const MatmulPath* path = amx_matmul_path();
     if (!path) {
         state.SkipWithError("this CPU has no AMX BF16 tiles (or Linux does not grant them)");
@@ -158,22 +175,23 @@ void BM_AmxKernel(benchmark::State& state) {
     std::vector<float> x(static_cast<size_t>(tokens * in));
     for (auto& v : x) v = dist(rng);
     const Buffer w(static_cast<size_t>(n_out * in * 2), 0, 4);
-    std::vector<float> y(static_cast<size_t>(tokens * block));
+    std::vector<float> y(static_cast<size_t>(tokens * ld));
     MatmulInput input;
     input.prepare(*path, x.data(), tokens, in, in, DType::BF16);
     for (auto _ : state)
         for (int64_t o0 = 0; o0 < n_out; o0 += block)
-            matmul_rows(input, w.at, DType::BF16, o0, std::min(n_out, o0 + block), nullptr, y.data(), block);
+            matmul_rows(input, w.at, DType::BF16, o0, std::min(n_out, o0 + block), nullptr, y.data(), ld);
     const double flops = static_cast<double>(state.iterations()) * 2.0 * static_cast<double>(n_out * tokens * in);
     state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_AmxKernel)
-    ->ArgNames({"n_out", "in", "tokens", "block"})
-    ->Args({128, 896, 512, 128})    // one hot group
-    ->Args({896, 896, 512, 896})    // q, o
-    ->Args({4864, 896, 512, 4864})  // gate alone: a 10 MiB output stream
-    ->Args({4864, 896, 512, 128})   // gate in L2-sized blocks
-    ->Args({896, 4864, 512, 896})   // down
+    ->ArgNames({"n_out", "in", "tokens", "block", "pad"})
+    ->Args({128, 896, 512, 128, 0})    // one hot group
+    ->Args({896, 896, 512, 896, 0})    // q, o
+    ->Args({896, 896, 512, 896, 16})   // q, o with y's rows 16 floats further apart
+    ->Args({4864, 896, 512, 4864, 0})  // gate alone: a 10 MiB output stream
+    ->Args({4864, 896, 512, 128, 0})   // gate in L2-sized blocks
+    ->Args({896, 4864, 512, 896, 0})   // down
     ->Unit(benchmark::kMillisecond);
 
 #endif

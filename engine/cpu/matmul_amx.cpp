@@ -103,20 +103,29 @@ ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles
         if (kTwoRowTiles && kTwoTokenTiles) _tile_loadd(3, acc + 768, 64);
     }
     const int64_t a_stride = in * 2;
+    // Each operand tile is reloaded for the next step right after its last product of this step
+    // has been issued: tiles are not renamed, so loading all four first made every step wait for
+    // the previous step's products, then for its own loads (bench_amx BM_AmxStep, old and new
+    // order timed in alternation: 4-9% faster; a Qwen2-0.5B layer's products, bench_layer: 1-6%).
+    _tile_loadd(4, w + kb0 * kTileK, a_stride);
+    _tile_loadd(6, b_tiles + kb0 * kTileElems, 64);
+    if (kTwoTokenTiles) _tile_loadd(7, b_tiles + (n_kb + kb0) * kTileElems, 64);
+    if (kTwoRowTiles) _tile_loadd(5, w + kTileRows * in + kb0 * kTileK, a_stride);
     for (int64_t kb = kb0; kb < kb1; ++kb) {
-        const uint16_t* a = w + kb * kTileK;
+        const uint16_t* a = w + (kb + 1) * kTileK;  // the next step's
+        const uint16_t* b = b_tiles + (kb + 1) * kTileElems;
+        const bool next = kb + 1 < kb1;
         if (stream && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
             for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
-                _mm_prefetch(reinterpret_cast<const char*>(a + r * in) + kStreamAhead, _MM_HINT_T0);
-        const uint16_t* b = b_tiles + kb * kTileElems;
-        _tile_loadd(4, a, a_stride);
-        _tile_loadd(6, b, 64);
-        if (kTwoTokenTiles) _tile_loadd(7, b + n_kb * kTileElems, 64);
-        if (kTwoRowTiles) _tile_loadd(5, a + kTileRows * in, a_stride);
+                _mm_prefetch(reinterpret_cast<const char*>(a - kTileK + r * in) + kStreamAhead, _MM_HINT_T0);
         _tile_dpbf16ps(0, 4, 6);
         if (kTwoTokenTiles) _tile_dpbf16ps(1, 4, 7);
+        if (next) _tile_loadd(4, a, a_stride);
         if (kTwoRowTiles) _tile_dpbf16ps(2, 5, 6);
+        if (next) _tile_loadd(6, b, 64);
         if (kTwoRowTiles && kTwoTokenTiles) _tile_dpbf16ps(3, 5, 7);
+        if (next && kTwoRowTiles) _tile_loadd(5, a + kTileRows * in, a_stride);
+        if (next && kTwoTokenTiles) _tile_loadd(7, b + n_kb * kTileElems, 64);
     }
     _tile_stored(0, acc, 64);
     if (kTwoTokenTiles) _tile_stored(1, acc + 256, 64);
