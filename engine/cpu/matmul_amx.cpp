@@ -31,6 +31,7 @@ constexpr int64_t kTileRows = 16;                     // weight rows per A tile
 constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
 constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
 constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks
+constexpr int64_t kBlockFloats = 4 * 256;  // the four C tiles of a block
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
@@ -83,63 +84,97 @@ ASCENT_AMX void store_c(const float* c, int weight_rows, int64_t tokens, const f
     for (int64_t t = 0; t < tokens; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, _mm512_add_ps(v[t], b));
 }
 
-// Runs tile columns [kb0, kb1) of one block. The C tiles start from zero (kb0 == 0) or from `acc`
-// (4 x 256 floats) and end in `acc`, or in y when kb1 is the last tile column. Only with `stream`
-// (see kStreamTokenBlocks) are the weights prefetched: with more tokens, prefetching the next
-// panel measured slower.
-template <bool kTwoRowTiles, bool kTwoTokenTiles>
-ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles, int64_t n_kb, int64_t kb0,
-                          int64_t kb1, float* acc, int weight_rows, int64_t tokens, const float* bias, float* y,
-                          int64_t ldy, bool stream) {
-    if (kb0 == 0) {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-    } else {
-        _tile_loadd(0, acc, 64);
-        if (kTwoTokenTiles) _tile_loadd(1, acc + 256, 64);
-        if (kTwoRowTiles) _tile_loadd(2, acc + 512, 64);
-        if (kTwoRowTiles && kTwoTokenTiles) _tile_loadd(3, acc + 768, 64);
-    }
-    const int64_t a_stride = in * 2;
-    // Each operand tile is reloaded for the next step right after its last product of this step
-    // has been issued: tiles are not renamed, so loading all four first made every step wait for
-    // the previous step's products, then for its own loads (bench_amx BM_AmxStep, old and new
-    // order timed in alternation: 4-9% faster; a Qwen2-0.5B layer's products, bench_layer: 1-6%).
-    _tile_loadd(4, w + kb0 * kTileK, a_stride);
-    _tile_loadd(6, b_tiles + kb0 * kTileElems, 64);
-    if (kTwoTokenTiles) _tile_loadd(7, b_tiles + (n_kb + kb0) * kTileElems, 64);
-    if (kTwoRowTiles) _tile_loadd(5, w + kTileRows * in + kb0 * kTileK, a_stride);
-    for (int64_t kb = kb0; kb < kb1; ++kb) {
-        const uint16_t* a = w + (kb + 1) * kTileK;  // the next step's
-        const uint16_t* b = b_tiles + (kb + 1) * kTileElems;
-        const bool next = kb + 1 < kb1;
-        if (stream && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
-            for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
-                _mm_prefetch(reinterpret_cast<const char*>(a - kTileK + r * in) + kStreamAhead, _MM_HINT_T0);
-        _tile_dpbf16ps(0, 4, 6);
-        if (kTwoTokenTiles) _tile_dpbf16ps(1, 4, 7);
-        if (next) _tile_loadd(4, a, a_stride);
-        if (kTwoRowTiles) _tile_dpbf16ps(2, 5, 6);
-        if (next) _tile_loadd(6, b, 64);
-        if (kTwoRowTiles && kTwoTokenTiles) _tile_dpbf16ps(3, 5, 7);
-        if (next && kTwoRowTiles) _tile_loadd(5, a + kTileRows * in, a_stride);
-        if (next && kTwoTokenTiles) _tile_loadd(7, b + n_kb * kTileElems, 64);
-    }
-    _tile_stored(0, acc, 64);
-    if (kTwoTokenTiles) _tile_stored(1, acc + 256, 64);
-    if (kTwoRowTiles) _tile_stored(2, acc + 512, 64);
-    if (kTwoRowTiles && kTwoTokenTiles) _tile_stored(3, acc + 768, 64);
-    if (kb1 < n_kb) return;
-    const int64_t t0 = std::min(tokens, kTileTokens), t1 = tokens - t0;
-    store_c(acc, weight_rows, t0, bias, y, ldy);
-    if (kTwoTokenTiles) store_c(acc + 256, weight_rows, t1, bias, y + kTileTokens * ldy, ldy);
+// Writes a finished block's C tiles to y: `c` holds C0 (rows 0-15 x token block tb), C1 (x tb + 1),
+// C2 and C3 (rows 16-31), 256 floats each; `tokens` is the product's token count.
+template <bool kTwoRowTiles>
+ASCENT_AMX void block_to_y(const float* c, int64_t tb, int64_t tokens, int weight_rows, const float* bias, float* y,
+                           int64_t ldy) {
+    const int64_t t0 = std::min(tokens - tb * kTileTokens, kTileTokens);
+    const int64_t t1 = std::min(tokens - tb * kTileTokens, 2 * kTileTokens) - t0;
+    float* yb = y + tb * kTileTokens * ldy;
+    store_c(c, weight_rows, t0, bias, yb, ldy);
+    if (t1 > 0) store_c(c + 256, weight_rows, t1, bias, yb + kTileTokens * ldy, ldy);
     if (kTwoRowTiles) {
         const float* bias2 = bias ? bias + kTileRows : nullptr;
-        store_c(acc + 512, 16, t0, bias2, y + kTileRows, ldy);
-        if (kTwoTokenTiles) store_c(acc + 768, 16, t1, bias2, y + kTileTokens * ldy + kTileRows, ldy);
+        store_c(c + 512, 16, t0, bias2, yb + kTileRows, ldy);
+        if (t1 > 0) store_c(c + 768, 16, t1, bias2, yb + kTileTokens * ldy + kTileRows, ldy);
     }
+}
+
+// One panel of 16 or 32 weight rows (`a`, row 0 of the panel) over tile columns [kb0, kb1) against
+// every token pair in turn, each pair a block of up to four C tiles that start from zero (kb0 == 0)
+// or from the block's `acc` and end there, and in y after the last column. Tiles are not renamed:
+// a load waits for the products still reading its tile, and C cannot be stored before its last
+// product is done. So every operand is reloaded right after its last product of the step (for
+// the next step, or after the block's last step for the next block's first), and a finished
+// block's transposed store into y is issued behind the next block's first products, where it
+// overlaps them instead of waiting between the two. Only with `stream` (see kStreamTokenBlocks)
+// are the weights prefetched: with more tokens, prefetching the next panel measured slower.
+// A Qwen2-0.5B layer's products (bench_layer, 2 threads, old and new kernel in alternation):
+// 9-15% faster from 128 tokens on than with each block loading its operands first and storing
+// into y before the next began (72-100% of the pairs won), 1% at 32.
+template <bool kTwoRowTiles>
+ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, int64_t n_kb, int64_t token_blocks,
+                          int64_t tokens, int64_t kb0, int64_t kb1, float* acc, int weight_rows, const float* bias,
+                          float* y, int64_t ldy, bool stream) {
+    const int64_t a_stride = in * 2;
+    const auto b_at = [&](int64_t tb, int64_t kb) { return tiles + (tb * n_kb + kb) * kTileElems; };
+    const auto start_c = [&](const float* c, bool two_tokens) {
+        if (kb0 == 0) {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            return;
+        }
+        _tile_loadd(0, c, 64);
+        if (two_tokens) _tile_loadd(1, c + 256, 64);
+        if (kTwoRowTiles) _tile_loadd(2, c + 512, 64);
+        if (kTwoRowTiles && two_tokens) _tile_loadd(3, c + 768, 64);
+    };
+    _tile_loadd(4, a + kb0 * kTileK, a_stride);
+    _tile_loadd(6, b_at(0, kb0), 64);
+    if (token_blocks > 1) _tile_loadd(7, b_at(1, kb0), 64);
+    if (kTwoRowTiles) _tile_loadd(5, a + kTileRows * in + kb0 * kTileK, a_stride);
+    start_c(acc, token_blocks > 1);
+    const float* done = nullptr;  // a finished block whose store into y is still to be issued
+    int64_t done_tb = 0;
+    for (int64_t tb = 0; tb < token_blocks; tb += 2, acc += kBlockFloats) {
+        const bool two = tb + 1 < token_blocks;
+        const int64_t next_tb = tb + 2;
+        for (int64_t kb = kb0; kb < kb1; ++kb) {
+            const bool same_block = kb + 1 < kb1;
+            const bool load = same_block || next_tb < token_blocks;
+            const bool load7 = same_block ? two : next_tb + 1 < token_blocks;
+            const uint16_t* an = a + (same_block ? kb + 1 : kb0) * kTileK;
+            const uint16_t* bn = same_block ? b_at(tb, kb + 1) : b_at(next_tb, kb0);
+            if (stream && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
+                for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
+                    _mm_prefetch(reinterpret_cast<const char*>(a + kb * kTileK + r * in) + kStreamAhead, _MM_HINT_T0);
+            _tile_dpbf16ps(0, 4, 6);
+            if (two) _tile_dpbf16ps(1, 4, 7);
+            if (load) _tile_loadd(4, an, a_stride);
+            if (kTwoRowTiles) _tile_dpbf16ps(2, 5, 6);
+            if (load) _tile_loadd(6, bn, 64);
+            if (kTwoRowTiles && two) _tile_dpbf16ps(3, 5, 7);
+            if (load && kTwoRowTiles) _tile_loadd(5, an + kTileRows * in, a_stride);
+            if (load && load7) _tile_loadd(7, bn + n_kb * kTileElems, 64);
+            if (done) {
+                block_to_y<kTwoRowTiles>(done, done_tb, tokens, weight_rows, bias, y, ldy);
+                done = nullptr;
+            }
+        }
+        _tile_stored(0, acc, 64);
+        if (two) _tile_stored(1, acc + 256, 64);
+        if (kTwoRowTiles) _tile_stored(2, acc + 512, 64);
+        if (kTwoRowTiles && two) _tile_stored(3, acc + 768, 64);
+        if (next_tb < token_blocks) start_c(acc + kBlockFloats, next_tb + 1 < token_blocks);
+        if (kb1 == n_kb) {
+            done = acc;
+            done_tb = tb;
+        }
+    }
+    if (done) block_to_y<kTwoRowTiles>(done, done_tb, tokens, weight_rows, bias, y, ldy);
 }
 
 // A thread's rows are done in groups of kGroupRows, each over the columns in chunks of kChunkKb
@@ -150,6 +185,8 @@ ASCENT_AMX void amx_block(const uint16_t* w, int64_t in, const uint16_t* b_tiles
 // weight tiles came from L2 each time. Qwen2-0.5B's layer products at 512 tokens, 2 threads,
 // KVM Xeon: 1.42-1.54 TFLOP/s before, 1.64-1.82 after (96 rows: 1.64-1.71; 64: 1.46-1.50;
 // chunks of 4 or 6 tiles: 1.42-1.58); packing the weight tiles contiguously as well was slower.
+// With the pipelined panels (amx_panel), 8 tiles still measured best: chunks of 4, 6, 10, 14 or
+// 28 were 0-8% slower at 128 and 512 tokens (in alternation with 8; at 2048 within +-3%).
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
 // A prompt of at most 32 tokens (one pair of token tiles) uses each weight tile once, so the
@@ -157,7 +194,6 @@ constexpr int64_t kChunkKb = 8;
 // and prefetches every row 4 tiles ahead. Prefill of 32 tokens, KVM Xeon: TTFT 51-52 ms -> 43-45
 // (whole rows alone 47-48, prefetch alone 49); at 64 and 128 tokens neither helped.
 constexpr int64_t kStreamTokenBlocks = 2;
-constexpr int64_t kBlockFloats = 4 * 256;  // the four C tiles of a block
 
 ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias, float* y,
                          int64_t ldy) {
@@ -172,21 +208,13 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     float* const acc0 =
         aligned_floats(scratch, static_cast<size_t>((kGroupRows / (2 * kTileRows) + 1) * pairs * kBlockFloats));
     auto panel = [&](int64_t n0, int64_t n1, int weight_rows, int64_t kb0, int64_t kb1, float* acc) {
-        for (int64_t tb = 0; tb < token_blocks; tb += 2, acc += kBlockFloats) {
-            const bool two_tokens = tb + 1 < token_blocks;
-            const int64_t tokens = std::min(rows - tb * kTileTokens, 2 * kTileTokens);
-            const uint16_t* b = tiles + tb * n_kb * kTileElems;
-            const float* bn = bias ? bias + n0 : nullptr;
-            float* yb = y + tb * kTileTokens * ldy + (n0 - o0);
-            const uint16_t* a = w + n0 * in;
-            const auto block = [&](auto kernel) {
-                kernel(a, in, b, n_kb, kb0, kb1, acc, weight_rows, tokens, bn, yb, ldy, stream);
-            };
-            if (n1 - n0 > kTileRows)
-                two_tokens ? block(amx_block<true, true>) : block(amx_block<true, false>);
-            else
-                two_tokens ? block(amx_block<false, true>) : block(amx_block<false, false>);
-        }
+        const float* bn = bias ? bias + n0 : nullptr;
+        if (n1 - n0 > kTileRows)
+            amx_panel<true>(w + n0 * in, in, tiles, n_kb, token_blocks, rows, kb0, kb1, acc, weight_rows, bn,
+                            y + (n0 - o0), ldy, stream);
+        else
+            amx_panel<false>(w + n0 * in, in, tiles, n_kb, token_blocks, rows, kb0, kb1, acc, weight_rows, bn,
+                             y + (n0 - o0), ldy, stream);
     };
     const int64_t full_end = o0 + (o1 - o0) / kTileRows * kTileRows;
     const int64_t chunk = stream ? n_kb : kChunkKb;
