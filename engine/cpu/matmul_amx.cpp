@@ -186,7 +186,8 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
 // KVM Xeon: 1.42-1.54 TFLOP/s before, 1.64-1.82 after (96 rows: 1.64-1.71; 64: 1.46-1.50;
 // chunks of 4 or 6 tiles: 1.42-1.58); packing the weight tiles contiguously as well was slower.
 // With the pipelined panels (amx_panel), 8 tiles still measured best: chunks of 4, 6, 10, 14 or
-// 28 were 0-8% slower at 128 and 512 tokens (in alternation with 8; at 2048 within +-3%).
+// 28 were 0-8% slower at 128 and 512 tokens (in alternation with 8; at 2048 within +-3%), and
+// for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product.
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
 // A prompt of at most 32 tokens (one pair of token tiles) uses each weight tile once, so the
