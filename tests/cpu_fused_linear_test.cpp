@@ -213,6 +213,19 @@ TEST(FusedLinearStaged, MatchesTheKernelWritingYThenRopeAndAdd) {
         }
 }
 
+// A prefill chunk that wants no logits runs the LM head on no rows: nothing is written, nothing
+// is divided by the row count.
+TEST(FusedLinearStaged, NoRowsIsNothingToDo) {
+    const Matrix w("w", 48, 64, 31), gate("gate", 40, 64, 32), up("up", 40, 64, 33);
+    for (const int threads : {1, 2}) {
+        CpuBackend backend(threads);
+        std::vector<float> y(4, -1.f);
+        backend.linear(nullptr, 0, w.weight, nullptr, y.data());
+        backend.linear_swiglu(nullptr, 0, gate.weight, nullptr, up.weight, nullptr, y.data(), nullptr);
+        EXPECT_EQ(y, std::vector<float>(4, -1.f)) << threads << " threads";
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedLinear,
     testing::Combine(testing::Values(Case{14, 2, 64, 896, 1},   // Qwen2-0.5B, a decode step

@@ -66,6 +66,29 @@ TEST_P(GraphVsEager, LogitsAgreeForEveryPromptLength) {
     for (const auto& info : graph.graphs()) EXPECT_LT(info.nodes_fused, info.nodes_recorded);
 }
 
+// A prompt longer than one prefill chunk: the chunks before the last want no logits, so the LM
+// head runs on no rows there, and a 512-token chunk takes the products' blocked (staged) outputs.
+TEST_P(GraphVsEager, PromptsOfSeveralChunksWithOnlyTheLastLogits) {
+    auto [arch, dtype] = GetParam();
+    Built b = build(tiny(arch, dtype));
+    for (const auto& [n, chunk] : {std::pair{150, 32}, std::pair{600, 512}}) {
+        SessionOptions eo, go;
+        eo.context = go.context = 1024;
+        eo.prefill_chunk = go.prefill_chunk = chunk;
+        go.mode = ExecMode::Graph;
+        Session eager(*b.backend, *b.model, eo), graph(*b.backend, *b.model, go);
+        const auto t = seeded_tokens(n, static_cast<uint32_t>(n));
+        ASSERT_TRUE(eager.feed(t));
+        ASSERT_TRUE(graph.feed(t));
+        const auto& a = eager.logits();
+        const auto& g = graph.logits();
+        ASSERT_EQ(a.size(), static_cast<size_t>(b.model->vocab_size())) << n;
+        ASSERT_EQ(g.size(), a.size()) << n;
+        for (size_t i = 0; i < a.size(); ++i)
+            ASSERT_NEAR(g[i], a[i], 1e-4 * std::max(1.f, std::fabs(a[i]))) << "n=" << n << " i=" << i;
+    }
+}
+
 std::vector<int32_t> greedy(Built& b, ExecMode mode, const std::vector<int32_t>& prompt, int n,
                             int switch_at = -1) {
     SessionOptions so;

@@ -329,7 +329,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     // at 64 and 128, 0.4% slower at 16 and 32, where the outputs stay in cache anyway.
     const bool staged = rows >= kStagedMinRows;
     const int64_t stage_cols =
-        std::max(unit, kBlockScratchBytes / (rows * static_cast<int64_t>(sizeof(float))) / unit * unit);
+        staged ? std::max(unit, kBlockScratchBytes / (rows * static_cast<int64_t>(sizeof(float))) / unit * unit) : 0;
     pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int thread) {
         const MatmulInput& in = input_on(thread, plan);
         for (const FusedOutput& part : parts) {
@@ -378,6 +378,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
                                const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) {
     if (gate.dtype != up.dtype || gate.rows != up.rows || gate.cols != up.cols)
         runtime_error("fused gate/up product {}: the two weights differ in type or shape", gate.name);
+    if (rows == 0) return;  // a chunk with no rows to compute (its blocks are sized per row)
     const int64_t n_out = gate.rows;
     const float* gb = gate_bias ? f32_vector_cached(*gate_bias) : nullptr;
     const float* ub = up_bias ? f32_vector_cached(*up_bias) : nullptr;
