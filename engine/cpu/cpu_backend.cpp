@@ -328,8 +328,7 @@ void CpuBackend::linear_fused(const float* x, int64_t rows, std::span<const Line
     // A layer's products (bench_layer, in alternation): 3-4% faster at 512 and 2048 tokens, even
     // at 64 and 128, 0.4% slower at 16 and 32, where the outputs stay in cache anyway.
     const bool staged = rows >= kStagedMinRows;
-    const int64_t stage_cols =
-        staged ? std::max(unit, kBlockScratchBytes / (rows * static_cast<int64_t>(sizeof(float))) / unit * unit) : 0;
+    const int64_t stage_cols = staged ? block_scratch_cols(rows, 1, unit) : 0;
     pool_.run_chunks(n_units, std::max<int64_t>(1, block / unit), [&](int64_t u0, int64_t u1, int thread) {
         const MatmulInput& in = input_on(thread, plan);
         for (const FusedOutput& part : parts) {
@@ -393,7 +392,7 @@ void CpuBackend::linear_swiglu(const float* x, int64_t rows, const Weight& gate,
     // in each panel and applied SwiGLU to every finished block of C tiles, with no scratch at all,
     // was 9% slower on this product (bench_layer, in alternation): SwiGLU's vector work, issued
     // between the tile products, held them up instead of overlapping them.
-    const int64_t l2_block = std::max<int64_t>(16, kBlockScratchBytes / (2 * rows * static_cast<int64_t>(sizeof(float))) / 16 * 16);
+    const int64_t l2_block = block_scratch_cols(rows, 2, kMatmulUnitRows);
     const int64_t block = std::min(matmul_chunk_rows(gate.dtype, rows, n_out, gate.cols, pool_.size()), l2_block);
     pool_.run_chunks(matmul_units(n_out), block / kMatmulUnitRows, [&](int64_t u0, int64_t u1, int thread) {
         const int64_t o0 = u0 * kMatmulUnitRows, o1 = std::min(n_out, u1 * kMatmulUnitRows);

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <unordered_map>
@@ -66,6 +67,11 @@ private:
     // What one such block may hold: small enough to stay in the core's L2 beside the product's
     // other operands.
     static constexpr int64_t kBlockScratchBytes = 512 << 10;
+    // Output columns of a block whose `arrays` f32 arrays of [rows, columns] fit in that budget: a
+    // multiple of `unit`, and at least one unit (rows > 0).
+    static int64_t block_scratch_cols(int64_t rows, int64_t arrays, int64_t unit) {
+        return std::max(unit, kBlockScratchBytes / (arrays * rows * static_cast<int64_t>(sizeof(float))) / unit * unit);
+    }
     // From this many rows on, a product's outputs are made in block_scratch() and then copied to y
     // (with the residual added, or rotated), rather than written to y by the kernel: see
     // linear_fused().
