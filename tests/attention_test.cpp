@@ -4,6 +4,7 @@
 // bits whatever the thread count, which keeps eager and graph mode identical.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ostream>
@@ -248,6 +249,86 @@ TEST(Attention, BF16ProductsRunOnAmxTilesWhereTheCpuHasThem) {
     EXPECT_EQ(simd_kernels().attention->pairs, amx);
     EXPECT_NE(simd_kernels().name.find("amx"), std::string::npos) << simd_kernels().name;
     EXPECT_EQ(vector_pair_simd_kernels().attention->pairs, x86_attention_pair_ops());
+}
+
+// w is the BF16 rounding of e^x to within its exp's relative error (2.6e-6; 4e-6 allowed).
+bool rounds_near_exp(float w, double x) {
+    const double e = std::exp(x);
+    return w == bf16_to_f32(f32_to_bf16(static_cast<float>(e * (1 - 4e-6)))) ||
+           w == bf16_to_f32(f32_to_bf16(static_cast<float>(e * (1 + 4e-6))));
+}
+
+// The AMX set's own softmax: each weight is exp(score - the tile's max) rounded to BF16 (from a
+// shorter exp), zero past the query's last position and past n; the sum adds exactly the rounded
+// weights; a query that sees none of the tile is empty. And a tile cut short (a decode step's
+// last tile) gives the weights and sums of the whole one.
+TEST(Attention, AmxSoftmaxWeighsAndSumsWhatEachQuerySees) {
+    const AttentionPairOps* amx = amx_attention_pair_ops();
+    if (!amx) GTEST_SKIP() << "this CPU has no AMX BF16 tiles (or Linux does not grant them)";
+    ASSERT_NE(amx->softmax_position_lanes, nullptr);
+    constexpr size_t kLanes = kAttentionTile, kQueries = 6, kT0 = 128;
+    std::mt19937 g(5);
+    std::normal_distribution<float> d(0.f, 4.f);
+    std::vector<float> s(kQueries * kLanes);
+    for (float& x : s) x = d(g);
+    s[2 * kLanes + 7] = -1e4f;  // far below its max: weighs zero, without a NaN
+    // Query j sees positions up to last[j]: none, one, part of the tile, all of it.
+    const int32_t last[kQueries] = {127, 128, 140, 170, 191, 400};
+    const auto run = [&](size_t n, std::vector<float>& max, std::vector<float>& sum, std::vector<uint32_t>& w) {
+        max.assign(kQueries, 0.f);
+        sum.assign(kQueries, 0.f);
+        w.assign(kQueries * kLanes / 2, 0xDEADBEEFu);
+        amx->softmax_position_lanes(s.data(), kLanes, kQueries, kT0, n, last, max.data(), sum.data(), w.data());
+    };
+    std::vector<float> max, sum, cut_max, cut_sum;
+    std::vector<uint32_t> w, cut_w;
+    run(kLanes, max, sum, w);
+    for (size_t q = 0; q < kQueries; ++q) {
+        SCOPED_TRACE("query " + std::to_string(q));
+        const size_t sees = static_cast<size_t>(std::clamp<int64_t>(last[q] + 1 - int64_t{kT0}, 0, kLanes));
+        if (sees == 0) {
+            EXPECT_TRUE(std::isinf(max[q]) && max[q] < 0);
+            EXPECT_EQ(sum[q], 0.f);
+        } else {
+            EXPECT_EQ(max[q], *std::max_element(s.begin() + q * kLanes, s.begin() + q * kLanes + sees));
+        }
+        float total = 0.f;
+        for (size_t t = 0; t < kLanes; ++t) {
+            const uint32_t word = w[q * kLanes / 2 + t / 2];
+            const float got = bf16_to_f32(static_cast<uint16_t>(t % 2 ? word >> 16 : word & 0xFFFFu));
+            total += got;
+            if (t >= sees) {
+                EXPECT_EQ(got, 0.f) << t;
+                continue;
+            }
+            EXPECT_TRUE(rounds_near_exp(got, double{s[q * kLanes + t]} - double{max[q]})) << t << ": " << got;
+        }
+        EXPECT_NEAR(sum[q], total, 1e-6f * total) << "the rounded weights' sum";
+    }
+    // Query 3 sees 43 positions: a tile computed only that far weighs them the same.
+    run(43, cut_max, cut_sum, cut_w);
+    for (size_t q = 0; q <= 3; ++q) {
+        EXPECT_EQ(std::memcmp(&cut_max[q], &max[q], sizeof(float)), 0) << q;
+        EXPECT_EQ(std::memcmp(&cut_sum[q], &sum[q], sizeof(float)), 0) << q;
+        EXPECT_TRUE(std::equal(w.begin() + q * kLanes / 2, w.begin() + (q + 1) * kLanes / 2,
+                               cut_w.begin() + q * kLanes / 2)) << q;
+    }
+    // Many weights over the exp's whole range of reduced arguments, all seen.
+    constexpr size_t kMany = 512;
+    std::vector<float> many(kMany * kLanes), many_max(kMany), many_sum(kMany);
+    std::vector<uint32_t> many_w(kMany * kLanes / 2);
+    std::uniform_real_distribution<float> u(-30.f, 0.f);
+    for (float& x : many) x = u(g);
+    const std::vector<int32_t> all(kMany, 1 << 20);
+    amx->softmax_position_lanes(many.data(), kLanes, kMany, 0, kLanes, all.data(), many_max.data(), many_sum.data(),
+                                many_w.data());
+    size_t off = 0;
+    for (size_t i = 0; i < many.size(); ++i) {
+        const uint32_t word = many_w[i / 2];
+        const float got = bf16_to_f32(static_cast<uint16_t>(i % 2 ? word >> 16 : word & 0xFFFFu));
+        off += !rounds_near_exp(got, double{many[i]} - double{many_max[i / kLanes]});
+    }
+    EXPECT_EQ(off, 0u) << "of " << many.size() << " weights";
 }
 
 // Every layout puts each (position, dimension) of a head in its own slot, inside the head's

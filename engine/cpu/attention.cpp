@@ -83,8 +83,16 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
 
     const int group = p.n_heads / p.n_kv_heads;
     const int block_heads = std::min(group, static_cast<int>(kAttentionQueries));
-    const int64_t block_rows =
-        std::clamp<int64_t>(static_cast<int64_t>(kAttentionQueries) / block_heads, 1, kMaxBlockRows);
+    const AttentionKernels& ak = *kernels.attention;
+    int64_t block_rows = std::clamp<int64_t>(static_cast<int64_t>(kAttentionQueries) / block_heads, 1, kMaxBlockRows);
+    // Blocks of whole vectors of queries, which on 16 lanes are whole AMX tiles: for 7 heads, 16
+    // rows rather than 18, whose 126 queries left a partial tile that took another tile
+    // configuration and a copy (3% of a prefill's attention, bench_attention).
+    for (int64_t r = block_rows; r > block_rows / 2; --r)
+        if (r * block_heads % static_cast<int64_t>(ak.lanes) == 0) {
+            block_rows = r;
+            break;
+        }
     // Later rows see more positions: their blocks come first, so that the tasks idle threads take
     // from the back of busier ones' ranges are the short ones. A block's rows are one run of rows
     // of the same sequence (a batched decode step: one row per sequence).
@@ -102,7 +110,6 @@ void Attention::run(ThreadPool& pool, const KernelSet& kernels, const float* q, 
             work += (int64_t{positions[static_cast<size_t>(r)]} + 1) * 2 * p.n_heads * p.head_dim;
     }
 
-    const AttentionKernels& ak = *kernels.attention;
     auto layout = [&](const Block& b) {
         return AttentionLayout(ak.lanes, static_cast<size_t>((b.r1 - b.r0) * (b.h1 - b.h0)), hd);
     };

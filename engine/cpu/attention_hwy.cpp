@@ -3,7 +3,8 @@
 // multiply-add for many queries, and the softmax of a tile needs no horizontal reduction. The
 // weighted sum of values runs with the head's dimensions across lanes. A block of few queries (a
 // decode step) would leave most lanes idle that way: it runs its scores and its softmax with
-// positions across lanes instead, reading the cache's key columns as they are. A BF16 cache on a
+// positions across lanes instead, reading the cache's key columns as they are. So does every
+// block of a pair set with its own softmax (attention_pairs.h: the AMX tiles'). A BF16 cache on a
 // CPU with pair products (attention_pairs.h) is read as it lies; otherwise keys and values are
 // converted to f32 once per tile, as every query group reads them again.
 #undef HWY_TARGET_INCLUDE
@@ -530,11 +531,12 @@ void AttentionBlockKernel(const AttentionBlock& b) {
     const AttentionLayout l(hn::Lanes(d), b.queries, b.head_dim);
     const AttentionLayout::Scratch s = l.carve(b.scratch);
     const size_t ql = l.query_lanes;
-    const bool few = l.few_queries();
     const bool bf16 = b.dtype == DType::BF16;
     // On vectors of 16 floats a tile's lanes are its kAttentionTile positions, so the pair
     // products read key rows the cache's width (KeyPairs).
     const AttentionPairOps* pairs = bf16 && hn::Lanes(d) == 16 && l.tile_lanes == kAttentionTile ? b.pairs : nullptr;
+    // Few queries would leave most lanes idle with queries across them.
+    const bool positions_across = l.few_queries() || (pairs && pairs->softmax_position_lanes);
     int64_t last_max = -1;
     for (size_t q = 0; q < b.queries; ++q) last_max = std::max<int64_t>(last_max, b.last[q]);
     const auto scaled = [&](size_t q, size_t i) {
@@ -542,8 +544,8 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         return bf16 ? bf16_to_f32(f32_to_bf16(x)) : x;
     };
     if (pairs) {
-        PackQueryPairs(d, b, l, few, s.qt);
-    } else if (few) {
+        PackQueryPairs(d, b, l, positions_across, s.qt);
+    } else if (positions_across) {
         std::fill(s.qt, s.qt + l.padded_queries() * l.dim, 0.f);
         for (size_t q = 0; q < b.queries; ++q)
             for (size_t i = 0; i < b.head_dim; ++i) s.qt[q * l.dim + i] = scaled(q, i);
@@ -552,7 +554,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         for (size_t q = 0; q < b.queries; ++q)
             for (size_t i = 0; i < b.head_dim; ++i) s.qt[i * ql + q] = scaled(q, i);
     }
-    if (!few)
+    if (!positions_across)
         for (size_t q = 0; q < ql; ++q) s.last[q] = q < b.queries ? static_cast<float>(b.last[q]) : -1.f;
     const size_t head_pairs = (b.head_dim + 1) / 2;
     const auto* qp = reinterpret_cast<const uint32_t*>(s.qt);
@@ -571,10 +573,16 @@ void AttentionBlockKernel(const AttentionBlock& b) {
             const uint32_t* kp = KeyPairs(b, tile);
             const uint32_t* vp = ValuePairs(b, t0, n, l.dim, value_buf);
             const size_t value_pairs = (n + 1) / 2;
-            if (few) {
+            if (positions_across) {
                 pairs->scores_position_lanes(qp, l.padded_queries(), kp, l.tile_lanes, head_pairs, n, s.scores);
-                FewExponentials(d, s.scores, l, t0, n, b.last, part, true);
-                pairs->pack_weights_position_lanes(s.scores, l.tile_lanes, b.queries, n, wp);
+                if (pairs->softmax_position_lanes) {
+                    pairs->softmax_position_lanes(s.scores, l.tile_lanes, b.queries, t0, n, b.last, part, part + ql, wp);
+                    std::fill(part + b.queries, part + ql, kEmpty);
+                    std::fill(part + ql + b.queries, part + 2 * ql, 0.f);
+                } else {
+                    FewExponentials(d, s.scores, l, t0, n, b.last, part, true);
+                    pairs->pack_weights_position_lanes(s.scores, l.tile_lanes, b.queries, n, wp);
+                }
                 pairs->values_position_lanes(wp, l.tile_lanes, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
             } else {
                 pairs->scores_query_lanes(qp, ql, kp, l.tile_lanes, head_pairs, n, s.scores);
@@ -585,7 +593,7 @@ void AttentionBlockKernel(const AttentionBlock& b) {
         } else {
             const Rows values = ValueRows(d, b, t0, n, l.dim, s.values);
             const KeyColumns keys = KeyTile(d, b, tile, l.tile_lanes, s.keys);
-            if (few) {
+            if (positions_across) {
                 KeyLaneScores(d, s.qt, l.padded_queries(), l.dim, keys, b.head_dim, l.tile_lanes, n, s.scores);
                 FewExponentials(d, s.scores, l, t0, n, b.last, part, bf16);
                 Values(d, Weights{s.scores, 1, l.tile_lanes}, values, n, b.queries, part + 2 * ql, l.dim);

@@ -9,7 +9,8 @@
 // (queries or positions across lanes), so a position still gives the same bits in a prefill and
 // in a decode step (attention_kernels.h). The vector products are one chain over the pairs in
 // order and differ from the f32 kernels' only in the order of the additions inside a pair; AMX
-// tiles add a step of 16 pairs their own way (attention_amx_pairs.cpp). The BF16 numerics
+// tiles add a step of 16 pairs their own way, and that set has its own softmax, with a shorter
+// exp and another order of the sum (attention_amx_pairs.cpp). The BF16 numerics
 // themselves (queries and weights rounded to BF16, exact products, f32 sums) are the same for
 // every kernel set.
 #include <cstddef>
@@ -43,6 +44,14 @@ struct AttentionPairOps {
                                float* out, size_t dim);
     void (*values_position_lanes)(const uint32_t* w, size_t lanes, const uint32_t* vp, size_t pairs,
                                   size_t queries, float* out, size_t dim);
+    // Where set, the set runs every block with positions across lanes, and leaves the query-lane
+    // functions and pack_weights_position_lanes null: this is its softmax of a tile. From scores
+    // s[q * lanes + t] (lanes = kAttentionTile; those for t below n rounded up to 16 computed),
+    // where query q sees the tile's positions t0 + t <= last[q]: the tile's max[q] and sum[q] of
+    // BF16-rounded weights for q < queries, and the weights in w as values_position_lanes reads
+    // them.
+    void (*softmax_position_lanes)(const float* s, size_t lanes, size_t queries, size_t t0, size_t n,
+                                   const int32_t* last, float* max, float* sum, uint32_t* w) = nullptr;
 };
 
 // The pair products of this CPU's vector unit, for kernels whose vectors hold 16 floats (widths,
