@@ -2,7 +2,7 @@
 // The inner loops of attention (engine/cpu/attention.h): a scalar and a Highway implementation.
 //
 // A block is up to kAttentionQueries query vectors that share one kv head: the query heads of a
-// GQA group, for one or several token rows. It runs over tiles of kAttentionTile cached positions
+// GQA group, for one or several token rows (engine/cpu/attention.cpp sizes them). It runs over tiles of kAttentionTile cached positions
 // (tile i holds positions [i * kAttentionTile, (i + 1) * kAttentionTile)). A tile gives each query
 // that sees part of it a softmax partial: its max score, its sum of exponentials and its
 // unnormalized output. A query's result is the fold of its tiles' partials in position order, and
@@ -44,7 +44,7 @@
 namespace ascent::cpu {
 
 inline constexpr size_t kAttentionTile = 64;
-inline constexpr size_t kAttentionQueries = 128;
+inline constexpr size_t kAttentionQueries = 512;
 
 // Positions a cache of `capacity` allocates: whole tiles.
 inline size_t cache_positions(size_t capacity) { return (capacity + kAttentionTile - 1) / kAttentionTile * kAttentionTile; }
