@@ -9,8 +9,9 @@
 namespace ascent::cpu {
 namespace {
 
-// At most this many token rows share a block: the rows of a block see different numbers of
-// positions, and the shorter ones still pay for the longest one's last tile.
+// Rows of a block on AMX tiles: at most kMaxBlockRows (the rows of a block see different numbers
+// of positions, and the shorter ones still pay for the longest one's last tile), and fewer, down
+// to kMinBlockRows, while each thread would get fewer than kBlocksPerThread blocks.
 constexpr int64_t kMaxBlockRows = 64;
 constexpr int64_t kMinBlockRows = 16;
 constexpr size_t kBlocksPerThread = 16;
