@@ -434,24 +434,30 @@ void ResetState(const AttentionLayout& l, float* state) {
     std::fill(state + l.query_lanes, state + 2 * l.query_lanes, 0.f);
 }
 
-// Folds a partial into the running state. Both are max[query_lanes], sum[query_lanes],
-// out[queries][dim]; an empty partial leaves a query as it is, an empty state takes the partial.
-void Merge(DF d, const AttentionLayout& l, const float* part, float* state, float* factors) {
+// Folding a partial into the running state (Merge) in its three steps, so that a pair set can do
+// the outputs' step itself (AttentionPairOps::values_merge_position_lanes). Both are
+// max[query_lanes], sum[query_lanes], out[queries][dim]; an empty partial leaves a query as it
+// is, an empty state takes the partial. First the factors of the state and of the partial.
+void MergeFactors(DF d, const AttentionLayout& l, const float* part, const float* state, float* factors) {
     const size_t N = hn::Lanes(d), ql = l.query_lanes;
-    const float *pm = part, *pl = part + ql, *po = part + 2 * ql;
-    float *sm = state, *sl = state + ql, *so = state + 2 * ql;
-    float *fa = factors, *fb = factors + ql;
     for (size_t j = 0; j < ql; j += N) {
-        const VF m = hn::LoadU(d, sm + j), mp = hn::LoadU(d, pm + j);
+        const VF m = hn::LoadU(d, state + j), mp = hn::LoadU(d, part + j);
         const VF mx = hn::Max(m, mp);
-        hn::StoreU(hn::Exp(d, hn::Sub(m, mx)), d, fa + j);
-        hn::StoreU(hn::Exp(d, hn::Sub(mp, mx)), d, fb + j);
+        hn::StoreU(hn::Exp(d, hn::Sub(m, mx)), d, factors + j);
+        hn::StoreU(hn::Exp(d, hn::Sub(mp, mx)), d, factors + ql + j);
     }
+}
+
+// The outputs: out = out_partial * factor_partial + out * factor_state.
+void MergeOutputs(DF d, const AttentionLayout& l, const float* part_out, const float* part_max, float* state,
+                  const float* factors) {
+    const size_t N = hn::Lanes(d), ql = l.query_lanes;
+    const float *fa = factors, *fb = factors + ql;
     for (size_t q = 0; q < l.queries; ++q) {
-        if (pm[q] == kEmpty) continue;
-        float* o = so + q * l.dim;
-        const float* op = po + q * l.dim;
-        if (sm[q] == kEmpty) {
+        if (part_max[q] == kEmpty) continue;
+        float* o = state + 2 * ql + q * l.dim;
+        const float* op = part_out + q * l.dim;
+        if (state[q] == kEmpty) {
             std::memcpy(o, op, l.dim * sizeof(float));
             continue;
         }
@@ -459,15 +465,28 @@ void Merge(DF d, const AttentionLayout& l, const float* part, float* state, floa
         for (size_t i = 0; i < l.dim; i += N)
             hn::StoreU(hn::MulAdd(hn::LoadU(d, op + i), b, hn::Mul(hn::LoadU(d, o + i), a)), d, o + i);
     }
+}
+
+// Last the maxima and the sums, which the two steps above read as they were.
+void MergeMaxSum(DF d, const AttentionLayout& l, const float* part, float* state, const float* factors) {
+    const size_t N = hn::Lanes(d), ql = l.query_lanes;
+    const float *pm = part, *pl = part + ql;
+    float *sm = state, *sl = state + ql;
     const VF empty = hn::Set(d, kEmpty);
     for (size_t j = 0; j < ql; j += N) {
         const VF m = hn::LoadU(d, sm + j), mp = hn::LoadU(d, pm + j);
         const VF s = hn::LoadU(d, sl + j), sp = hn::LoadU(d, pl + j);
         const auto no_part = hn::Eq(mp, empty), no_state = hn::Eq(m, empty);
-        const VF merged = hn::MulAdd(sp, hn::LoadU(d, fb + j), hn::Mul(s, hn::LoadU(d, fa + j)));
+        const VF merged = hn::MulAdd(sp, hn::LoadU(d, factors + ql + j), hn::Mul(s, hn::LoadU(d, factors + j)));
         hn::StoreU(hn::IfThenElse(no_part, m, hn::IfThenElse(no_state, mp, hn::Max(m, mp))), d, sm + j);
         hn::StoreU(hn::IfThenElse(no_part, s, hn::IfThenElse(no_state, sp, merged)), d, sl + j);
     }
+}
+
+void Merge(DF d, const AttentionLayout& l, const float* part, float* state, float* factors) {
+    MergeFactors(d, l, part, state, factors);
+    MergeOutputs(d, l, part + 2 * l.query_lanes, part, state, factors);
+    MergeMaxSum(d, l, part, state, factors);
 }
 
 void Normalize(DF d, const AttentionLayout& l, const float* state, float* const* out) {
@@ -582,6 +601,13 @@ void AttentionBlockKernel(const AttentionBlock& b) {
                 } else {
                     FewExponentials(d, s.scores, l, t0, n, b.last, part, true);
                     pairs->pack_weights_position_lanes(s.scores, l.tile_lanes, b.queries, n, wp);
+                }
+                if (b.out && pairs->values_merge_position_lanes) {
+                    MergeFactors(d, l, part, s.state, s.factors);
+                    const ValueMerge merge{s.state + 2 * ql, s.state, part, s.factors, s.factors + ql};
+                    pairs->values_merge_position_lanes(wp, l.tile_lanes, vp, value_pairs, b.queries, merge, l.dim);
+                    MergeMaxSum(d, l, part, s.state, s.factors);
+                    continue;  // merged already
                 }
                 pairs->values_position_lanes(wp, l.tile_lanes, vp, value_pairs, b.queries, part + 2 * ql, l.dim);
             } else {

@@ -18,6 +18,18 @@
 
 namespace ascent::cpu {
 
+// How a tile's weighted values v[q][:] join query q's running output out[q * dim + :], as the
+// merge of a partial does it (attention_kernels.h): nothing where the tile has no weight for the
+// query (tile_max[q] is -inf), v where the output has none yet (out_max[q] is -inf), else
+// v * tile_factor[q] + out * out_factor[q].
+struct ValueMerge {
+    float* out;
+    const float* out_max;
+    const float* tile_max;
+    const float* out_factor;
+    const float* tile_factor;
+};
+
 struct AttentionPairOps {
     // The cache's BF16 layout (attention_kernels.h) is the one these read: key words kp[p * width
     // + t] = (k[2p][t], k[2p + 1][t]) for pairs p of head dimensions and positions t of a tile;
@@ -52,6 +64,10 @@ struct AttentionPairOps {
     // them.
     void (*softmax_position_lanes)(const float* s, size_t lanes, size_t queries, size_t t0, size_t n,
                                    const int32_t* last, float* max, float* sum, uint32_t* w) = nullptr;
+    // Where set (with softmax_position_lanes): values_position_lanes folded into the running
+    // outputs of a block (ValueMerge) instead of written out as a partial.
+    void (*values_merge_position_lanes)(const uint32_t* w, size_t lanes, const uint32_t* vp, size_t pairs,
+                                        size_t queries, const ValueMerge& m, size_t dim) = nullptr;
 };
 
 // The pair products of this CPU's vector unit, for kernels whose vectors hold 16 floats (widths,
