@@ -270,13 +270,12 @@ ASCENT_AVX512 void softmax_position_lanes(const float* s, size_t lanes, size_t q
     const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
     for (size_t q = 0; q < queries; ++q) {
         const float* row = s + q * lanes;
-        const int64_t sees = std::clamp<int64_t>(int64_t{last[q]} + 1 - static_cast<int64_t>(t0), 0,
-                                                 static_cast<int64_t>(n));
+        const auto sees = static_cast<size_t>(
+            std::clamp<int64_t>(int64_t{last[q]} + 1 - static_cast<int64_t>(t0), 0, static_cast<int64_t>(n)));
         __mmask16 in[4];
         __m512 x[4];
-        for (int i = 0; i < 4; ++i) {
-            const int64_t left = sees - 16 * i;
-            in[i] = left <= 0 ? 0 : left >= 16 ? static_cast<__mmask16>(0xFFFF) : first_n16(left);
+        for (size_t i = 0; i < 4; ++i) {
+            in[i] = lanes_below(16 * i, sees);
             x[i] = _mm512_mask_loadu_ps(empty, in[i], row + 16 * i);
         }
         const float m = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(x[0], x[1]), _mm512_max_ps(x[2], x[3])));

@@ -14,10 +14,6 @@ namespace {
 
 using namespace avx512;
 
-ASCENT_AVX512_INLINE __mmask16 lanes_below(size_t at, size_t n) {
-    return at >= n ? 0 : n - at >= 16 ? static_cast<__mmask16>(0xFFFF) : first_n16(static_cast<int64_t>(n - at));
-}
-
 ASCENT_AVX512 void pack_weights_query_lanes(const float* p, size_t lanes, size_t n, uint32_t* w) {
     for (size_t s = 0; 2 * s < n; ++s) {
         const float* a = p + 2 * s * lanes;

@@ -29,6 +29,11 @@ inline bool cpu_has_avx512_bf16() {
 
 ASCENT_AVX512_INLINE __mmask8 first_n8(int n) { return static_cast<__mmask8>((1u << n) - 1u); }
 ASCENT_AVX512_INLINE __mmask16 first_n16(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+// The lanes of a vector of 16 starting at element `at` that lie below element n.
+ASCENT_AVX512_INLINE __mmask16 lanes_below(size_t at, size_t n) {
+    return at >= n ? 0 : n - at >= 16 ? static_cast<__mmask16>(0xFFFF) : first_n16(static_cast<int64_t>(n - at));
+}
 ASCENT_AVX512_INLINE __mmask32 first_n32(int64_t n) {
     return _cvtu32_mask32(static_cast<uint32_t>((uint64_t{1} << n) - 1u));
 }
