@@ -100,13 +100,15 @@ std::string profile_table(const std::vector<const PhaseProfile*>& cols) {
     std::string s = fmt::format("\nprofile: {} of in={} out={} ({}), ms and calls per {}\n", first.phase, first.input_len,
                                 first.output_len, first.phase == "decode" ? "mean over the decode steps" : "whole prompt",
                                 first.phase == "decode" ? "step" : "prompt");
-    s += fmt::format("| {:<26} |", "kernel");
+    size_t width = 26;  // the longest kernel name, fused kinds included
+    for (const auto& kind : kinds) width = std::max(width, kind.size());
+    s += fmt::format("| {:<{}} |", "kernel", width);
     for (const auto* c : cols) s += fmt::format(" {:>5} calls | {:>5} ms | {:>5} MiB out |", mode_name(c->mode), mode_name(c->mode), mode_name(c->mode));
-    s += "\n|----------------------------|";
+    s += "\n|" + std::string(width + 2, '-') + "|";
     for (size_t i = 0; i < cols.size(); ++i) s += "-------------|----------|---------------|";
     s += "\n";
     auto line = [&](const std::string& label, auto&& cell) {
-        s += fmt::format("| {:<26} |", label);
+        s += fmt::format("| {:<{}} |", label, width);
         for (const auto* c : cols) s += cell(*c);
         s += "\n";
     };

@@ -50,6 +50,16 @@ struct LinearOutput {
     const RopeParams* rope = nullptr;
 };
 
+// A gated MLP's weights (biases may be nullptr): down(silu(gate(x)) * up(x)).
+struct MlpWeights {
+    const Weight* gate = nullptr;
+    const Weight* gate_bias = nullptr;
+    const Weight* up = nullptr;
+    const Weight* up_bias = nullptr;
+    const Weight* down = nullptr;
+    const Weight* down_bias = nullptr;
+};
+
 // RMSNorm of a fused product's input: the product reads x normalized (x / rms(x) * weight), row
 // by row exactly as Backend::rms_norm computes it, without the normalized rows being stored.
 struct InputNorm {
@@ -141,6 +151,11 @@ public:
     // out = silu(x gate^T + gate_bias) * (x up^T + up_bias), without materializing gate or up.
     virtual void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
                                const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) = 0;
+    // The whole MLP: out = linear_swiglu(x) down^T + down_bias + residual (residual may be
+    // nullptr). The SwiGLU activations go to the down product in whatever form its kernels read,
+    // and need never exist as f32 rows.
+    virtual void mlp(const float* x, int64_t rows, const MlpWeights& w, const float* residual, float* out,
+                     const InputNorm* norm) = 0;
 };
 
 struct BackendOptions {

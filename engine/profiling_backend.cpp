@@ -156,4 +156,12 @@ void ProfilingBackend::linear_swiglu(const float* x, int64_t rows, const Weight&
           [&] { b_.linear_swiglu(x, rows, gate, gate_bias, up, up_bias, out, norm); });
 }
 
+void ProfilingBackend::mlp(const float* x, int64_t rows, const MlpWeights& w, const float* residual, float* out,
+                           const InputNorm* norm) {
+    std::string kind = norm ? "linear x3 +norm +swiglu" : "linear x3 +swiglu";
+    if (w.gate_bias || w.up_bias || w.down_bias) kind += " +bias";
+    if (residual) kind += " +residual";
+    timed(kind.c_str(), f32_bytes(rows * w.down->rows), [&] { b_.mlp(x, rows, w, residual, out, norm); });
+}
+
 }  // namespace ascent

@@ -83,6 +83,8 @@ public:
                       std::span<const int32_t> positions, const InputNorm* norm) override;
     void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias, const Weight& up,
                        const Weight* up_bias, float* out, const InputNorm* norm) override;
+    void mlp(const float* x, int64_t rows, const MlpWeights& w, const float* residual, float* out,
+             const InputNorm* norm) override;
 
 private:
     using Clock = std::chrono::steady_clock;

@@ -244,7 +244,7 @@ TEST(CliBench, ProfileCountsEveryDispatchOfEachMode) {
         } else {
             EXPECT_EQ(kernel_calls, fused - 1);
             EXPECT_EQ(allocs, 0);
-            EXPECT_TRUE(kinds.count("linear x3 +norm +rope") && kinds.count("linear x2 +norm +swiglu") &&
+            EXPECT_TRUE(kinds.count("linear x3 +norm +rope") && kinds.count("linear x3 +norm +swiglu +residual") &&
                         kinds.count("linear +residual") && kinds.count("linear +norm") && !kinds.count("rms_norm"))
                 << p.dump();
         }

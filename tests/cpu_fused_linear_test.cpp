@@ -5,7 +5,9 @@
 // A fused input norm gives the bits of the norm run on its own.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/cpu/cpu_backend.h"
@@ -211,6 +213,55 @@ TEST(FusedLinearStaged, MatchesTheKernelWritingYThenRopeAndAdd) {
             EXPECT_EQ(v, v1) << threads << " threads, " << rows << " rows";
             EXPECT_EQ(o, o1) << threads << " threads, " << rows << " rows";
         }
+}
+
+// The whole MLP in one call gives the bits of gate/up with SwiGLU, then down with its residual.
+// On AMX, from 9 rows on and with 32-column tiles of the activations, gate/up's blocks write the
+// activations straight into down's input tiles, a block of columns at a time (the blocks start on
+// any 16 columns); elsewhere (fewer rows, an odd width, the vector unit) they go through f32 rows.
+TEST(FusedMlp, MatchesGateUpSwigluThenDownWithResidual) {
+    constexpr int64_t kHidden = 96;
+    const char* simd_was = std::getenv("ASCENT_SIMD");
+    const std::string saved = simd_was ? simd_was : "";
+    for (const char* simd : {static_cast<const char*>(nullptr), "avx512bf16"}) {
+        simd ? setenv("ASCENT_SIMD", simd, 1) : unsetenv("ASCENT_SIMD");
+        for (const int64_t inter : {int64_t{224}, int64_t{200}}) {
+            const Matrix gate("gate", inter, kHidden, 41), up("up", inter, kHidden, 42), down("down", kHidden, inter, 43),
+                gb("gate.bias", 1, inter, 44), ub("up.bias", 1, inter, 45), db("down.bias", 1, kHidden, 46),
+                norm("norm", 1, kHidden, 47);
+            const InputNorm in_norm{&norm.weight, 1e-6f};
+            for (const int threads : {1, 2, 3})
+                for (const int64_t rows : {int64_t{1}, int64_t{8}, int64_t{9}, int64_t{37}, int64_t{130}}) {
+                    CpuBackend backend(threads);
+                    std::mt19937 g(static_cast<uint32_t>(rows * 7 + inter));
+                    std::normal_distribution<float> d(0.f, 1.f);
+                    std::vector<float> x(static_cast<size_t>(rows * kHidden)), res(x.size());
+                    for (auto& v : x) v = d(g);
+                    for (auto& v : res) v = d(g);
+                    const std::string what = std::string(simd ? simd : "best path") + ", " + std::to_string(threads) +
+                                             " threads, " + std::to_string(rows) + " rows, " + std::to_string(inter) +
+                                             " wide";
+                    for (const bool with_extras : {false, true}) {
+                        const MlpWeights w{&gate.weight, with_extras ? &gb.weight : nullptr, &up.weight,
+                                           with_extras ? &ub.weight : nullptr, &down.weight,
+                                           with_extras ? &db.weight : nullptr};
+                        const InputNorm* n = with_extras ? &in_norm : nullptr;
+                        const float* r = with_extras ? res.data() : nullptr;
+                        std::vector<float> fused(x.size(), -1.f), apart(x.size(), -2.f);
+                        std::vector<float> act(static_cast<size_t>(rows * inter));
+                        for (int call = 0; call < 2; ++call) {  // a second call reuses the buffers
+                            backend.mlp(x.data(), rows, w, r, fused.data(), n);
+                            backend.linear_swiglu(x.data(), rows, gate.weight, w.gate_bias, up.weight, w.up_bias,
+                                                  act.data(), n);
+                            const LinearOutput o{&down.weight, w.down_bias, apart.data(), r, nullptr};
+                            backend.linear_fused(act.data(), rows, std::span<const LinearOutput>(&o, 1), {}, nullptr);
+                            EXPECT_EQ(fused, apart) << what << (with_extras ? ", biases, norm, residual" : "");
+                        }
+                    }
+                }
+        }
+    }
+    simd_was ? setenv("ASCENT_SIMD", saved.c_str(), 1) : unsetenv("ASCENT_SIMD");
 }
 
 // A prefill chunk that wants no logits runs the LM head on no rows: nothing is written, nothing

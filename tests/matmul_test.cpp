@@ -243,17 +243,14 @@ TEST(Matmul, AmxGivesTheSameBitsForWeightsOffTheirCacheLines) {
             }
 }
 
-TEST(Matmul, AmxTilesHoldTokenColumnPairs) {
-    const MatmulPath* amx = amx_matmul_path();
-    if (!amx) GTEST_SKIP() << "no AMX on this machine";
-    const int64_t rows = 20, in = 64, ldx = 70;
-    const std::vector<float> x = randoms(static_cast<size_t>(rows * ldx), 8);
-    MatmulInput input;
-    input.prepare(*amx, x.data(), rows, in, ldx, DType::BF16);
-    ASSERT_EQ(input.layout(), MatmulLayout::BF16Tiles);
+// Tile (token block tb, column block kb) at (tb * n_kb + kb) * 512 elements; its row p holds, for
+// tokens t = 0..15, the BF16 pair of columns 32 kb + 2p and 32 kb + 2p + 1; tokens past `rows` 0.
+void expect_tiles_hold(const MatmulInput& input, const std::vector<float>& x, int64_t rows, int64_t in, int64_t ldx,
+                       const std::string& what) {
+    ASSERT_EQ(input.layout(), MatmulLayout::BF16Tiles) << what;
     const uint16_t* tiles = input.bf16_row(0);
     const int64_t n_kb = in / 32;
-    for (int64_t tb = 0; tb < 2; ++tb)
+    for (int64_t tb = 0; tb * 16 < rows; ++tb)
         for (int64_t kb = 0; kb < n_kb; ++kb)
             for (int64_t p = 0; p < 16; ++p)
                 for (int64_t t = 0; t < 16; ++t)
@@ -262,8 +259,50 @@ TEST(Matmul, AmxTilesHoldTokenColumnPairs) {
                         const uint16_t want =
                             token < rows ? f32_to_bf16(x[static_cast<size_t>(token * ldx + col)]) : uint16_t{0};
                         ASSERT_EQ(tiles[(tb * n_kb + kb) * 512 + p * 32 + t * 2 + j], want)
-                            << "token " << token << " col " << col;
+                            << what << ": token " << token << " col " << col;
                     }
+}
+
+TEST(Matmul, AmxTilesHoldTokenColumnPairs) {
+    const MatmulPath* amx = amx_matmul_path();
+    if (!amx) GTEST_SKIP() << "no AMX on this machine";
+    const int64_t rows = 20, in = 64, ldx = 70;
+    const std::vector<float> x = randoms(static_cast<size_t>(rows * ldx), 8);
+    MatmulInput input;
+    input.prepare(*amx, x.data(), rows, in, ldx, DType::BF16);
+    expect_tiles_hold(input, x, rows, in, ldx, "prepared by rows");
+}
+
+// A producer of the activations (the MLP's SwiGLU) writes them a block of columns at a time, each
+// block from its own buffer: blocks that start or end halfway through a tile fill only their half
+// of its pairs, and every block pads the tokens past the last with zeros.
+TEST(Matmul, AmxTilesConvertedByColumnBlocks) {
+    const MatmulPath* amx = amx_matmul_path();
+    if (!amx) GTEST_SKIP() << "no AMX on this machine";
+    const int64_t in = 160;
+    for (const int64_t rows : {int64_t{5}, int64_t{16}, int64_t{37}})
+        for (const std::vector<int64_t>& cuts :
+             {std::vector<int64_t>{0, 160}, {0, 16, 48, 64, 112, 160}, {0, 32, 80, 96, 144, 160}}) {
+            const std::vector<float> x = randoms(static_cast<size_t>(rows * in), static_cast<uint32_t>(rows));
+            MatmulInput input;
+            input.shape(*amx, rows, in, DType::BF16);
+            std::vector<float> block;
+            for (size_t i = cuts.size() - 1; i > 0; --i) {  // in reverse: no block relies on another's zeros
+                const int64_t c0 = cuts[i - 1], w = cuts[i] - c0;
+                block.assign(static_cast<size_t>(rows * w), 0.f);
+                for (int64_t r = 0; r < rows; ++r)
+                    std::copy_n(x.begin() + r * in + c0, w, block.begin() + r * w);
+                input.convert_columns(block.data(), w, c0, c0 + w);
+            }
+            expect_tiles_hold(input, x, rows, in, in, std::to_string(rows) + " rows, " + std::to_string(cuts.size() - 1) + " blocks");
+        }
+    MatmulInput input;
+    input.shape(*amx, 20, in, DType::BF16);
+    std::vector<float> block(20 * 48);
+    EXPECT_THROW(input.convert_columns(block.data(), 24, 8, 32), Error);    // not on a 16-column boundary
+    EXPECT_THROW(input.convert_columns(block.data(), 16, 144, 176), Error);  // past the last column
+    input.shape(*amx, 2, in, DType::BF16);  // too few rows for tiles: rows as the vector unit reads them
+    EXPECT_THROW(input.convert_columns(block.data(), 16, 0, 16), Error);
 }
 
 TEST(Matmul, EveryHighwayTargetMatchesScalar) {

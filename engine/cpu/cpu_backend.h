@@ -55,6 +55,8 @@ public:
                       std::span<const int32_t> positions, const InputNorm* norm) override;
     void linear_swiglu(const float* x, int64_t rows, const Weight& gate, const Weight* gate_bias,
                        const Weight& up, const Weight* up_bias, float* out, const InputNorm* norm) override;
+    void mlp(const float* x, int64_t rows, const MlpWeights& w, const float* residual, float* out,
+             const InputNorm* norm) override;
 
     ThreadPool& pool() { return pool_; }
     const KernelSet& kernels() const { return k_; }
@@ -92,11 +94,19 @@ private:
         const float* norm_weight;  // f32, resolved before the job (the cache is not thread-safe); or nullptr
         float eps;
         bool per_thread;
+        const MatmulInput* prepared;  // or an input made ready by the caller (mlp())
     };
     InputPlan plan_input(const float* x, int64_t rows, int64_t in, DType type, const InputNorm* norm);
     const MatmulInput& input_on(int thread, const InputPlan& plan);
     void gate_up_apart(const InputPlan& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
                        const float* ub, float* out);
+    // Gate and up a block of outputs at a time on one thread, SwiGLU into out, or (tiles set) into
+    // columns of the next product's input.
+    void gate_up_blocks(const InputPlan& in, int64_t rows, const Weight& gate, const float* gb, const Weight& up,
+                        const float* ub, float* out, MatmulInput* tiles);
+    // linear_fused() after its input is planned.
+    void fused_products(const InputPlan& plan, int64_t rows, std::span<const LinearOutput> outputs,
+                        std::span<const int32_t> positions);
     // The plan's x (normalized into `scratch` first when it has a norm) prepared into dst, by the
     // pool's threads, or by the calling thread alone when pool is nullptr.
     void prepare(MatmulInput& dst, std::vector<float>& scratch, const InputPlan& plan, ThreadPool* pool) const;
@@ -127,6 +137,8 @@ private:
     Attention attention_;
     std::vector<float> norm_rows_;  // a fused product's normalized input
     MatmulInput input_;  // the current product's input, when prepared once for all threads
+    MatmulInput mlp_input_;  // the down product's input, written by mlp()'s gate/up blocks
+    std::vector<float> mlp_rows_;  // mlp()'s activations where they go through f32 rows
     // Each thread's own prepared input (InputPlan::per_thread), made for the product numbered
     // `product`; on its own cache lines.
     struct alignas(64) ThreadInput {

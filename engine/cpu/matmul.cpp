@@ -33,6 +33,7 @@ MatmulInput& MatmulInput::operator=(MatmulInput&& o) noexcept {
         in_ = o.in_;
         stride_ = o.stride_;
         lanes_ = o.lanes_;
+        row_align_ = o.row_align_;
         weight_type_ = o.weight_type_;
         layout_ = o.layout_;
         data_ = std::exchange(o.data_, nullptr);
@@ -66,28 +67,41 @@ void MatmulInput::prepare(ThreadPool& pool, const float* x, int64_t rows, int64_
     prepare(active_matmul_path(), x, rows, in, ldx, weight_type, &pool, &prepass);
 }
 
-void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
-                          DType weight_type, ThreadPool* pool, const RowPrepass* prepass) {
-    if (rows < 0 || in < 1 || ldx < in)
-        runtime_error("matmul: bad input shape (rows {}, in {}, ldx {})", rows, in, ldx);
+void MatmulInput::shape(const MatmulPath& path, int64_t rows, int64_t in, DType weight_type) {
+    if (rows < 0 || in < 1) runtime_error("matmul: bad input shape (rows {}, in {})", rows, in);
     const MatmulShape shape = path.shape(weight_type, rows, in);
     path_ = &path;
     rows_ = rows;
     in_ = in;
     stride_ = round_up(in, shape.pad);
     lanes_ = shape.lanes;
+    row_align_ = shape.row_align;
     weight_type_ = weight_type;
     layout_ = shape.layout;
     const bool bf16 = layout_ == MatmulLayout::BF16 || layout_ == MatmulLayout::BF16Tiles;
     const int64_t padded_rows = round_up(std::max<int64_t>(rows, 1), shape.row_align);
     reserve(static_cast<size_t>(padded_rows * stride_) * (bf16 ? 2 : 4));
+}
+
+void MatmulInput::convert_columns(const float* x, int64_t ldx, int64_t c0, int64_t c1) {
+    if (!path_ || !path_->convert_columns || layout_ != MatmulLayout::BF16Tiles)
+        runtime_error("matmul: this input's layout cannot be converted by columns");
+    if (c0 < 0 || c1 > in_ || c0 > c1 || c0 % 16 != 0 || (c1 % 16 != 0 && c1 != in_) || ldx < c1 - c0)
+        runtime_error("matmul: bad column block [{}, {}) of {} columns (ldx {})", c0, c1, in_, ldx);
+    if (c0 < c1 && rows_ > 0) path_->convert_columns(*this, x, ldx, c0, c1);
+}
+
+void MatmulInput::prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
+                          DType weight_type, ThreadPool* pool, const RowPrepass* prepass) {
+    if (ldx < in) runtime_error("matmul: bad input shape (rows {}, in {}, ldx {})", rows, in, ldx);
+    shape(path, rows, in, weight_type);
     if (rows == 0) return;
-    const int64_t units = (rows + shape.row_align - 1) / shape.row_align;
+    const int64_t units = (rows + row_align_ - 1) / row_align_;
     if (pool && pool->size() > 1 && units > 1 && rows * in >= kParallelConvertElements) {
         const int64_t n_tasks = std::min<int64_t>(units, 4 * pool->size());
         pool->run(n_tasks, [&](int64_t task, int) {
-            const int64_t r0 = units * task / n_tasks * shape.row_align;
-            const int64_t r1 = std::min(rows, units * (task + 1) / n_tasks * shape.row_align);
+            const int64_t r0 = units * task / n_tasks * row_align_;
+            const int64_t r1 = std::min(rows, units * (task + 1) / n_tasks * row_align_);
             if (prepass) prepass->fill(prepass->ctx, r0, r1);
             path.convert(*this, x, ldx, r0, r1);
         });

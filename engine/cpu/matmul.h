@@ -67,6 +67,14 @@ public:
     void prepare(const MatmulPath& path, const float* x, int64_t rows, int64_t in, int64_t ldx,
                  DType weight_type, ThreadPool* pool = nullptr, const RowPrepass* prepass = nullptr);
 
+    // Shapes the input for the path without converting anything; a producer of x then writes it
+    // a block of columns at a time with convert_columns(), where the path has such a conversion
+    // for this layout (MatmulPath::convert_columns).
+    void shape(const MatmulPath& path, int64_t rows, int64_t in, DType weight_type);
+    // Columns [c0, c1) of every row from x (column c0 + j of row r at x[r * ldx + j]), rounded
+    // exactly as prepare() rounds them; c0 and c1 multiples of 16, or c1 == in().
+    void convert_columns(const float* x, int64_t ldx, int64_t c0, int64_t c1);
+
     int64_t rows() const { return rows_; }
     int64_t in() const { return in_; }
     DType weight_type() const { return weight_type_; }
@@ -89,6 +97,7 @@ private:
     int64_t in_ = 0;
     int64_t stride_ = 0;
     int64_t lanes_ = 0;
+    int64_t row_align_ = 1;
     DType weight_type_ = DType::F32;
     MatmulLayout layout_ = MatmulLayout::F32;
     void* data_ = nullptr;  // 64-byte aligned, grows only

@@ -47,11 +47,20 @@ const MatmulPath& base() { return *x86_matmul_path(); }
 // Activations as B tiles: tile (token block tb, column block kb) sits at (tb * n_kb + kb) * 512
 // elements; its row p holds, for tokens t = 0..15, the pair x[t][32 kb + 2p], x[t][32 kb + 2p + 1].
 
-ASCENT_AMX void convert_tiles(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+// 16 floats rounded to BF16, as 8 pairs.
+ASCENT_AMX __m256i bf16_pairs(const float* p) { return _mm512_cvtepi32_epi16(round_to_bf16(_mm512_loadu_ps(p))); }
+
+// Tokens [16 tb0, 16 tb1) x columns [c0, c1) (multiples of 16) into their tiles, padding tokens
+// past dst.rows() with zeros; column c0 + j of token r is x[r * ldx + j]. A tile whose columns
+// are only half in the range gets only its 8 rows of pairs for that half.
+ASCENT_AMX void convert_tile_block(MatmulInput& dst, const float* x, int64_t ldx, int64_t tb0, int64_t tb1, int64_t c0,
+                                   int64_t c1) {
     const int64_t n_kb = dst.in() / kTileK;
     uint16_t* base_tiles = dst.mutable_bf16_row(0);
-    for (int64_t tb = r0 / kTileTokens; tb * kTileTokens < r1; ++tb) {
-        for (int64_t kb = 0; kb < n_kb; ++kb) {
+    for (int64_t tb = tb0; tb < tb1; ++tb) {
+        for (int64_t kb = c0 / kTileK; kb * kTileK < c1; ++kb) {
+            const int64_t lo = std::max(c0, kb * kTileK), hi = std::min(c1, (kb + 1) * kTileK);
+            const bool low_half = lo == kb * kTileK, high_half = hi == (kb + 1) * kTileK;
             __m512 v[16];  // token t's 16 pairs
             for (int64_t t = 0; t < kTileTokens; ++t) {
                 const int64_t token = tb * kTileTokens + t;
@@ -59,16 +68,24 @@ ASCENT_AMX void convert_tiles(MatmulInput& dst, const float* x, int64_t ldx, int
                     v[t] = _mm512_setzero_ps();
                     continue;
                 }
-                const float* p = x + token * ldx + kb * kTileK;
-                const __m256i lo = _mm512_cvtepi32_epi16(round_to_bf16(_mm512_loadu_ps(p)));
-                const __m256i hi = _mm512_cvtepi32_epi16(round_to_bf16(_mm512_loadu_ps(p + 16)));
-                v[t] = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+                const float* p = x + token * ldx + (kb * kTileK - c0);
+                const __m256i l = low_half ? bf16_pairs(p) : _mm256_setzero_si256();
+                const __m256i h = high_half ? bf16_pairs(p + 16) : _mm256_setzero_si256();
+                v[t] = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1));
             }
             transpose16(v);
             uint16_t* tile = base_tiles + (tb * n_kb + kb) * kTileElems;
-            for (int p = 0; p < 16; ++p) _mm512_store_ps(tile + p * 32, v[p]);
+            for (int p = low_half ? 0 : 8; p < (high_half ? 16 : 8); ++p) _mm512_store_ps(tile + p * 32, v[p]);
         }
     }
+}
+
+void convert_tiles(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    convert_tile_block(dst, x, ldx, r0 / kTileTokens, (r1 + kTileTokens - 1) / kTileTokens, 0, dst.in());
+}
+
+void amx_convert_columns(MatmulInput& dst, const float* x, int64_t ldx, int64_t c0, int64_t c1) {
+    convert_tile_block(dst, x, ldx, 0, (dst.rows() + kTileTokens - 1) / kTileTokens, c0, c1);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -297,7 +314,7 @@ const MatmulPath* amx_matmul_path() {
     static const MatmulPath* path = []() -> const MatmulPath* {
         const MatmulPath* x86 = x86_matmul_path();
         if (!x86 || !amx::permitted()) return nullptr;
-        static const MatmulPath amx{x86->name + "+amx", 16, amx_shape, amx_convert, amx_rows,
+        static const MatmulPath amx{x86->name + "+amx", 16, amx_shape, amx_convert, amx_convert_columns, amx_rows,
                                     x86->peak_loop, x86->peak_kernel, x86->read_sum};
         return &amx;
     }();

@@ -353,6 +353,7 @@ MatmulPath resolve_hwy_path() {
                       4,
                       &HWY_DYNAMIC_DISPATCH(Shape),
                       convert_rows_reference,
+                      nullptr,
                       &HWY_DYNAMIC_DISPATCH(Rows),
                       &HWY_DYNAMIC_DISPATCH(PeakLoop),
                       "f32 FMA (hwy:" + target + ")",

@@ -60,8 +60,8 @@ float scalar_read_sum(const void* p, size_t bytes) {
 }  // namespace
 
 const MatmulPath& scalar_matmul_path() {
-    static const MatmulPath path{"scalar",          1,       scalar_shape, convert_rows_reference,
-                                 scalar_rows,       nullptr, "",           scalar_read_sum};
+    static const MatmulPath path{"scalar", 1,       scalar_shape, convert_rows_reference, nullptr,
+                                 scalar_rows, nullptr, "",           scalar_read_sum};
     return path;
 }
 

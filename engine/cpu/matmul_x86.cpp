@@ -513,7 +513,7 @@ ASCENT_AVX512 float x86_read_sum(const void* p, size_t bytes) {
 }  // namespace
 
 const MatmulPath* x86_matmul_path() {
-    static const MatmulPath path{"avx512bf16", kTileN, x86_shape, x86_convert, x86_rows,
+    static const MatmulPath path{"avx512bf16", kTileN, x86_shape, x86_convert, nullptr, x86_rows,
                                  x86_peak_loop, "vdpbf16ps zmm", x86_read_sum};
     static const bool supported = cpu_has_avx512_bf16();
     return supported ? &path : nullptr;

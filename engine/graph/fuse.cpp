@@ -83,6 +83,30 @@ void fuse_swiglu(Graph& g) {
     }
 }
 
+// A plain product (its residual fused or not) whose input only comes from a gate/up/SwiGLU node
+// joins that node: the activations between them need never be stored.
+void fuse_mlp(Graph& g) {
+    auto uses = use_counts(g);
+    for (Node& n : g.nodes) {
+        if (n.dead || n.op != Op::Linear || n.parts.size() != 1 || n.parts[0].rope || n.norm.weight) continue;
+        const int act = n.in[0];
+        const int p = g.values[static_cast<size_t>(act)].producer;
+        if (p < 0 || uses[static_cast<size_t>(act)] != 1) continue;
+        Node& s = g.nodes[static_cast<size_t>(p)];
+        const int residual = n.parts[0].residual;
+        // The residual must exist where the gate/up node runs.
+        if (s.dead || s.op != Op::LinearSwiglu ||
+            (residual >= 0 && g.values[static_cast<size_t>(residual)].producer >= p))
+            continue;
+        s.op = Op::Mlp;
+        s.parts = n.parts;
+        s.out = n.out;
+        if (residual >= 0) s.in.push_back(residual);
+        g.values[static_cast<size_t>(n.out[0])].producer = p;
+        n.dead = true;
+    }
+}
+
 // Consecutive products that read the same input become one pass (q, k and v).
 void fuse_shared_input(Graph& g) {
     Node* group = nullptr;
@@ -105,7 +129,7 @@ void fuse_shared_input(Graph& g) {
 void fuse_norm(Graph& g) {
     auto uses = use_counts(g);
     for (Node& n : g.nodes) {
-        if (n.dead || (n.op != Op::Linear && n.op != Op::LinearSwiglu) || n.norm.weight) continue;
+        if (n.dead || (n.op != Op::Linear && n.op != Op::LinearSwiglu && n.op != Op::Mlp) || n.norm.weight) continue;
         const int input = n.in[0];
         const int p = g.values[static_cast<size_t>(input)].producer;
         if (p < 0 || uses[static_cast<size_t>(input)] != 1) continue;
@@ -124,6 +148,7 @@ void fuse(Graph& g) {
     fuse_rope(g);
     fuse_residual(g);
     fuse_swiglu(g);
+    fuse_mlp(g);
     fuse_shared_input(g);
     fuse_norm(g);
     // Compact: renumber producers to the surviving nodes' positions.

@@ -12,7 +12,7 @@
 
 namespace ascent::graph {
 
-enum class Op { Embed, RmsNorm, Linear, Rope, Attention, Swiglu, Add, LogitRows, LinearSwiglu };
+enum class Op { Embed, RmsNorm, Linear, Rope, Attention, Swiglu, Add, LogitRows, LinearSwiglu, Mlp };
 
 const char* op_name(Op op);
 
@@ -43,16 +43,17 @@ struct Node {
     Op op = Op::Embed;
     std::vector<int> in;               // values read (residuals of parts included)
     std::vector<int> out;              // values written
-    const Weight* weight = nullptr;    // Embed table, RmsNorm weight, LinearSwiglu gate
-    const Weight* bias = nullptr;      // LinearSwiglu gate bias
-    const Weight* weight2 = nullptr;   // LinearSwiglu up
+    const Weight* weight = nullptr;    // Embed table, RmsNorm weight, LinearSwiglu/Mlp gate
+    const Weight* bias = nullptr;      // LinearSwiglu/Mlp gate bias
+    const Weight* weight2 = nullptr;   // LinearSwiglu/Mlp up
     const Weight* bias2 = nullptr;
     float eps = 0;
     RopeParams rope{};
     AttentionParams attn{};
     int layer = 0;
-    std::vector<LinearPart> parts;     // Linear
-    // Linear, LinearSwiglu: in[0] is RMS-normalized first when norm.weight is set (a fused RmsNorm).
+    std::vector<LinearPart> parts;     // Linear; Mlp: its down product
+    // Linear, LinearSwiglu, Mlp: in[0] is RMS-normalized first when norm.weight is set (a fused
+    // RmsNorm).
     InputNorm norm;
     bool dead = false;
 };
@@ -72,8 +73,9 @@ struct Graph {
 // and the picked values are planned at that size, not the bucket's.
 Graph record(const Model& model, int64_t tokens, LogitRows rows, int64_t picks = 0);
 // Fusions: RoPE into the q/k product, residual adds into the product before them, gate+up+SwiGLU
-// into one kernel, products sharing an input (q, k, v) into one pass, and an RMSNorm into the
-// one product that reads it. Drops dead nodes.
+// into one kernel and the down product that alone reads it into the same (Mlp), products sharing
+// an input (q, k, v) into one pass, and an RMSNorm into the one product that reads it. Drops dead
+// nodes.
 void fuse(Graph& g);
 // Lifetimes from the node order, then offsets in one arena (largest first, first fit).
 void plan_memory(Graph& g);

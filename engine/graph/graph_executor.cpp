@@ -192,6 +192,12 @@ private:
                     b_.linear_swiglu(at(n.in[0], g), rows, *n.weight, n.bias, *n.weight2, n.bias2, y,
                                      n.norm.weight ? &n.norm : nullptr);
                     break;
+                case Op::Mlp: {
+                    const graph::LinearPart& down = n.parts[0];
+                    const MlpWeights w{n.weight, n.bias, n.weight2, n.bias2, down.weight, down.bias};
+                    b_.mlp(at(n.in[0], g), rows, w, at(down.residual, g), y, n.norm.weight ? &n.norm : nullptr);
+                    break;
+                }
             }
         }
     }

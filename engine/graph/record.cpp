@@ -16,6 +16,7 @@ const char* op_name(Op op) {
         case Op::Add: return "add";
         case Op::LogitRows: return "logit_rows";
         case Op::LinearSwiglu: return "linear_swiglu";
+        case Op::Mlp: return "mlp";
     }
     return "?";
 }
