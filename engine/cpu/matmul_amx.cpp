@@ -207,11 +207,17 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
 // for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product.
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
-// A prompt of at most 32 tokens (one pair of token tiles) uses each weight tile once, so the
-// product streams the weights as decode does and waits on memory: it runs whole rows as one chunk
-// and prefetches every row 4 tiles ahead. Prefill of 32 tokens, KVM Xeon: TTFT 51-52 ms -> 43-45
-// (whole rows alone 47-48, prefetch alone 49); at 64 and 128 tokens neither helped.
-constexpr int64_t kStreamTokenBlocks = 2;
+// A prompt of up to 128 tokens (at most 4 pairs of token tiles) does too little work per weight
+// for the tiles to hide memory: the product streams the weights as decode does, running whole
+// rows as one chunk and prefetching every row 4 tiles (256 bytes) ahead. Prefill of 32 tokens,
+// KVM Xeon: TTFT 51-52 ms -> 43-45 (whole rows alone 47-48, prefetch alone 49). A Qwen2-0.5B
+// MLP over 24 layers' weights (627 MB, more than the L3), in alternation, 2 threads: at 64 tokens
+// 15-28% faster than in chunks (15/16 to 20/20 pairs won; whole rows without the prefetch, 15%),
+// at 128 8-13% (14-15 of 16-20); even at 160, 8-11% slower from 192 on. Prefetching 128 bytes
+// ahead was even with 256, 512 and 1024 bytes 6-11% slower; prefetching the next panel into L2
+// instead, or as well, no better. (An earlier test that found nothing at 64 and 128 tokens ran
+// on weights that fit in the L3.)
+constexpr int64_t kStreamTokenBlocks = 8;
 
 ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias, float* y,
                          int64_t ldy) {
