@@ -158,6 +158,7 @@ void ProfilingBackend::linear_swiglu(const float* x, int64_t rows, const Weight&
 
 void ProfilingBackend::mlp(const float* x, int64_t rows, const MlpWeights& w, const float* residual, float* out,
                            const InputNorm* norm) {
+    if (!rec_) return b_.mlp(x, rows, w, residual, out, norm);  // no name built on unprofiled steps
     std::string kind = norm ? "linear x3 +norm +swiglu" : "linear x3 +swiglu";
     if (w.gate_bias || w.up_bias || w.down_bias) kind += " +bias";
     if (residual) kind += " +residual";

@@ -28,6 +28,11 @@ Node* plain_linear_feeding(Graph& g, int value, const std::vector<int>& uses) {
     return &n;
 }
 
+// Whether `value` exists before node `node` runs (a fused residual must, where the product runs).
+bool produced_before(const Graph& g, int value, int node) {
+    return g.values[static_cast<size_t>(value)].producer < node;
+}
+
 // The producer of `from` takes over `node`'s output value.
 void redirect_output(Graph& g, Node& producer, Node& node) {
     const int out = node.out[0];
@@ -57,7 +62,7 @@ void fuse_residual(Graph& g) {
             const int other = n.in[static_cast<size_t>(1 - side)];
             Node* lin = plain_linear_feeding(g, product, uses);
             // The residual must exist before the product runs.
-            if (!lin || g.values[static_cast<size_t>(other)].producer >= static_cast<int>(lin - g.nodes.data())) continue;
+            if (!lin || !produced_before(g, other, static_cast<int>(lin - g.nodes.data()))) continue;
             lin->parts[0].residual = other;
             lin->in.push_back(other);
             redirect_output(g, *lin, n);
@@ -94,10 +99,7 @@ void fuse_mlp(Graph& g) {
         if (p < 0 || uses[static_cast<size_t>(act)] != 1) continue;
         Node& s = g.nodes[static_cast<size_t>(p)];
         const int residual = n.parts[0].residual;
-        // The residual must exist where the gate/up node runs.
-        if (s.dead || s.op != Op::LinearSwiglu ||
-            (residual >= 0 && g.values[static_cast<size_t>(residual)].producer >= p))
-            continue;
+        if (s.dead || s.op != Op::LinearSwiglu || (residual >= 0 && !produced_before(g, residual, p))) continue;
         s.op = Op::Mlp;
         s.parts = n.parts;
         s.out = n.out;
