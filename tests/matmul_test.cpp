@@ -189,13 +189,13 @@ TEST(Matmul, EverySimdPathMatchesScalarOnOddSizes) {
 TEST(Matmul, TileFriendlySizesMatchScalar) {
     // Shapes the AMX kernels take (at least 16 tokens, `in` a multiple of 32), with token and
     // weight row counts around the 16 x 16 tiles and the 32-row panels, and sizes across the
-    // kernel's 128-row groups and, past 128 tokens (where it stops streaming whole rows), its
+    // kernel's 128-row groups and, past 192 tokens (where it stops streaming whole rows), its
     // 256-column chunks (288 columns end in a chunk of one tile, 896 in one of four).
     const MatmulPath& scalar = scalar_matmul_path();
     uint32_t seed = 3000;
     for (const MatmulPath* path : matmul_paths()) {
         if (path == &scalar) continue;
-        for (int64_t rows : {16, 31, 48, 100, 150})
+        for (int64_t rows : {16, 31, 48, 100, 150, 200})
             for (int64_t in : {32, 96, 288, 896})
                 for (int64_t n_out : {16, 17, 33, 48, 129, 300})
                     for (int64_t o0 : {int64_t{0}, int64_t{5}, int64_t{16}}) {
@@ -216,12 +216,12 @@ TEST(Matmul, TileFriendlySizesMatchScalar) {
 
 // Most safetensors files start their data a few bytes past a cache line, and the AMX kernel loads
 // its weight tiles from where they lie: the same bits as from aligned weights, at every offset a
-// file can give, on the streamed path (up to 128 tokens) and the chunked one.
+// file can give, on the streamed path (up to 192 tokens) and the chunked one.
 TEST(Matmul, AmxGivesTheSameBitsForWeightsOffTheirCacheLines) {
     const MatmulPath* amx = amx_matmul_path();
     if (!amx) GTEST_SKIP() << "no AMX on this machine";
     uint32_t seed = 4000;
-    for (int64_t rows : {16, 31, 48, 100, 150})
+    for (int64_t rows : {16, 31, 48, 100, 150, 200})
         for (int64_t in : {320, 896})
             for (int64_t n_out : {33, 129}) {
                 const Problem p = make_problem(rows, in, n_out, DType::BF16, seed++);

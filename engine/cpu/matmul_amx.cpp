@@ -32,6 +32,14 @@ constexpr int64_t kTileElems = kTileTokens * kTileK;  // 512 BF16 = 1 KiB
 constexpr int64_t kMinTokens = 4;  // from 4 tokens on, padded 16-token tiles still beat vdpbf16ps
 constexpr int64_t kStreamAhead = 256;  // bytes: see kStreamTokenBlocks
 constexpr int64_t kBlockFloats = 4 * 256;  // the four C tiles of a block
+constexpr int64_t kPageBytes = 4096;
+
+// The weights a panel prefetches (see kStreamTokenBlocks and kChunkKb).
+struct PanelFetch {
+    bool rows = false;           // its own rows, kStreamAhead bytes ahead, during the first token pair
+    const char* next = nullptr;  // weights that run after it, front to back, spread over its steps
+    int64_t next_lines = 0;      // cache lines of them
+};
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
 // `weight_rows` is 16 except for the last rows of a matrix whose height is not a multiple of 16.
@@ -125,16 +133,20 @@ ASCENT_AMX void block_to_y(const float* c, int64_t tb, int64_t tokens, int weigh
 // product is done. So every operand is reloaded right after its last product of the step (for
 // the next step, or after the block's last step for the next block's first), and a finished
 // block's transposed store into y is issued behind the next block's first products, where it
-// overlaps them instead of waiting between the two. Only with `stream` (see kStreamTokenBlocks)
-// are the weights prefetched: with more tokens, prefetching the next panel measured slower.
+// overlaps them instead of waiting between the two. `fetch` says which weights it prefetches
+// (see kStreamTokenBlocks and kChunkKb).
 // A Qwen2-0.5B layer's products (bench_layer, 2 threads, old and new kernel in alternation):
 // 9-15% faster from 128 tokens on than with each block loading its operands first and storing
 // into y before the next began (72-100% of the pairs won), 1% at 32.
 template <bool kTwoRowTiles>
 ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, int64_t n_kb, int64_t token_blocks,
                           int64_t tokens, int64_t kb0, int64_t kb1, float* acc, int weight_rows, const float* bias,
-                          float* y, int64_t ldy, bool stream) {
+                          float* y, int64_t ldy, const PanelFetch& fetch) {
     const int64_t a_stride = in * 2;
+    const int64_t steps = (token_blocks + 1) / 2 * (kb1 - kb0);
+    const int64_t next_per_step = (fetch.next_lines + steps - 1) / steps;
+    const char* next = fetch.next;
+    const char* const next_end = next + fetch.next_lines * 64;
     const auto b_at = [&](int64_t tb, int64_t kb) { return tiles + (tb * n_kb + kb) * kTileElems; };
     const auto start_c = [&](const float* c, bool two_tokens) {
         if (kb0 == 0) {
@@ -165,9 +177,10 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
             const bool load7 = same_block ? two : next_tb + 1 < token_blocks;
             const uint16_t* an = a + (same_block ? kb + 1 : kb0) * kTileK;
             const uint16_t* bn = same_block ? b_at(tb, kb + 1) : b_at(next_tb, kb0);
-            if (stream && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
+            if (fetch.rows && tb == 0 && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
                 for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
                     _mm_prefetch(reinterpret_cast<const char*>(a + kb * kTileK + r * in) + kStreamAhead, _MM_HINT_T0);
+            for (int64_t i = 0; i < next_per_step && next < next_end; ++i, next += 64) _mm_prefetch(next, _MM_HINT_T2);
             _tile_dpbf16ps(0, 4, 6);
             if (two) _tile_dpbf16ps(1, 4, 7);
             if (load) _tile_loadd(4, an, a_stride);
@@ -204,20 +217,33 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
 // chunks of 4 or 6 tiles: 1.42-1.58); packing the weight tiles contiguously as well was slower.
 // With the pipelined panels (amx_panel), 8 tiles still measured best: chunks of 4, 6, 10, 14 or
 // 28 were 0-8% slower at 128 and 512 tokens (in alternation with 8; at 2048 within +-3%), and
-// for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product.
+// for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product. Rows shorter
+// than a page (see kStreamTokenBlocks) are prefetched a group ahead, front to back, a slice in
+// each of the group's panels: a Qwen2-0.5B MLP over 24 layers' weights, in alternation, 3-6%
+// faster at 208-320 tokens (8-10 of 12 pairs won), even at 384-1024.
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
-// A prompt of up to 128 tokens (at most 4 pairs of token tiles) does too little work per weight
+// A prompt of up to 192 tokens (at most 6 pairs of token tiles) does too little work per weight
 // for the tiles to hide memory: the product streams the weights as decode does, running whole
-// rows as one chunk and prefetching every row 4 tiles (256 bytes) ahead. Prefill of 32 tokens,
-// KVM Xeon: TTFT 51-52 ms -> 43-45 (whole rows alone 47-48, prefetch alone 49). A Qwen2-0.5B
-// MLP over 24 layers' weights (627 MB, more than the L3), in alternation, 2 threads: at 64 tokens
-// 15-28% faster than in chunks (15/16 to 20/20 pairs won; whole rows without the prefetch, 15%),
-// at 128 8-13% (14-15 of 16-20); even at 160, 8-11% slower from 192 on. Prefetching 128 bytes
-// ahead was even with 256, 512 and 1024 bytes 6-11% slower; prefetching the next panel into L2
-// instead, or as well, no better. (An earlier test that found nothing at 64 and 128 tokens ran
-// on weights that fit in the L3.)
-constexpr int64_t kStreamTokenBlocks = 8;
+// rows as one chunk, and prefetches them during the first token pair (the later pairs find the
+// panel in L2). Figures: KVM Xeon, 2 threads, a Qwen2-0.5B MLP over 24 layers' weights (627 MB,
+// more than the L3), old and new code in alternation, share of pairs won in brackets.
+//  - Whole rows, each prefetched 4 tiles (256 bytes) ahead, against 256-column chunks: 15-28%
+//    faster at 64 tokens (15/16 to 20/20; whole rows without the prefetch, 15%), 8-13% at 128.
+//    128 bytes ahead was even with 256; 512 and 1024 bytes, 6-11% slower. (An earlier test that
+//    found nothing at 64 and 128 tokens ran on weights that fit in the L3.)
+//  - Prefetching in the first token pair only: 3-6% faster at 64 and 128 tokens (14-15/16).
+//  - Rows shorter than a page (Qwen2-0.5B's 896 columns, 1792 bytes): a panel is then 32 short
+//    runs over a few pages, which the hardware's page-wise streamer does not follow, and 32 rows'
+//    prefetches into L1 queue on its few fill buffers (each thread took in weights at 8 of its
+//    16 GB/s). So each panel instead prefetches the next one front to back into L2, a few lines
+//    per step: gate/up 9-17% faster at 64 and 128 tokens (12/12), the MLP 5% at 32 tokens
+//    (12/12), 4-16% at 64-128 (9/12 to 16/16). Down's long rows (9728 bytes) the hardware
+//    follows; there the next-panel prefetch was 2-7% slower, and a burst of it before each panel
+//    20-30% slower anywhere.
+//  - Streaming up to 192 tokens instead of 128 then: 6-12% faster at 144-192 (11/12 to 12/12),
+//    even at 224 and 5% slower at 256.
+constexpr int64_t kStreamTokenBlocks = 12;
 
 ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias, float* y,
                          int64_t ldy) {
@@ -231,19 +257,45 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     thread_local std::vector<float> scratch;
     float* const acc0 =
         aligned_floats(scratch, static_cast<size_t>((kGroupRows / (2 * kTileRows) + 1) * pairs * kBlockFloats));
+    // Rows shorter than a page: the rows this thread runs next are prefetched into L2 front to
+    // back, a slice in each panel before them (see kStreamTokenBlocks and kChunkKb).
+    const bool fetch_ahead = in * 2 < kPageBytes;
+    const char* ahead = nullptr;  // what is left to prefetch: [ahead, ahead_end)
+    const char* ahead_end = nullptr;
+    int64_t ahead_slice = 0;  // lines per panel
+    const auto fetch_during = [&](int64_t r0, int64_t r1, int64_t panels) {
+        r1 = std::min(r1, o1);  // never past this call's rows, so never past the matrix
+        ahead = reinterpret_cast<const char*>(w + r0 * in);
+        ahead_end = reinterpret_cast<const char*>(w + std::max(r0, r1) * in);
+        ahead_slice = ((ahead_end - ahead) / 64 + panels - 1) / panels;
+    };
     auto panel = [&](int64_t n0, int64_t n1, int weight_rows, int64_t kb0, int64_t kb1, float* acc) {
         const float* bn = bias ? bias + n0 : nullptr;
+        PanelFetch fetch;
+        if (stream) {
+            fetch.rows = !fetch_ahead || n0 == o0;  // the others' rows came with the panel before
+            if (fetch_ahead) fetch_during(n1, n1 + 2 * kTileRows, 1);
+        }
+        if (ahead < ahead_end) {
+            fetch.next = ahead;
+            fetch.next_lines = std::min<int64_t>(ahead_slice, (ahead_end - ahead) / 64);
+            ahead += fetch.next_lines * 64;
+        }
         if (n1 - n0 > kTileRows)
             amx_panel<true>(w + n0 * in, in, tiles, n_kb, token_blocks, rows, kb0, kb1, acc, weight_rows, bn,
-                            y + (n0 - o0), ldy, stream);
+                            y + (n0 - o0), ldy, fetch);
         else
             amx_panel<false>(w + n0 * in, in, tiles, n_kb, token_blocks, rows, kb0, kb1, acc, weight_rows, bn,
-                             y + (n0 - o0), ldy, stream);
+                             y + (n0 - o0), ldy, fetch);
     };
     const int64_t full_end = o0 + (o1 - o0) / kTileRows * kTileRows;
     const int64_t chunk = stream ? n_kb : kChunkKb;
     for (int64_t g0 = o0; g0 < o1; g0 += kGroupRows) {
         const int64_t g1 = std::min(o1, g0 + kGroupRows);
+        if (!stream && fetch_ahead) {
+            const int64_t panels = (n_kb + chunk - 1) / chunk * ((g1 - g0 + 2 * kTileRows - 1) / (2 * kTileRows));
+            fetch_during(g1, g1 + kGroupRows, panels);
+        }
         for (int64_t kb0 = 0; kb0 < n_kb; kb0 += chunk) {
             const int64_t kb1 = std::min(n_kb, kb0 + chunk);
             float* acc = acc0;
