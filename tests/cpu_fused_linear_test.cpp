@@ -277,6 +277,38 @@ TEST(FusedLinearStaged, NoRowsIsNothingToDo) {
     }
 }
 
+// SwiGLU and add on a prefill's activations run in pieces on the threads (on one thread, one
+// piece after another): each element comes out as from one call of the kernel on the whole
+// input, in place or not, at sizes on both sides of the threshold, with a tail that is no whole
+// vector.
+TEST(CpuElementwise, LargeInputsSplitAmongThreadsGiveOneCallsBits) {
+    for (const int threads : {1, 2, 3}) {
+        CpuBackend backend(threads);
+        const KernelSet& k = backend.kernels();
+        for (const int64_t n : {int64_t{4099}, int64_t{65536 + 17}, int64_t{300001}}) {
+            std::vector<float> a(static_cast<size_t>(n)), b(a.size());
+            std::mt19937 g(static_cast<uint32_t>(n));
+            std::normal_distribution<float> d(0.f, 4.f);
+            for (auto& v : a) v = d(g);
+            for (auto& v : b) v = d(g);
+            const auto size = static_cast<size_t>(n);
+            std::vector<float> want(a.size()), got(a.size(), -1.f);
+            const std::string at = std::to_string(threads) + " threads, n=" + std::to_string(n);
+
+            k.swiglu(a.data(), b.data(), want.data(), size);
+            backend.swiglu(a.data(), b.data(), n, got.data());
+            EXPECT_EQ(got, want) << "swiglu, " << at;
+
+            k.add(a.data(), b.data(), want.data(), size);
+            backend.add(a.data(), b.data(), n, got.data());
+            EXPECT_EQ(got, want) << "add, " << at;
+            std::vector<float> in_place = a;
+            backend.add(in_place.data(), b.data(), n, in_place.data());
+            EXPECT_EQ(in_place, want) << "add in place, " << at;
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedLinear,
     testing::Combine(testing::Values(Case{14, 2, 64, 896, 1},   // Qwen2-0.5B, a decode step

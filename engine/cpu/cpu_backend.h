@@ -113,6 +113,9 @@ private:
     // One row of RMSNorm; rms_norm() and a fused product's input norm share it, so both give the
     // same bits.
     void normalize_row(const float* x, int64_t cols, const float* w, float eps, float* out) const;
+    // out = fn(a, b) elementwise over n floats, on the threads once n is large.
+    void each_piece(int64_t n, void (*fn)(const KernelSet&, const float*, const float*, float*, size_t),
+                    const float* a, const float* b, float* out);
 
     const KernelSet& k_;
     ThreadPool pool_;
