@@ -36,9 +36,11 @@ constexpr int64_t kPageBytes = 4096;
 
 // The weights a panel prefetches (see kStreamTokenBlocks and kChunkKb).
 struct PanelFetch {
-    bool rows = false;           // its own rows, kStreamAhead bytes ahead, during the first token pair
-    const char* next = nullptr;  // weights that run after it, front to back, spread over its steps
-    int64_t next_lines = 0;      // cache lines of them
+    bool rows = false;  // its own rows, kStreamAhead bytes ahead, during the first token pair
+    // Lines [first, first + lines) of weights that run after it, spread over its steps: a block
+    // whose rows are runs of `run_lines` cache lines from `next` on, `stride` bytes apart.
+    const char* next = nullptr;
+    int64_t run_lines = 1, stride = 0, first = 0, lines = 0;
 };
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
@@ -144,9 +146,10 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
                           float* y, int64_t ldy, const PanelFetch& fetch) {
     const int64_t a_stride = in * 2;
     const int64_t steps = (token_blocks + 1) / 2 * (kb1 - kb0);
-    const int64_t next_per_step = (fetch.next_lines + steps - 1) / steps;
-    const char* next = fetch.next;
-    const char* const next_end = next + fetch.next_lines * 64;
+    const int64_t next_per_step = (fetch.lines + steps - 1) / steps;
+    int64_t next_left = fetch.lines;
+    const char* next_run = fetch.next + fetch.first / fetch.run_lines * fetch.stride;
+    int64_t next_line = fetch.first % fetch.run_lines;
     const auto b_at = [&](int64_t tb, int64_t kb) { return tiles + (tb * n_kb + kb) * kTileElems; };
     const auto start_c = [&](const float* c, bool two_tokens) {
         if (kb0 == 0) {
@@ -180,7 +183,13 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
             if (fetch.rows && tb == 0 && (kb + 1) * kTileK * 2 + kStreamAhead <= a_stride)
                 for (int r = 0; r < (kTwoRowTiles ? 2 * kTileRows : weight_rows); ++r)
                     _mm_prefetch(reinterpret_cast<const char*>(a + kb * kTileK + r * in) + kStreamAhead, _MM_HINT_T0);
-            for (int64_t i = 0; i < next_per_step && next < next_end; ++i, next += 64) _mm_prefetch(next, _MM_HINT_T2);
+            for (int64_t i = 0; i < next_per_step && next_left > 0; ++i, --next_left) {
+                _mm_prefetch(next_run + next_line * 64, _MM_HINT_T2);
+                if (++next_line == fetch.run_lines) {
+                    next_line = 0;
+                    next_run += fetch.stride;
+                }
+            }
             _tile_dpbf16ps(0, 4, 6);
             if (two) _tile_dpbf16ps(1, 4, 7);
             if (load) _tile_loadd(4, an, a_stride);
@@ -217,10 +226,14 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
 // chunks of 4 or 6 tiles: 1.42-1.58); packing the weight tiles contiguously as well was slower.
 // With the pipelined panels (amx_panel), 8 tiles still measured best: chunks of 4, 6, 10, 14 or
 // 28 were 0-8% slower at 128 and 512 tokens (in alternation with 8; at 2048 within +-3%), and
-// for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product. Rows shorter
-// than a page (see kStreamTokenBlocks) are prefetched a group ahead, front to back, a slice in
-// each of the group's panels: a Qwen2-0.5B MLP over 24 layers' weights, in alternation, 3-6%
-// faster at 208-320 tokens (8-10 of 12 pairs won), even at 384-1024.
+// for down's 152 tiles, chunks of 12, 16 or 19 were 0.6-4.5% slower on that product.
+// A chunk's rows are runs of 512 bytes, too short for the hardware's page-wise streamer to follow
+// (see kStreamTokenBlocks), so each chunk prefetches the next one (the group's next columns, or
+// the next group's first) into L2, a slice in each of its panels. A Qwen2-0.5B MLP over 24 layers'
+// weights, old and new code in alternation: prefetching only the next group's whole rows where
+// they are shorter than a page was 3-6% faster at 208-320 tokens than no prefetch (8-10 of 12
+// pairs won), even at 384-1024; the next chunk for every matrix, against that, 5% faster at 256
+// (9/12), 1% at 384 and 512 (9/12, 10/16), within the noise at 1024 and 2048.
 constexpr int64_t kGroupRows = 128;
 constexpr int64_t kChunkKb = 8;
 // A prompt of up to 192 tokens (at most 6 pairs of token tiles) does too little work per weight
@@ -257,29 +270,31 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     thread_local std::vector<float> scratch;
     float* const acc0 =
         aligned_floats(scratch, static_cast<size_t>((kGroupRows / (2 * kTileRows) + 1) * pairs * kBlockFloats));
-    // Rows shorter than a page: the rows this thread runs next are prefetched into L2 front to
-    // back, a slice in each panel before them (see kStreamTokenBlocks and kChunkKb).
-    const bool fetch_ahead = in * 2 < kPageBytes;
-    const char* ahead = nullptr;  // what is left to prefetch: [ahead, ahead_end)
-    const char* ahead_end = nullptr;
+    // The weights this thread runs next, prefetched into L2 a slice in each panel before them (see
+    // kStreamTokenBlocks and kChunkKb): rows [r0, r1) x tile columns [c0, c1).
+    const bool short_rows = in * 2 < kPageBytes;
+    PanelFetch ahead;  // all of them; `first` counts the lines handed out
     int64_t ahead_slice = 0;  // lines per panel
-    const auto fetch_during = [&](int64_t r0, int64_t r1, int64_t panels) {
+    const auto fetch_during = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t panels) {
         r1 = std::min(r1, o1);  // never past this call's rows, so never past the matrix
-        ahead = reinterpret_cast<const char*>(w + r0 * in);
-        ahead_end = reinterpret_cast<const char*>(w + std::max(r0, r1) * in);
-        ahead_slice = ((ahead_end - ahead) / 64 + panels - 1) / panels;
+        ahead.next = reinterpret_cast<const char*>(w + r0 * in + c0 * kTileK);
+        ahead.run_lines = (c1 - c0) * kTileK * 2 / 64;
+        ahead.stride = in * 2;
+        ahead.first = 0;
+        ahead.lines = std::max<int64_t>(0, r1 - r0) * ahead.run_lines;
+        ahead_slice = (ahead.lines + panels - 1) / panels;
     };
     auto panel = [&](int64_t n0, int64_t n1, int weight_rows, int64_t kb0, int64_t kb1, float* acc) {
         const float* bn = bias ? bias + n0 : nullptr;
         PanelFetch fetch;
         if (stream) {
-            fetch.rows = !fetch_ahead || n0 == o0;  // the others' rows came with the panel before
-            if (fetch_ahead) fetch_during(n1, n1 + 2 * kTileRows, 1);
+            fetch.rows = !short_rows || n0 == o0;  // the others' rows came with the panel before
+            if (short_rows) fetch_during(n1, n1 + 2 * kTileRows, 0, n_kb, 1);
         }
-        if (ahead < ahead_end) {
-            fetch.next = ahead;
-            fetch.next_lines = std::min<int64_t>(ahead_slice, (ahead_end - ahead) / 64);
-            ahead += fetch.next_lines * 64;
+        if (ahead.first < ahead.lines) {
+            fetch = {fetch.rows, ahead.next, ahead.run_lines, ahead.stride, ahead.first,
+                     std::min(ahead_slice, ahead.lines - ahead.first)};
+            ahead.first += fetch.lines;
         }
         if (n1 - n0 > kTileRows)
             amx_panel<true>(w + n0 * in, in, tiles, n_kb, token_blocks, rows, kb0, kb1, acc, weight_rows, bn,
@@ -292,13 +307,16 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
     const int64_t chunk = stream ? n_kb : kChunkKb;
     for (int64_t g0 = o0; g0 < o1; g0 += kGroupRows) {
         const int64_t g1 = std::min(o1, g0 + kGroupRows);
-        if (!stream && fetch_ahead) {
-            const int64_t panels = (n_kb + chunk - 1) / chunk * ((g1 - g0 + 2 * kTileRows - 1) / (2 * kTileRows));
-            fetch_during(g1, g1 + kGroupRows, panels);
-        }
         for (int64_t kb0 = 0; kb0 < n_kb; kb0 += chunk) {
             const int64_t kb1 = std::min(n_kb, kb0 + chunk);
             float* acc = acc0;
+            if (!stream) {  // the group's next chunk, or the next group's first
+                const int64_t panels = (g1 - g0 + 2 * kTileRows - 1) / (2 * kTileRows);
+                if (kb1 < n_kb)
+                    fetch_during(g0, g1, kb1, std::min(n_kb, kb1 + chunk), panels);
+                else
+                    fetch_during(g1, g1 + kGroupRows, 0, std::min(n_kb, chunk), panels);
+            }
             const int64_t f1 = std::min(g1, full_end);
             if (f1 > g0) {
                 amx::configure(tile_config(16));
