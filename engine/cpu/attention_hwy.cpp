@@ -12,6 +12,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "engine/cpu/banks_hwy-inl.h"
 #include "engine/cpu/exp_hwy-inl.h"
 
 #include <algorithm>
@@ -184,9 +185,13 @@ HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, floa
             if constexpr (kV > 1) a31 = hn::MulAdd(b3, v1, a31);
         }
     }
-    const VF acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-    for (int r = 0; r < kB; ++r)
-        for (int c = 0; c < kV; ++c) hn::StoreU(acc[r][c], d, out + static_cast<size_t>(r) * out_stride + c * N);
+    Each<kB>(
+        [&](int r, VF& c0, VF& c1) ASCENT_BANK_LAMBDA {
+            float* o = out + static_cast<size_t>(r) * out_stride;
+            hn::StoreU(c0, d, o);
+            if constexpr (kV > 1) hn::StoreU(c1, d, o + N);
+        },
+        a00, a10, a20, a30, a01, a11, a21, a31);
 }
 
 // Asks for the cached keys and values of a tile while the one before it is computed: a decode
@@ -284,37 +289,55 @@ HWY_INLINE void ExponentialVectors(DF d, float* s, size_t query_lanes, size_t t0
                                    float* max, float* sum, bool bf16, size_t j) {
     const size_t N = hn::Lanes(d);
     const VF empty = hn::Set(d, kEmpty);
-    VF lastv[kV], m[kV], l[kV];
+    // Vector v's last positions, running max and sum (banks_hwy-inl.h).
+    VF last0 = hn::Zero(d), last1 = last0, last2 = last0, last3 = last0;
+    VF m0 = empty, m1 = empty, m2 = empty, m3 = empty, l0 = last0, l1 = last0, l2 = last0, l3 = last0;
+#define ASCENT_EXP_BANKS last0, last1, last2, last3, m0, m1, m2, m3, l0, l1, l2, l3
     // Most tiles of a long prefill lie wholly before every query of the vectors: no masks.
     bool all_seen = true;
-    for (int v = 0; v < kV; ++v) {
-        lastv[v] = hn::LoadU(d, last + j + v * N);
-        all_seen = all_seen && hn::AllTrue(d, hn::Le(hn::Set(d, static_cast<float>(t0 + n - 1)), lastv[v]));
-        m[v] = empty;
-        l[v] = hn::Zero(d);
-    }
-    const auto seen = [&](size_t t, int v) { return hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv[v]); };
+    Each<kV>(
+        [&](int v, VF& lastv, VF&, VF&) ASCENT_BANK_LAMBDA {
+            lastv = hn::LoadU(d, last + j + v * N);
+            all_seen = all_seen && hn::AllTrue(d, hn::Le(hn::Set(d, static_cast<float>(t0 + n - 1)), lastv));
+        },
+        ASCENT_EXP_BANKS);
+    const auto seen = [&](size_t t, const VF& lastv) ASCENT_BANK_LAMBDA {
+        return hn::Le(hn::Set(d, static_cast<float>(t0 + t)), lastv);
+    };
     if (all_seen) {
         for (size_t t = 0; t < n; ++t)
-            for (int v = 0; v < kV; ++v) m[v] = hn::Max(m[v], hn::LoadU(d, s + t * query_lanes + j + v * N));
+            Each<kV>(
+                [&](int v, VF&, VF& m, VF&) ASCENT_BANK_LAMBDA {
+                    m = hn::Max(m, hn::LoadU(d, s + t * query_lanes + j + v * N));
+                },
+                ASCENT_EXP_BANKS);
     } else {
         for (size_t t = 0; t < n; ++t)
-            for (int v = 0; v < kV; ++v)
-                m[v] = hn::Max(m[v], hn::IfThenElse(seen(t, v), hn::LoadU(d, s + t * query_lanes + j + v * N), empty));
+            Each<kV>(
+                [&](int v, VF& lastv, VF& m, VF&) ASCENT_BANK_LAMBDA {
+                    const VF score = hn::LoadU(d, s + t * query_lanes + j + v * N);
+                    m = hn::Max(m, hn::IfThenElse(seen(t, lastv), score, empty));
+                },
+                ASCENT_EXP_BANKS);
     }
     for (size_t t = 0; t < n; ++t)
-        for (int v = 0; v < kV; ++v) {
-            float* st = s + t * query_lanes + j + v * N;
-            VF p = SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m[v]));
-            if (!all_seen) p = hn::IfThenElseZero(seen(t, v), p);
-            if (bf16) p = RoundToBf16(d, p);
-            hn::StoreU(p, d, st);
-            l[v] = hn::Add(l[v], p);
-        }
-    for (int v = 0; v < kV; ++v) {
-        hn::StoreU(m[v], d, max + j + v * N);
-        hn::StoreU(l[v], d, sum + j + v * N);
-    }
+        Each<kV>(
+            [&](int v, VF& lastv, VF& m, VF& l) ASCENT_BANK_LAMBDA {
+                float* st = s + t * query_lanes + j + v * N;
+                VF p = SoftmaxExp(d, hn::Sub(hn::LoadU(d, st), m));
+                if (!all_seen) p = hn::IfThenElseZero(seen(t, lastv), p);
+                if (bf16) p = RoundToBf16(d, p);
+                hn::StoreU(p, d, st);
+                l = hn::Add(l, p);
+            },
+            ASCENT_EXP_BANKS);
+    Each<kV>(
+        [&](int v, VF&, VF& m, VF& l) ASCENT_BANK_LAMBDA {
+            hn::StoreU(m, d, max + j + v * N);
+            hn::StoreU(l, d, sum + j + v * N);
+        },
+        ASCENT_EXP_BANKS);
+#undef ASCENT_EXP_BANKS
 }
 
 // Per query, the tile's max score and sum of exponentials; scores become exp(score - max), and 0

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include "engine/cpu/banks_hwy-inl.h"
 #include "engine/cpu/matmul_path.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -81,62 +82,73 @@ template <int R>
 HWY_INLINE void GemvBF16(const float* xs, const uint16_t* w, int64_t in, const float* bias, float* y) {
     const DF df;
     const int64_t L = static_cast<int64_t>(hn::Lanes(df)), chunk = 2 * L;
-    VF even[R], odd[R];
-    for (int r = 0; r < R; ++r) even[r] = odd[r] = hn::Zero(df);
+    // Row r's sums of its even and of its odd columns (banks_hwy-inl.h).
+    VF e0 = hn::Zero(df), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
     const uint16_t* next = w + PrefetchRows(in * 2) * in;
     int64_t k = 0;
     for (; k + chunk <= in; k += chunk) {
         const VF xe = hn::Load(df, xs + k), xo = hn::Load(df, xs + k + L);
         for (int r = 0; r < R; ++r) PrefetchStep(next + r * in, k, chunk);
-        for (int r = 0; r < R; ++r) {
-            VF we, wo;
-            LoadPairs(df, w + r * in + k, we, wo);
-            even[r] = hn::MulAdd(we, xe, even[r]);
-            odd[r] = hn::MulAdd(wo, xo, odd[r]);
-        }
+        Each<R>(
+            [&](int r, VF& even, VF& odd) ASCENT_BANK_LAMBDA {
+                VF we, wo;
+                LoadPairs(df, w + r * in + k, we, wo);
+                even = hn::MulAdd(we, xe, even);
+                odd = hn::MulAdd(wo, xo, odd);
+            },
+            e0, e1, e2, e3, o0, o1, o2, o3);
     }
     if (k < in) {
         HWY_ALIGN uint16_t buf[2 * kMaxF32Lanes];
         const VF xe = hn::Load(df, xs + k), xo = hn::Load(df, xs + k + L);
-        for (int r = 0; r < R; ++r) {
-            VF we, wo;
-            LoadPairs(df, PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf),
-                      we, wo);
-            even[r] = hn::MulAdd(we, xe, even[r]);
-            odd[r] = hn::MulAdd(wo, xo, odd[r]);
-        }
+        Each<R>(
+            [&](int r, VF& even, VF& odd) ASCENT_BANK_LAMBDA {
+                VF we, wo;
+                LoadPairs(df, PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf),
+                          we, wo);
+                even = hn::MulAdd(we, xe, even);
+                odd = hn::MulAdd(wo, xo, odd);
+            },
+            e0, e1, e2, e3, o0, o1, o2, o3);
     }
-    for (int r = 0; r < R; ++r) {
-        const float s = Sum(df, hn::Add(even[r], odd[r]));
-        y[r] = bias ? s + bias[r] : s;
-    }
+    Each<R>(
+        [&](int r, VF& even, VF& odd) ASCENT_BANK_LAMBDA {
+            const float s = Sum(df, hn::Add(even, odd));
+            y[r] = bias ? s + bias[r] : s;
+        },
+        e0, e1, e2, e3, o0, o1, o2, o3);
 }
 
 template <int R, typename T>
 HWY_INLINE void GemvF32(const float* x, const T* w, int64_t in, const float* bias, float* y) {
     const DF df;
     const int64_t L = static_cast<int64_t>(hn::Lanes(df));
-    VF acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = hn::Zero(df);
+    VF a0 = hn::Zero(df), a1 = a0, a2 = a0, a3 = a0;  // row r's sums
     const T* next = w + PrefetchRows(in * static_cast<int64_t>(sizeof(T))) * in;
     int64_t k = 0;
     for (; k + L <= in; k += L) {
         const VF xv = hn::Load(df, x + k);
         for (int r = 0; r < R; ++r) PrefetchStep(next + r * in, k, L);
-        for (int r = 0; r < R; ++r) acc[r] = hn::MulAdd(LoadWeights(df, w + r * in + k), xv, acc[r]);
+        Each<R>(
+            [&](int r, VF& acc) ASCENT_BANK_LAMBDA { acc = hn::MulAdd(LoadWeights(df, w + r * in + k), xv, acc); },
+            a0, a1, a2, a3);
     }
     if (k < in) {
         HWY_ALIGN T buf[kMaxF32Lanes];
         const VF xv = hn::Load(df, x + k);
-        for (int r = 0; r < R; ++r) {
-            const T* tail = PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
-            acc[r] = hn::MulAdd(LoadWeights(df, tail), xv, acc[r]);
-        }
+        Each<R>(
+            [&](int r, VF& acc) ASCENT_BANK_LAMBDA {
+                const T* tail = PaddedTail(w + r * in + k, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
+                acc = hn::MulAdd(LoadWeights(df, tail), xv, acc);
+            },
+            a0, a1, a2, a3);
     }
-    for (int r = 0; r < R; ++r) {
-        const float s = Sum(df, acc[r]);
-        y[r] = bias ? s + bias[r] : s;
-    }
+    Each<R>(
+        [&](int r, VF& acc) ASCENT_BANK_LAMBDA {
+            const float s = Sum(df, acc);
+            y[r] = bias ? s + bias[r] : s;
+        },
+        a0, a1, a2, a3);
 }
 
 // Calls kernel<R>(o, R) over [o0, o1) in groups of kGemvRows rows.
@@ -150,31 +162,47 @@ HWY_INLINE void ForRowGroups(int64_t o0, int64_t o1, Group group, Tail tail) {
 // ------------------------------------------------------------------------------------------
 // Prefill: M tokens x N weight rows.
 
+// Tiles of M tokens x N weight rows, M and N up to kBankSize. The sums of token m and row n are
+// c<n><m>; each row's bank is passed to its visit as (c<n>0, ..., c<n>3), hence the order below.
+#define ASCENT_TILE_SUMS c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, c03, c13, c23, c33
+
 template <int M, int N>
 HWY_INLINE void TileBF16(const uint16_t* x, int64_t xs, const uint16_t* w, int64_t in, const float* bias, float* y,
                          int64_t ldy) {
     const DF df;
     const int64_t chunk = 2 * static_cast<int64_t>(hn::Lanes(df));
-    VF acc[M][N];
-    for (int m = 0; m < M; ++m)
-        for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(df);
+    VF c00 = hn::Zero(df), c10 = c00, c20 = c00, c30 = c00, c01 = c00, c11 = c00, c21 = c00, c31 = c00, c02 = c00,
+       c12 = c00, c22 = c00, c32 = c00, c03 = c00, c13 = c00, c23 = c00, c33 = c00;
     HWY_ALIGN uint16_t buf[2 * kMaxF32Lanes];
     for (int64_t k = 0; k < in; k += chunk) {
-        VF xe[M], xo[M];
-        for (int m = 0; m < M; ++m) LoadPairs(df, x + m * xs + k, xe[m], xo[m]);  // rows are zero-padded
-        for (int n = 0; n < N; ++n) {
-            const uint16_t* p = w + n * in + k;
-            if (k + chunk > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf);
-            VF we, wo;
-            LoadPairs(df, p, we, wo);
-            for (int m = 0; m < M; ++m) acc[m][n] = hn::MulAdd(wo, xo[m], hn::MulAdd(we, xe[m], acc[m][n]));
-        }
+        VF e0 = hn::Zero(df), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;  // tokens' pairs
+        Each<M>(  // token rows are zero-padded
+            [&](int m, VF& even, VF& odd) ASCENT_BANK_LAMBDA { LoadPairs(df, x + m * xs + k, even, odd); },
+            e0, e1, e2, e3, o0, o1, o2, o3);
+        Each<N>(
+            [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+                const uint16_t* p = w + n * in + k;
+                if (k + chunk > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf);
+                VF we, wo;
+                LoadPairs(df, p, we, wo);
+                Each<M>(
+                    [&](int, VF& sum, VF& xe, VF& xo) ASCENT_BANK_LAMBDA {
+                        sum = hn::MulAdd(wo, xo, hn::MulAdd(we, xe, sum));
+                    },
+                    s0, s1, s2, s3, e0, e1, e2, e3, o0, o1, o2, o3);
+            },
+            ASCENT_TILE_SUMS);
     }
-    for (int m = 0; m < M; ++m)
-        for (int n = 0; n < N; ++n) {
-            const float s = Sum(df, acc[m][n]);
-            y[m * ldy + n] = bias ? s + bias[n] : s;
-        }
+    Each<N>(
+        [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+            Each<M>(
+                [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
+                    const float s = Sum(df, sum);
+                    y[m * ldy + n] = bias ? s + bias[n] : s;
+                },
+                s0, s1, s2, s3);
+        },
+        ASCENT_TILE_SUMS);
 }
 
 template <int M, int N, typename T>
@@ -182,26 +210,35 @@ HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, cons
                         int64_t ldy) {
     const DF df;
     const int64_t L = static_cast<int64_t>(hn::Lanes(df));
-    VF acc[M][N];
-    for (int m = 0; m < M; ++m)
-        for (int n = 0; n < N; ++n) acc[m][n] = hn::Zero(df);
+    VF c00 = hn::Zero(df), c10 = c00, c20 = c00, c30 = c00, c01 = c00, c11 = c00, c21 = c00, c31 = c00, c02 = c00,
+       c12 = c00, c22 = c00, c32 = c00, c03 = c00, c13 = c00, c23 = c00, c33 = c00;
     HWY_ALIGN T buf[kMaxF32Lanes];
     for (int64_t k = 0; k < in; k += L) {
-        VF xv[M];
-        for (int m = 0; m < M; ++m) xv[m] = hn::Load(df, x + m * xs + k);
-        for (int n = 0; n < N; ++n) {
-            const T* p = w + n * in + k;
-            if (k + L > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
-            const VF wv = LoadWeights(df, p);
-            for (int m = 0; m < M; ++m) acc[m][n] = hn::MulAdd(wv, xv[m], acc[m][n]);
-        }
+        VF x0 = hn::Zero(df), x1 = x0, x2 = x0, x3 = x0;  // the tokens' values
+        Each<M>([&](int m, VF& xv) ASCENT_BANK_LAMBDA { xv = hn::Load(df, x + m * xs + k); }, x0, x1, x2, x3);
+        Each<N>(
+            [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+                const T* p = w + n * in + k;
+                if (k + L > in) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(L), buf);
+                const VF wv = LoadWeights(df, p);
+                Each<M>([&](int, VF& sum, VF& xv) ASCENT_BANK_LAMBDA { sum = hn::MulAdd(wv, xv, sum); }, s0, s1, s2, s3,
+                        x0, x1, x2, x3);
+            },
+            ASCENT_TILE_SUMS);
     }
-    for (int m = 0; m < M; ++m)
-        for (int n = 0; n < N; ++n) {
-            const float s = Sum(df, acc[m][n]);
-            y[m * ldy + n] = bias ? s + bias[n] : s;
-        }
+    Each<N>(
+        [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+            Each<M>(
+                [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
+                    const float s = Sum(df, sum);
+                    y[m * ldy + n] = bias ? s + bias[n] : s;
+                },
+                s0, s1, s2, s3);
+        },
+        ASCENT_TILE_SUMS);
 }
+
+#undef ASCENT_TILE_SUMS
 
 // Full tiles where possible, single tokens x single rows at the edges. The weight panel
 // (kTileN rows) stays in cache while all token tiles pass over it.
@@ -295,16 +332,26 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
 // Register-resident f32 multiply-add loop: what the prefill kernels of this path run on.
 double PeakLoop(int64_t iterations) {
     const DF df;
-    constexpr int kAcc = 16;
-    VF acc[kAcc];
-    for (int i = 0; i < kAcc; ++i) acc[i] = hn::Zero(df);
+    constexpr int kAcc = 4 * kBankSize;
+    VF c0 = hn::Zero(df), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0,
+       c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
     const VF a = hn::Set(df, 0.999f), b = hn::Set(df, 1e-3f);
-    // Each accumulator is its own dependency chain (acc = acc * a + b), so the loop cannot be
-    // folded; 16 chains cover the multiply-add latency on every target.
+    // Each accumulator is its own dependency chain (c = c * a + b), so the loop cannot be folded;
+    // 16 chains cover the multiply-add latency on every target.
+    const auto step = [&](int, VF& p, VF& q, VF& r, VF& s) ASCENT_BANK_LAMBDA {
+        p = hn::MulAdd(p, a, b);
+        q = hn::MulAdd(q, a, b);
+        r = hn::MulAdd(r, a, b);
+        s = hn::MulAdd(s, a, b);
+    };
     for (int64_t it = 0; it < iterations; ++it)
-        for (int i = 0; i < kAcc; ++i) acc[i] = hn::MulAdd(acc[i], a, b);
-    VF s = acc[0];
-    for (int i = 1; i < kAcc; ++i) s = hn::Add(s, acc[i]);
+        Each<kBankSize>(step, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    VF s = hn::Zero(df);
+    Each<kBankSize>(
+        [&](int, VF& p, VF& q, VF& r, VF& t) ASCENT_BANK_LAMBDA {
+            s = hn::Add(s, hn::Add(hn::Add(p, q), hn::Add(r, t)));
+        },
+        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
     volatile float sink = Sum(df, s);
     (void)sink;
     return static_cast<double>(iterations) * kAcc * static_cast<double>(hn::Lanes(df)) * 2;
