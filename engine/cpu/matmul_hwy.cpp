@@ -166,6 +166,21 @@ HWY_INLINE void ForRowGroups(int64_t o0, int64_t o1, Group group, Tail tail) {
 // c<n><m>; each row's bank is passed to its visit as (c<n>0, ..., c<n>3), hence the order below.
 #define ASCENT_TILE_SUMS c00, c10, c20, c30, c01, c11, c21, c31, c02, c12, c22, c32, c03, c13, c23, c33
 
+// y[m][n] = the tile's sums (+ bias[n]), the banks in ASCENT_TILE_SUMS order.
+template <int M, int N, typename... V>
+HWY_INLINE void StoreTile(DF df, const float* bias, float* y, int64_t ldy, V&... sums) {
+    Each<N>(
+        [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+            Each<M>(
+                [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
+                    const float s = Sum(df, sum);
+                    y[m * ldy + n] = bias ? s + bias[n] : s;
+                },
+                s0, s1, s2, s3);
+        },
+        sums...);
+}
+
 template <int M, int N>
 HWY_INLINE void TileBF16(const uint16_t* x, int64_t xs, const uint16_t* w, int64_t in, const float* bias, float* y,
                          int64_t ldy) {
@@ -193,16 +208,7 @@ HWY_INLINE void TileBF16(const uint16_t* x, int64_t xs, const uint16_t* w, int64
             },
             ASCENT_TILE_SUMS);
     }
-    Each<N>(
-        [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
-            Each<M>(
-                [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
-                    const float s = Sum(df, sum);
-                    y[m * ldy + n] = bias ? s + bias[n] : s;
-                },
-                s0, s1, s2, s3);
-        },
-        ASCENT_TILE_SUMS);
+    StoreTile<M, N>(df, bias, y, ldy, ASCENT_TILE_SUMS);
 }
 
 template <int M, int N, typename T>
@@ -226,16 +232,7 @@ HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, cons
             },
             ASCENT_TILE_SUMS);
     }
-    Each<N>(
-        [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
-            Each<M>(
-                [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
-                    const float s = Sum(df, sum);
-                    y[m * ldy + n] = bias ? s + bias[n] : s;
-                },
-                s0, s1, s2, s3);
-        },
-        ASCENT_TILE_SUMS);
+    StoreTile<M, N>(df, bias, y, ldy, ASCENT_TILE_SUMS);
 }
 
 #undef ASCENT_TILE_SUMS
