@@ -4,6 +4,7 @@
 // fn(i, bank0[i], bank1[i], ...) for i = 0..R-1, in order, on every target. The calls inline
 // away, so the code is what indexing an array of registers gives elsewhere. Included once per
 // instruction set by the Highway translation units (foreach_target), hence the toggled guard.
+
 // For the lambdas that Each() calls: inlined as Each itself is, or their vectors, passed by
 // reference, would go through memory (GCC did not inline them all, and the portable prefill
 // product ran 20-30% slower).

@@ -514,8 +514,8 @@ void CpuBackend::attention(const float* q, const float* k, const float* v, int64
     attention_.run(pool_, k_, q, k, v, rows, positions, seqs, cache, layer, p, out);
 }
 
-void CpuBackend::each_piece(int64_t n, void (*fn)(const KernelSet&, const float*, const float*, float*, size_t),
-                            const float* a, const float* b, float* out) {
+void CpuBackend::each_piece(int64_t n, void (*fn)(const float*, const float*, float*, size_t), const float* a,
+                            const float* b, float* out) {
     // Large inputs (a prefill's activations; eager mode runs these ops unfused) are split among
     // the threads, as PyTorch's CPU kernels split theirs. Pieces start on whole vectors, so each
     // element comes out as from one call. Qwen2-0.5B's 512-token prefill in eager mode spent 87 ms
@@ -524,18 +524,16 @@ void CpuBackend::each_piece(int64_t n, void (*fn)(const KernelSet&, const float*
     constexpr int64_t kPiecesPerTake = 64;  // 256 KiB
     pool_.run_chunks((n + kPiece - 1) / kPiece, kPiecesPerTake, [&](int64_t p0, int64_t p1, int) {
         const int64_t e0 = p0 * kPiece, e1 = std::min(n, p1 * kPiece);
-        fn(k_, a + e0, b + e0, out + e0, static_cast<size_t>(e1 - e0));
+        fn(a + e0, b + e0, out + e0, static_cast<size_t>(e1 - e0));
     }, n);
 }
 
 void CpuBackend::swiglu(const float* gate, const float* up, int64_t n, float* out) {
-    each_piece(n, [](const KernelSet& k, const float* g, const float* u, float* o, size_t m) { k.swiglu(g, u, o, m); },
-               gate, up, out);
+    each_piece(n, k_.swiglu, gate, up, out);
 }
 
 void CpuBackend::add(const float* a, const float* b, int64_t n, float* out) {
-    each_piece(n, [](const KernelSet& k, const float* x, const float* y, float* o, size_t m) { k.add(x, y, o, m); }, a,
-               b, out);
+    each_piece(n, k_.add, a, b, out);
 }
 
 }  // namespace cpu

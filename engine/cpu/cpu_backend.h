@@ -114,8 +114,8 @@ private:
     // same bits.
     void normalize_row(const float* x, int64_t cols, const float* w, float eps, float* out) const;
     // out = fn(a, b) elementwise over n floats, on the threads once n is large.
-    void each_piece(int64_t n, void (*fn)(const KernelSet&, const float*, const float*, float*, size_t),
-                    const float* a, const float* b, float* out);
+    void each_piece(int64_t n, void (*fn)(const float*, const float*, float*, size_t), const float* a,
+                    const float* b, float* out);
 
     const KernelSet& k_;
     ThreadPool pool_;
