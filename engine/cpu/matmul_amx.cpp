@@ -253,7 +253,7 @@ constexpr int64_t kChunkKb = 8;
 //    per step: gate/up 9-17% faster at 64 and 128 tokens (12/12), the MLP 5% at 32 tokens
 //    (12/12), 4-16% at 64-128 (9/12 to 16/16). Down's long rows (9728 bytes) the hardware
 //    follows; there the next-panel prefetch was 2-7% slower, and a burst of it before each panel
-//    20-30% slower anywhere.
+//    11-31% slower anywhere.
 //  - Streaming up to 192 tokens instead of 128 then: 6-12% faster at 144-192 (11/12 to 12/12),
 //    even at 224 and 5% slower at 256.
 constexpr int64_t kStreamTokenBlocks = 12;
