@@ -38,9 +38,9 @@ constexpr int64_t kPageBytes = 4096;
 struct PanelFetch {
     bool rows = false;  // its own rows, kStreamAhead bytes ahead, during the first token pair
     // Lines [first, first + lines) of weights that run after it, spread over its steps: a block
-    // whose rows are runs of `run_lines` cache lines from `next` on, `stride` bytes apart.
+    // whose weight rows are runs of `run_lines` cache lines from `next` on.
     const char* next = nullptr;
-    int64_t run_lines = 1, stride = 0, first = 0, lines = 0;
+    int64_t run_lines = 1, first = 0, lines = 0;
 };
 
 // Tiles 0-3: C (2 x 2 blocks of [weight row][token] sums); 4, 5: A (weights); 6, 7: B (tokens).
@@ -148,7 +148,7 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
     const int64_t steps = (token_blocks + 1) / 2 * (kb1 - kb0);
     const int64_t next_per_step = (fetch.lines + steps - 1) / steps;
     int64_t next_left = fetch.lines;
-    const char* next_run = fetch.next + fetch.first / fetch.run_lines * fetch.stride;
+    const char* next_run = fetch.next + fetch.first / fetch.run_lines * a_stride;
     int64_t next_line = fetch.first % fetch.run_lines;
     const auto b_at = [&](int64_t tb, int64_t kb) { return tiles + (tb * n_kb + kb) * kTileElems; };
     const auto start_c = [&](const float* c, bool two_tokens) {
@@ -187,7 +187,7 @@ ASCENT_AMX void amx_panel(const uint16_t* a, int64_t in, const uint16_t* tiles, 
                 _mm_prefetch(next_run + next_line * 64, _MM_HINT_T2);
                 if (++next_line == fetch.run_lines) {
                     next_line = 0;
-                    next_run += fetch.stride;
+                    next_run += a_stride;
                 }
             }
             _tile_dpbf16ps(0, 4, 6);
@@ -279,7 +279,6 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
         r1 = std::min(r1, o1);  // never past this call's rows, so never past the matrix
         ahead.next = reinterpret_cast<const char*>(w + r0 * in + c0 * kTileK);
         ahead.run_lines = (c1 - c0) * kTileK * 2 / 64;
-        ahead.stride = in * 2;
         ahead.first = 0;
         ahead.lines = std::max<int64_t>(0, r1 - r0) * ahead.run_lines;
         ahead_slice = (ahead.lines + panels - 1) / panels;
@@ -292,7 +291,7 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
             if (short_rows) fetch_during(n1, n1 + 2 * kTileRows, 0, n_kb, 1);
         }
         if (ahead.first < ahead.lines) {
-            fetch = {fetch.rows, ahead.next, ahead.run_lines, ahead.stride, ahead.first,
+            fetch = {fetch.rows, ahead.next, ahead.run_lines, ahead.first,
                      std::min(ahead_slice, ahead.lines - ahead.first)};
             ahead.first += fetch.lines;
         }
