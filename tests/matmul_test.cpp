@@ -561,19 +561,20 @@ TEST(Probes, Bf16PeakIsAtLeastWhatAPrefillProductReaches) {
     MatmulInput input;
     input.prepare(*x86, x.data(), rows, in, in, DType::BF16);
     std::vector<float> y(static_cast<size_t>(rows * n_out));
+    // Both sides keep their best of many short runs, taken in turns, so that another process
+    // taking a core for a while (ctest -j runs tests side by side) slows neither into a false
+    // failure: a product pass takes about a millisecond and a peak run a few. With the peak run
+    // over 20 ms windows, a neighbour that left the short product passes alone brought the peak
+    // under them (62.6 against 70.1 GFLOP/s).
+    ThreadPool pool(1);
     double product = 0;
-    for (int pass = 0; pass < 20; ++pass) {
+    PeakFlops peak{0.0, ""};
+    for (int round = 0; round < 60 && (round < 10 || peak.flops_per_second < product); ++round) {
         const auto t0 = std::chrono::steady_clock::now();
         for (int rep = 0; rep < 10; ++rep) x86->rows(input, w.data(), DType::BF16, 0, n_out, nullptr, y.data(), n_out);
         const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         product = std::max(product, 10 * 2.0 * rows * in * n_out / t);
-    }
-    // Both sides keep their best of several runs, so that another process taking the core for a
-    // moment (ctest -j runs tests side by side) slows neither into a false failure.
-    ThreadPool pool(1);
-    PeakFlops peak{0.0, ""};
-    for (int run = 0; run < 4 && peak.flops_per_second < product; ++run) {
-        const PeakFlops p = measure_bf16_peak(pool, 0.1);
+        const PeakFlops p = measure_bf16_peak(pool, 0.01);
         if (p.flops_per_second > peak.flops_per_second) peak = p;
     }
     EXPECT_GE(peak.flops_per_second, product) << peak.kernel;
