@@ -259,36 +259,6 @@ ASCENT_AVX512_INLINE __m512 softmax_exp(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-// Sixteen vectors folded lane-wise into one whose lane j is the fold of v[j]'s 16 lanes, by the
-// tree _mm512_reduce_add_ps uses for one vector (lanes i and i + 8, then i and i + 4, i and i + 2,
-// i and i + 1), so a sum has the bits of that call. Folding 16 rows at once takes 3 operations a
-// row where the one-vector call takes 8, and no row waits on its own chain of shuffles.
-template <class Op>
-ASCENT_AVX512_INLINE __m512 fold16(__m512 (&v)[16], Op op) {
-    __m512 u[8], w[4];
-    for (int k = 0; k < 8; ++k)  // 128-bit blocks: [a0 + a2, a1 + a3, b0 + b2, b1 + b3]
-        u[k] = op(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                  _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    for (int m = 0; m < 4; ++m)  // block j: row 4m + j's four partial folds
-        w[m] = op(_mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                  _mm512_shuffle_f32x4(u[2 * m], u[2 * m + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    __m512 y[2];
-    for (int m = 0; m < 2; ++m)  // block j: rows 8m + j and 8m + 4 + j, two folds each
-        y[m] = op(_mm512_shuffle_ps(w[2 * m], w[2 * m + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                  _mm512_shuffle_ps(w[2 * m], w[2 * m + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    const __m512 r = op(_mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                        _mm512_shuffle_ps(y[0], y[1], _MM_SHUFFLE(3, 1, 3, 1)));
-    // Lane 4j + i of r is row 4i + j.
-    return _mm512_permutexvar_ps(_mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0), r);
-}
-
-struct MaxOp {
-    ASCENT_AVX512_INLINE __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
-};
-struct AddOp {
-    ASCENT_AVX512_INLINE __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
-};
-
 // VCVTNE2PS2BF16 rounds a query's weights and packs them into pairs at once. The max and the sum
 // need a reduction across lanes, done for 16 queries at a time (fold16). A sum adds the rounded
 // weights in one fixed tree whatever n is (weights past a query's positions are zeros), so a

@@ -51,14 +51,6 @@ constexpr int64_t kPackedMinRows = 48;  // BF16 prefills from this many tokens u
 // ------------------------------------------------------------------------------------------
 // Horizontal sums
 
-// 128-bit lanes [a0+a2, a1+a3, b0+b2, b1+b3].
-ASCENT_AVX512_INLINE __m512 fold_pair(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-}
-// From two fold_pair results: 128-bit lanes [A, B, C, D], each a 4-lane partial sum of one input.
-ASCENT_AVX512_INLINE __m512 fold_quad(__m512 ab, __m512 cd) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xDD));
-}
 // Lane j of the result is the sum of all lanes of v[j]; 24 instructions for 8 vectors instead of
 // 8 separate reductions.
 ASCENT_AVX512_INLINE __m256 sum8(const __m512 (&v)[8]) {
