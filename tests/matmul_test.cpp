@@ -526,10 +526,15 @@ TEST(Matmul, InputPreparedForAnotherTypeIsRejected) {
     EXPECT_THROW(matmul_rows(input, p.w.data(), DType::BF16, 0, 4, nullptr, y.data(), p.ldy), Error);
 }
 
+// Bytes per second no real read falls below. qemu-aarch64 emulating SVE2, sharing a core with
+// another emulated test, read 0.16 GB/s in CI; a unit slip (GB/s or MB/s reported as bytes/s) still
+// falls far below it.
+constexpr double kSlowestPlausibleRead = 1e7;
+
 TEST(Probes, ReadBandwidthIsPlausible) {
     ThreadPool pool(2);
     const double bw = measure_read_bandwidth(pool, 0.05, size_t{64} << 20);
-    EXPECT_GT(bw, 2e8);   // 0.2 GB/s: any machine this runs on reads faster
+    EXPECT_GT(bw, kSlowestPlausibleRead);
     EXPECT_LT(bw, 1e13);  // 10 TB/s: no CPU reads faster
     EXPECT_GE(default_bandwidth_buffer_bytes(), size_t{16} << 20);
 }
@@ -540,7 +545,7 @@ TEST(Probes, ReadScalingMeasuresAllThreadsAndOne) {
     pool.set_accounting(true);
     const ReadBandwidth r = measure_read_scaling(pool, 0.05);
     for (const double bw : {r.all_threads, r.one_thread}) {
-        EXPECT_GT(bw, 2e8);
+        EXPECT_GT(bw, kSlowestPlausibleRead);
         EXPECT_LT(bw, 1e13);
     }
     EXPECT_GT(pool.busy_seconds()[1], 0.0);  // the all-threads passes did use the worker
@@ -586,7 +591,7 @@ TEST(Probes, ReadBandwidthOfExistingRegions) {
     std::vector<unsigned char> a((size_t{9} << 20) + 77, 1), b(300, 2), tiny(200, 3);
     const MemoryRegion regions[] = {{a.data() + 3, a.size() - 3}, {b.data() + 1, b.size() - 1}};
     const double bw = measure_read_bandwidth_of(pool, regions, 3);
-    EXPECT_GT(bw, 2e8);
+    EXPECT_GT(bw, kSlowestPlausibleRead);
     EXPECT_LT(bw, 1e13);
     const MemoryRegion too_small[] = {{tiny.data(), tiny.size()}};  // not one 256-byte block past alignment
     EXPECT_EQ(measure_read_bandwidth_of(pool, too_small, 1), 0.0);
@@ -597,7 +602,7 @@ TEST(Probes, Bf16PeakIsPlausible) {
     ThreadPool pool(2);
     const PeakFlops peak = measure_bf16_peak(pool, 0.05);
     EXPECT_FALSE(peak.kernel.empty());
-    EXPECT_GT(peak.flops_per_second, 1e8);  // 3.5e8 measured under qemu-aarch64's emulation
+    EXPECT_GT(peak.flops_per_second, 2e7);  // 3.5e8 measured under qemu-aarch64's emulation, alone on a core
     EXPECT_LT(peak.flops_per_second, 1e14);
     const PeakFlops amx = measure_amx_bf16_peak(pool, 0.05);
     if (amx_matmul_path()) {
