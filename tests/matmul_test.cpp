@@ -598,6 +598,37 @@ TEST(Probes, ReadBandwidthOfExistingRegions) {
     EXPECT_EQ(measure_read_bandwidth_of(pool, {}, 1), 0.0);
 }
 
+// The peak loops' chains must start apart, or the compiler merges them into one and the probe
+// reports one chain's latency-bound rate times the chain count (it did on AVX2).
+TEST(Probes, PeakLoopsRunChainsThatStartApart) {
+    constexpr int64_t iterations = 3;
+    std::vector<MatmulPath> paths = hwy_matmul_paths_for_each_target();
+    ASSERT_FALSE(paths.empty());
+    for (const MatmulPath& path : paths) {
+        // 16 chains of c = c * 0.999 + 0.001, 12 on targets with 16 vector registers; chain i from
+        // i / 16. The FLOPs tell the chains x lanes; the sum must match one way to split them.
+        const double flops = path.peak_loop(iterations);
+        const float got = peak_loop_sum;
+        bool matched = false;
+        for (const int chains : {12, 16}) {
+            const double lanes = flops / (2.0 * chains * iterations);
+            double want = 0;
+            for (int i = 0; i < chains; ++i) {
+                float c = static_cast<float>(i) / 16;
+                for (int64_t it = 0; it < iterations; ++it) c = std::fma(c, 0.999f, 1e-3f);
+                want += lanes * c;
+            }
+            matched = matched || std::abs(got - want) <= 1e-5 * want;
+        }
+        EXPECT_TRUE(matched) << path.name << ": sum " << got << " for " << flops << " FLOPs";
+    }
+    if (const MatmulPath* x86 = x86_matmul_path()) {  // 12 chains from i, each step adds 2 x 2^-7
+        const double flops = x86->peak_loop(iterations);
+        const double lanes = flops / (2.0 * 12 * iterations);
+        EXPECT_EQ(peak_loop_sum, lanes * (66 + 12 * iterations / 64.0));
+    }
+}
+
 TEST(Probes, Bf16PeakIsPlausible) {
     ThreadPool pool(2);
     const PeakFlops peak = measure_bf16_peak(pool, 0.05);

@@ -329,29 +329,35 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
 // Register-resident f32 multiply-add loop: what the prefill kernels of this path run on.
 double PeakLoop(int64_t iterations) {
     const DF df;
-    constexpr int kAcc = 4 * kBankSize;
-    VF c0 = hn::Zero(df), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0,
-       c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    // Each accumulator is its own dependency chain (c = c * a + b), so the loop cannot be folded.
+    // 16 chains cover the multiply-add latency on every target, 12 where x86 has only 16 vector
+    // registers (SSE, AVX2): there 16 chains and the two constants spilled, and the chains in
+    // memory waited on store forwarding. Chain i starts at i / 16: started equal, GCC merged them
+    // and the AVX2 loop measured one latency-bound chain counted 16 times (twice Zen 3's peak).
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+    constexpr int kChains = 12;
+#else
+    constexpr int kChains = 16;
+#endif
+    const auto start = [&](int i) { return hn::Set(df, static_cast<float>(i) / 16); };
+    VF c0 = start(0), c1 = start(1), c2 = start(2), c3 = start(3), c4 = start(4), c5 = start(5), c6 = start(6),
+       c7 = start(7), c8 = start(8), c9 = start(9), c10 = start(10), c11 = start(11), c12 = start(12),
+       c13 = start(13), c14 = start(14), c15 = start(15);
     const VF a = hn::Set(df, 0.999f), b = hn::Set(df, 1e-3f);
-    // Each accumulator is its own dependency chain (c = c * a + b), so the loop cannot be folded;
-    // 16 chains cover the multiply-add latency on every target.
-    const auto step = [&](int, VF& p, VF& q, VF& r, VF& s) ASCENT_BANK_LAMBDA {
-        p = hn::MulAdd(p, a, b);
-        q = hn::MulAdd(q, a, b);
-        r = hn::MulAdd(r, a, b);
-        s = hn::MulAdd(s, a, b);
-    };
-    for (int64_t it = 0; it < iterations; ++it)
-        Each<kBankSize>(step, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    const auto step = [&](int, auto&... c) ASCENT_BANK_LAMBDA { ((c = hn::MulAdd(c, a, b)), ...); };
     VF s = hn::Zero(df);
-    Each<kBankSize>(
-        [&](int, VF& p, VF& q, VF& r, VF& t) ASCENT_BANK_LAMBDA {
-            s = hn::Add(s, hn::Add(hn::Add(p, q), hn::Add(r, t)));
-        },
-        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
-    volatile float sink = Sum(df, s);
-    (void)sink;
-    return static_cast<double>(iterations) * kAcc * static_cast<double>(hn::Lanes(df)) * 2;
+    const auto add = [&](int, auto&... c) ASCENT_BANK_LAMBDA { ((s = hn::Add(s, c)), ...); };
+    if constexpr (kChains == 16) {
+        for (int64_t it = 0; it < iterations; ++it)
+            Each<kBankSize>(step, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+        Each<kBankSize>(add, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    } else {
+        for (int64_t it = 0; it < iterations; ++it)
+            Each<kBankSize>(step, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11);
+        Each<kBankSize>(add, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11);
+    }
+    peak_loop_sum = Sum(df, s);
+    return static_cast<double>(iterations) * kChains * static_cast<double>(hn::Lanes(df)) * 2;
 }
 
 float ReadSum(const void* p, size_t bytes) {

@@ -55,6 +55,10 @@ const MatmulPath* x86_matmul_path();
 const MatmulPath* amx_matmul_path();
 // Register-resident TDPBF16PS loop of `iterations` steps; returns its FLOPs (0 without AMX).
 double amx_peak_loop(int64_t iterations);
+// What the last peak loop on this thread summed its chains to. The chains start apart (equal
+// ones are one value to the compiler, which then runs one chain and the loop measures its
+// latency); tests recompute the sum to check that they do.
+extern thread_local float peak_loop_sum;
 // Every path this CPU can run, best last; the scalar one first.
 std::vector<const MatmulPath*> matmul_paths();
 // The path for an ASCENT_SIMD value: "scalar", "hwy", "avx512bf16" (x86 without AMX), anything

@@ -475,7 +475,7 @@ ASCENT_AVX512 double x86_peak_loop(int64_t iterations) {
     // in memory and the loop measures store forwarding (half the real peak on Zen 4).
     constexpr int kAcc = 12;
     __m512 acc[kAcc];
-    for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_setzero_ps();
+    for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));  // apart: see peak_loop_sum
     __m512i a = _mm512_set1_epi16(0x3f80), b = _mm512_set1_epi16(0x3c00);  // 1.0 and 2^-7
     for (int64_t it = 0; it < iterations; ++it) {
         __asm__ volatile("" : "+v"(a), "+v"(b));
@@ -485,8 +485,7 @@ ASCENT_AVX512 double x86_peak_loop(int64_t iterations) {
     }
     __m512 s = acc[0];
     for (int i = 1; i < kAcc; ++i) s = _mm512_add_ps(s, acc[i]);
-    volatile float sink = _mm512_reduce_add_ps(s);
-    (void)sink;
+    peak_loop_sum = _mm512_reduce_add_ps(s);
     return static_cast<double>(iterations) * kAcc * kBF16Lanes * 2;
 }
 

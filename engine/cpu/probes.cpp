@@ -12,6 +12,9 @@
 #include "engine/huge_pages.h"
 
 namespace ascent::cpu {
+
+thread_local float peak_loop_sum = 0;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
