@@ -16,7 +16,7 @@ std::atomic<size_t> distance{kUnset};
 size_t default_decode_prefetch_bytes() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_is("amd")) return 4096;
+    if (__builtin_cpu_is("amd")) return __builtin_cpu_supports("avx512f") ? 4096 : 2048;
 #endif
     return 3072;
 }

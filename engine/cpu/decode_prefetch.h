@@ -1,6 +1,6 @@
 #pragma once
-// How far ahead of its reads a decode product prefetches its weight stream (the x86 path's
-// decode rows, matmul_x86.cpp). The best distance is about what one core reads while a line
+// How far ahead of its reads a decode product prefetches its weight stream (the decode rows of
+// the x86 and Highway paths, matmul_x86.cpp and matmul_hwy.cpp). The best distance is about what one core reads while a line
 // comes from memory (its own read bandwidth times the memory latency), so it differs between
 // machines, and a distance a machine does not suit costs several percent of decode speed:
 // - Zen 4 (about 30 GB/s per core in its fast state): 4 KiB. 1 and 2 KiB did less, 8 KiB was
@@ -8,7 +8,9 @@
 // - An Intel Xeon with AMX under KVM (16 GB/s per core): 2.5-3.5 KiB. `ascent bench latency`
 //   128/128 read at 98-100% of the roof with them, at 96-97% with 2 KiB, 93-95% with 4 KiB and
 //   90-92% with 5-6 KiB (alternating runs).
-// So AMD CPUs get 4 KiB and the others 3 KiB; ASCENT_DECODE_PREFETCH sets it for a machine
+// - Zen 3 under KVM (AVX2, the Highway path; about 17 GB/s per core): 1-3 KiB read 2-5% faster
+//   than 4 KiB in alternating passes over all of Qwen2-0.5B's decode products, one thread or two.
+// So AMD CPUs with AVX-512 (Zen 4 on) get 4 KiB, older AMD CPUs 2 KiB and the others 3 KiB; ASCENT_DECODE_PREFETCH sets it for a machine
 // measured otherwise (`bench_matmul --benchmark_filter=BM_DecodePrefetch` sweeps it).
 #include <cstddef>
 

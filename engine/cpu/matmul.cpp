@@ -32,7 +32,6 @@ MatmulInput& MatmulInput::operator=(MatmulInput&& o) noexcept {
         rows_ = o.rows_;
         in_ = o.in_;
         stride_ = o.stride_;
-        lanes_ = o.lanes_;
         row_align_ = o.row_align_;
         weight_type_ = o.weight_type_;
         layout_ = o.layout_;
@@ -74,7 +73,6 @@ void MatmulInput::shape(const MatmulPath& path, int64_t rows, int64_t in, DType 
     rows_ = rows;
     in_ = in;
     stride_ = round_up(in, shape.pad);
-    lanes_ = shape.lanes;
     row_align_ = shape.row_align;
     weight_type_ = weight_type;
     layout_ = shape.layout;
@@ -130,14 +128,6 @@ void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64
             }
             case MatmulLayout::BF16Tiles:
                 runtime_error("matmul: the reference conversion has no AMX tile layout");
-            case MatmulLayout::F32Split: {
-                float* d = dst.mutable_f32_row(r);
-                const int64_t lanes = dst.lanes(), chunk = 2 * lanes;
-                for (int64_t base = 0; base < stride; base += chunk)
-                    for (int64_t j = 0; j < chunk; ++j)
-                        d[base + (j & 1) * lanes + j / 2] = base + j < in ? bf16_to_f32(f32_to_bf16(xr[base + j])) : 0.f;
-                break;
-            }
         }
     }
 }

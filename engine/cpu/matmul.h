@@ -34,9 +34,6 @@ struct MatmulPath;
 // How a MatmulInput stores the activations; each path asks for the one its kernels read.
 enum class MatmulLayout : uint8_t {
     F32,       // f32 rows
-    F32Split,  // BF16-rounded rows stored as f32, every chunk of 2 * lanes elements as [even i...,
-               // odd i...] (matches a BF16 weight vector split into its even and odd halves by two
-               // shifts)
     BF16,      // rows rounded to BF16 (nearest even)
     BF16Tiles, // BF16 as AMX B tiles: per 16 tokens x 32 columns, 16 rows of (token, column pair)
 };
@@ -81,7 +78,6 @@ public:
     const MatmulPath& path() const { return *path_; }
     MatmulLayout layout() const { return layout_; }
     int64_t stride() const { return stride_; }  // elements from one row to the next
-    int64_t lanes() const { return lanes_; }    // F32Split: f32 lanes of the kernel's vectors
 
     const void* data() const { return data_; }
     const float* f32_row(int64_t r) const { return static_cast<const float*>(data_) + r * stride_; }
@@ -96,7 +92,6 @@ private:
     int64_t rows_ = 0;
     int64_t in_ = 0;
     int64_t stride_ = 0;
-    int64_t lanes_ = 0;
     int64_t row_align_ = 1;
     DType weight_type_ = DType::F32;
     MatmulLayout layout_ = MatmulLayout::F32;

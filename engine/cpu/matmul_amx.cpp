@@ -336,7 +336,7 @@ ASCENT_AMX void amx_gemm(const MatmulInput& x, const uint16_t* w, int64_t o0, in
 
 MatmulShape amx_shape(DType wt, int64_t rows, int64_t in) {
     if (wt == DType::BF16 && rows >= kMinTokens && in % kTileK == 0)
-        return {MatmulLayout::BF16Tiles, 1, kTileK, kTileTokens};
+        return {MatmulLayout::BF16Tiles, kTileK, kTileTokens};
     return base().shape(wt, rows, in);
 }
 

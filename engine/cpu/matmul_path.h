@@ -12,7 +12,6 @@ namespace ascent::cpu {
 
 struct MatmulShape {
     MatmulLayout layout;
-    int64_t lanes;      // F32Split: f32 lanes of the vectors (chunks are 2 * lanes elements)
     int64_t pad;        // rows are zero-padded to a multiple of this many elements
     int64_t row_align;  // convert() is called on row ranges starting at multiples of this
 };

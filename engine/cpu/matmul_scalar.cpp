@@ -6,8 +6,8 @@ namespace ascent::cpu {
 namespace {
 
 MatmulShape scalar_shape(DType wt, int64_t /*rows*/, int64_t /*in*/) {
-    if (wt == DType::BF16) return {MatmulLayout::BF16, 1, 1, 1};
-    return {MatmulLayout::F32, 1, 1, 1};
+    if (wt == DType::BF16) return {MatmulLayout::BF16, 1, 1};
+    return {MatmulLayout::F32, 1, 1};
 }
 
 template <typename W, typename Widen>

@@ -398,8 +398,8 @@ void gemm(const MatmulInput& x, const typename D::W* w, int64_t o0, int64_t o1, 
 // The path's entry points
 
 MatmulShape x86_shape(DType wt, int64_t /*rows*/, int64_t /*in*/) {
-    if (wt == DType::BF16) return {MatmulLayout::BF16, 1, kBF16Lanes, 1};
-    return {MatmulLayout::F32, 1, kF32Lanes, 1};
+    if (wt == DType::BF16) return {MatmulLayout::BF16, kBF16Lanes, 1};
+    return {MatmulLayout::F32, kF32Lanes, 1};
 }
 
 ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
@@ -421,7 +421,6 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                 }
                 break;
             }
-            case MatmulLayout::F32Split:   // the Highway path's layout, never asked for by x86_shape()
             case MatmulLayout::BF16Tiles:  // the AMX path's layout, converted there
                 return;
         }
@@ -432,7 +431,6 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
               int64_t ldy) {
     const int64_t in = x.in();
     switch (x.layout()) {
-        case MatmulLayout::F32Split:   // the Highway path's layout, never asked for by x86_shape()
         case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:
