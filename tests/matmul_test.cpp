@@ -346,25 +346,28 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
                 }
 }
 
-// Token counts either side of where the x86 path switches to packed panels, with every remainder
-// of its 8-token tiles, on output counts that leave panels of 1, 2 and 3 vectors.
+// Token counts either side of where the x86 path (48) and the Highway path (16, every target)
+// switch to packed panels, with every remainder of their token tiles, on output counts that leave
+// panels of 1, 2 and 3 vectors and partial ones.
 TEST(Matmul, PackedPrefillCoversEveryTokenTile) {
-    const MatmulPath* x86 = x86_matmul_path();
-    if (!x86) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
     const MatmulPath& scalar = scalar_matmul_path();
+    std::vector<MatmulPath> paths = hwy_matmul_paths_for_each_target();
+    if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(*x86);
     uint32_t seed = 3000;
-    for (int64_t rows = 44; rows <= 60; ++rows)
-        for (int64_t n_out : {7, 40, 100}) {
-            const Problem p = make_problem(rows, 899, n_out, DType::BF16, seed++);
-            const auto want = run(scalar, p, 1, p.n_out, true);
-            const auto got = run(*x86, p, 1, p.n_out, true);
-            expect_untouched_outside(p, got, p.n_out - 1, x86->name);
-            for (int64_t r = 0; r < rows; ++r)
-                for (int64_t o = 1; o < p.n_out; ++o) {
-                    const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
-                    ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30) << describe(*x86, p, 1, true) << " r=" << r;
-                }
-        }
+    for (const MatmulPath& path : paths)
+        for (int64_t rows : {12, 15, 16, 17, 18, 19, 20, 23, 44, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 60})
+            for (int64_t n_out : {7, 40, 100}) {
+                const Problem p = make_problem(rows, 899, n_out, DType::BF16, seed++);
+                const auto want = run(scalar, p, 1, p.n_out, true);
+                const auto got = run(path, p, 1, p.n_out, true);
+                expect_untouched_outside(p, got, p.n_out - 1, path.name);
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t o = 1; o < p.n_out; ++o) {
+                        const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
+                        ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
+                            << describe(path, p, 1, true) << " r=" << r;
+                    }
+            }
 }
 
 TEST(Matmul, ManyTokensCrossTheBlockBoundaries) {
@@ -418,9 +421,12 @@ TEST(Matmul, PreparedActivationsMatchTheReferenceConversion) {
     x[4] = -0.f;
     x[5] = 3.0000002f;
     x[6] = 65504.f * 1e30f;
-    for (const MatmulPath* path : matmul_paths())
+    std::vector<const MatmulPath*> paths = matmul_paths();
+    const std::vector<MatmulPath> targets = hwy_matmul_paths_for_each_target();
+    for (const MatmulPath& target : targets) paths.push_back(&target);
+    for (const MatmulPath* path : paths)
         for (DType type : kTypes)
-            for (int64_t rows : {1, 3}) {
+            for (int64_t rows : {1, 3, 17}) {  // 17: the Highway path's packed prefill layout
                 MatmulInput fast, reference;
                 fast.prepare(*path, x.data(), rows, 99, 101, type);
                 reference.prepare(*path, x.data(), rows, 99, 101, type);

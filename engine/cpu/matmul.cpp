@@ -126,6 +126,12 @@ void convert_rows_reference(MatmulInput& dst, const float* x, int64_t ldx, int64
                 std::fill(d + in, d + stride, uint16_t{0});
                 break;
             }
+            case MatmulLayout::BF16InF32: {
+                float* d = dst.mutable_f32_row(r);
+                for (int64_t i = 0; i < in; ++i) d[i] = bf16_to_f32(f32_to_bf16(xr[i]));
+                std::fill(d + in, d + stride, 0.f);
+                break;
+            }
             case MatmulLayout::BF16Tiles:
                 runtime_error("matmul: the reference conversion has no AMX tile layout");
         }

@@ -35,6 +35,7 @@ struct MatmulPath;
 enum class MatmulLayout : uint8_t {
     F32,       // f32 rows
     BF16,      // rows rounded to BF16 (nearest even)
+    BF16InF32, // rows rounded to BF16 (nearest even), stored as f32 (broadcast by packed prefill)
     BF16Tiles, // BF16 as AMX B tiles: per 16 tokens x 32 columns, 16 rows of (token, column pair)
 };
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include "engine/cpu/banks_hwy-inl.h"
 #include "engine/cpu/decode_prefetch.h"
+#include "engine/cpu/matmul_hwy_packed-inl.h"
 #include "engine/cpu/matmul_path.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -237,9 +238,13 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge e
 // ------------------------------------------------------------------------------------------
 // Path entry points
 
-MatmulShape Shape(DType wt, int64_t /*rows*/, int64_t /*in*/) {
+// BF16 prefills from this many tokens on run on packed panels (matmul_hwy_packed-inl.h); fewer
+// tokens do not repay the packing.
+constexpr int64_t kPackedMinRows = 16;
+
+MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
-    if (wt == DType::BF16) return {MatmulLayout::BF16, 2 * L, 1};
+    if (wt == DType::BF16) return {rows >= kPackedMinRows ? MatmulLayout::BF16InF32 : MatmulLayout::BF16, 2 * L, 1};
     return {MatmulLayout::F32, L, 1};
 }
 
@@ -286,6 +291,9 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                 });
             return;
         }
+        case MatmulLayout::BF16InF32:
+            PackedRowsBF16(x, static_cast<const uint16_t*>(w), o0, o1, bias, y, ldy);
+            return;
         case MatmulLayout::F32:
             if (wt == DType::F32)
                 RowsF32(x, static_cast<const float*>(w), o0, o1, bias, y, ldy);
@@ -294,6 +302,59 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
             return;
         case MatmulLayout::BF16Tiles:  // never asked for by Shape()
             return;
+    }
+}
+
+// f32 lanes rounded to BF16 (nearest even; NaNs stay quiet NaNs), as f32_to_bf16 rounds them,
+// in the high halves of the lanes; the low halves are zero.
+HWY_INLINE hn::Vec<hn::RebindToUnsigned<DF>> RoundToBF16(VF v) {
+    const hn::RebindToUnsigned<DF> du;
+    const hn::RebindToSigned<DF> di;
+    const auto bits = hn::BitCast(du, v), high = hn::Set(du, 0xFFFF0000u);
+    const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1));
+    const auto rounded = hn::And(hn::Add(bits, hn::Add(hn::Set(du, 0x7FFF), lsb)), high);
+    const auto quiet = hn::And(hn::Or(bits, hn::Set(du, 0x00400000u)), high);
+    // |v| above infinity's bits, compared as signed: both sides are non-negative.
+    const auto nan = hn::Gt(hn::BitCast(di, hn::And(bits, hn::Set(du, 0x7FFFFFFFu))), hn::Set(di, 0x7F800000));
+    return hn::IfThenElse(hn::RebindMask(du, nan), quiet, rounded);
+}
+
+// MatmulPath::convert: the same values as convert_rows_reference, a vector at a time.
+void Convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df)), in = dst.in(), stride = dst.stride();
+    const int64_t whole = in / L * L;
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * ldx;
+        switch (dst.layout()) {
+            case MatmulLayout::F32: {
+                float* d = dst.mutable_f32_row(r);
+                std::memcpy(d, xr, static_cast<size_t>(in) * sizeof(float));
+                std::fill(d + in, d + stride, 0.f);
+                break;
+            }
+            case MatmulLayout::BF16InF32: {
+                float* d = dst.mutable_f32_row(r);
+                for (int64_t k = 0; k < whole; k += L) hn::StoreU(hn::BitCast(df, RoundToBF16(hn::LoadU(df, xr + k))), df, d + k);
+                for (int64_t k = whole; k < in; ++k) d[k] = bf16_to_f32(f32_to_bf16(xr[k]));
+                std::fill(d + in, d + stride, 0.f);
+                break;
+            }
+            case MatmulLayout::BF16: {
+                uint16_t* d = dst.mutable_bf16_row(r);
+                const hn::RebindToSigned<DF> di;
+                const hn::Rebind<uint16_t, DF> d16;
+                for (int64_t k = 0; k < whole; k += L) {
+                    const auto halves = hn::BitCast(di, hn::ShiftRight<16>(RoundToBF16(hn::LoadU(df, xr + k))));
+                    hn::StoreU(hn::DemoteTo(d16, halves), d16, d + k);  // below 2^16: nothing saturates
+                }
+                for (int64_t k = whole; k < in; ++k) d[k] = f32_to_bf16(xr[k]);
+                std::fill(d + in, d + stride, uint16_t{0});
+                break;
+            }
+            case MatmulLayout::BF16Tiles:  // never asked for by Shape()
+                return;
+        }
     }
 }
 
@@ -359,6 +420,7 @@ HWY_AFTER_NAMESPACE();
 namespace ascent::cpu {
 
 HWY_EXPORT(Shape);
+HWY_EXPORT(Convert);
 HWY_EXPORT(Rows);
 HWY_EXPORT(PeakLoop);
 HWY_EXPORT(ReadSum);
@@ -373,7 +435,7 @@ MatmulPath resolve_hwy_path() {
     return MatmulPath{"hwy:" + target,
                       4,
                       &HWY_DYNAMIC_DISPATCH(Shape),
-                      convert_rows_reference,
+                      &HWY_DYNAMIC_DISPATCH(Convert),
                       nullptr,
                       &HWY_DYNAMIC_DISPATCH(Rows),
                       &HWY_DYNAMIC_DISPATCH(PeakLoop),

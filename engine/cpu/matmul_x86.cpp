@@ -421,6 +421,7 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                 }
                 break;
             }
+            case MatmulLayout::BF16InF32:  // the Highway path's layout, never asked for by x86_shape()
             case MatmulLayout::BF16Tiles:  // the AMX path's layout, converted there
                 return;
         }
@@ -431,6 +432,7 @@ void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t
               int64_t ldy) {
     const int64_t in = x.in();
     switch (x.layout()) {
+        case MatmulLayout::BF16InF32:  // the Highway path's layout, never asked for by x86_shape()
         case MatmulLayout::BF16Tiles:  // the AMX path's layout, never asked for by x86_shape()
             return;
         case MatmulLayout::BF16:

@@ -19,9 +19,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
-#include <memory>
 #include <utility>
+#include <vector>
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/matmul_avx512.h"
 
 namespace ascent::cpu {
@@ -115,18 +115,8 @@ TileFn pick_tile(int m, int n) {
 
 // The calling thread's panel buffer, 64-byte aligned, grown to the largest panel seen.
 uint32_t* panel_scratch(size_t words) {
-    struct Free {
-        void operator()(uint32_t* p) const { std::free(p); }
-    };
-    thread_local std::unique_ptr<uint32_t, Free> buffer;
-    thread_local size_t capacity = 0;
-    if (capacity < words) {
-        const size_t bytes = (words * sizeof(uint32_t) + 63) / 64 * 64;
-        buffer.reset(static_cast<uint32_t*>(std::aligned_alloc(64, bytes)));
-        if (!buffer) std::abort();  // a few hundred KiB: nothing sensible is left to do
-        capacity = words;
-    }
-    return buffer.get();
+    thread_local std::vector<uint32_t> buffer;
+    return aligned_elements(buffer, words);
 }
 
 }  // namespace

@@ -1,0 +1,219 @@
+// BF16 prefill of the Highway path: an outer-product micro-kernel on packed weight panels, as the
+// x86 path does without AMX (matmul_x86_packed.cpp), for the CPUs without BF16 dot products.
+//
+// The in-place tile of matmul_hwy.cpp multiplies along `in`, so a tile of 4 tokens x 4 rows holds
+// 16 sums, 8 token halves and 2 weight halves: on AVX2's 16 registers it spills, and it reached
+// about 40% of Zen 3's multiply-add peak. Here the weight rows of a panel are first packed, per K
+// block, so that one vector holds the BF16 pairs (w[o][2p], w[o][2p+1]) of consecutive outputs o;
+// a step splits each such vector into its even and odd halves (exact f32), broadcasts a token's
+// x[2p] and x[2p+1], and adds both products into output o's lane. No horizontal sums; per pair
+// step 4 tokens x kPackedVecs vectors x 2 multiply-adds against kPackedVecs weight loads and 8
+// broadcasts. The K block's panels of a thread's block are packed once and serve all its tokens;
+// the weights themselves stay as the file stores them.
+//
+// Numerics are the path's BF16 numerics (matmul.h): x comes rounded to BF16 (as f32, the
+// BF16InF32 layout, so a broadcast is one load), every product is exact in f32, and per output the
+// products are added in order of k within a K block, K blocks in order. The K blocks depend only
+// on `in` and the target, so the sums do not depend on how the outputs are split.
+//
+// Included by matmul_hwy.cpp once per target (foreach_target), hence the toggled guard.
+#if defined(ASCENT_CPU_MATMUL_HWY_PACKED_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ASCENT_CPU_MATMUL_HWY_PACKED_INL_H_
+#undef ASCENT_CPU_MATMUL_HWY_PACKED_INL_H_
+#else
+#define ASCENT_CPU_MATMUL_HWY_PACKED_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#include "engine/cpu/aligned_scratch.h"
+#include "engine/cpu/banks_hwy-inl.h"
+#include "engine/cpu/matmul.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ascent::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Vectors of outputs per panel. x86 before AVX-512 has 16 vector registers: 2 vectors take 8
+// sums, 4 weight halves and 2 broadcasts; elsewhere (32 registers) 3 vectors take 20.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr int kPackedVecs = 2;
+#else
+constexpr int kPackedVecs = 3;
+#endif
+constexpr int kPackedTokens = kBankSize;    // tokens per micro-tile
+constexpr int64_t kPanelBytes = 16 * 1024;  // a panel's K block stays in L1 beside the tokens
+constexpr int64_t kPackedXBytes = 256 * 1024;  // the token rows of a block stay in L2
+
+// out[p * width + j] = the pair (w[n0 + j][k0 + 2p], w[n0 + j][k0 + 2p + 1]) as one 32-bit word
+// (even element in the low half), for p < pairs and j < nrows; columns past `in` and rows past
+// nrows read as zero.
+HWY_INLINE void PackPanel(const uint16_t* w, int64_t in, int64_t n0, int64_t nrows, int64_t width, int64_t k0,
+                          int64_t pairs, uint32_t* out) {
+    const int64_t whole = std::clamp<int64_t>((in - k0) / 2, 0, pairs);  // pairs entirely inside the row
+    for (int64_t j = 0; j < width; ++j) {
+        uint32_t* o = out + j;
+        if (j >= nrows) {
+            for (int64_t p = 0; p < pairs; ++p) o[p * width] = 0;
+            continue;
+        }
+        const uint16_t* row = w + (n0 + j) * in + k0;
+        int64_t p = 0;
+        for (; p < whole; ++p) {
+            uint16_t pair[2] = {row[2 * p], row[2 * p + 1]};
+            std::memcpy(o + p * width, pair, sizeof(pair));
+        }
+        for (; p < pairs; ++p) {
+            const uint16_t pair[2] = {k0 + 2 * p < in ? row[2 * p] : uint16_t{0}, 0};
+            std::memcpy(o + p * width, pair, sizeof(pair));
+        }
+    }
+}
+
+struct PackedTileArgs {
+    const float* x;  // token m0's row at column k0 (BF16InF32)
+    int64_t x_stride;
+    const uint32_t* panel;
+    int64_t pairs;
+    const float* bias;  // at output n0, or nullptr
+    bool accumulate;    // add to y (later K blocks)
+    int64_t valid;      // outputs of the panel that exist
+    float* y;           // at (m0, n0)
+    int64_t ldy;
+};
+
+// y[m][n] (+)= v, for the outputs n < valid of the vector that starts at output n0.
+HWY_INLINE void StoreOutputs(hn::ScalableTag<float> df, hn::Vec<hn::ScalableTag<float>> v, const PackedTileArgs& a,
+                             int m, int64_t n0) {
+    const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+    const int64_t n = std::min(a.valid - n0, lanes);
+    if (n <= 0) return;
+    float* y = a.y + m * a.ldy + n0;
+    const float* add = a.accumulate ? y : a.bias ? a.bias + n0 : nullptr;
+    if (n == lanes) {
+        if (add) v = hn::Add(v, hn::LoadU(df, add));
+        hn::StoreU(v, df, y);
+    } else {  // through a buffer: the masked loads and stores of some targets touch the whole vector
+        HWY_ALIGN float buf[hn::MaxLanes(hn::ScalableTag<float>())];
+        if (add) {
+            std::memcpy(buf, add, static_cast<size_t>(n) * sizeof(float));
+            v = hn::Add(v, hn::Load(df, buf));
+        }
+        hn::Store(v, df, buf);
+        std::memcpy(y, buf, static_cast<size_t>(n) * sizeof(float));
+    }
+}
+
+template <int M>
+HWY_INLINE void PackedTile(const PackedTileArgs& a) {
+    using DF = hn::ScalableTag<float>;
+    using VF = hn::Vec<DF>;
+    const DF df;
+    const hn::RebindToUnsigned<DF> du;
+    const int64_t lanes = static_cast<int64_t>(hn::Lanes(df)), width = kPackedVecs * lanes;
+    // a<m>, b<m>, c<m>: token m's sums of the panel's first, second and third vector.
+    VF a0 = hn::Zero(df), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0,
+       c3 = a0;
+    const auto high = hn::Set(du, 0xFFFF0000u);
+    const auto split = [&](const uint32_t* p, VF& even, VF& odd) ASCENT_BANK_LAMBDA {
+        const auto v = hn::Load(du, p);
+        even = hn::BitCast(df, hn::ShiftLeft<16>(v));
+        odd = hn::BitCast(df, hn::And(v, high));
+    };
+    const uint32_t* panel = a.panel;
+    const float* x = a.x;
+    const int64_t xs = a.x_stride;
+    for (int64_t p = 0; p < a.pairs; ++p, panel += width, x += 2) {
+        VF e0, o0, e1, o1;
+        split(panel, e0, o0);
+        split(panel + lanes, e1, o1);
+        if constexpr (kPackedVecs == 2) {
+            Each<M>(
+                [&](int m, VF& s0, VF& s1) ASCENT_BANK_LAMBDA {
+                    const VF xe = hn::Set(df, x[m * xs]), xo = hn::Set(df, x[m * xs + 1]);
+                    s0 = hn::MulAdd(e0, xe, s0);
+                    s1 = hn::MulAdd(e1, xe, s1);
+                    s0 = hn::MulAdd(o0, xo, s0);
+                    s1 = hn::MulAdd(o1, xo, s1);
+                },
+                a0, a1, a2, a3, b0, b1, b2, b3);
+        } else {
+            VF e2, o2;
+            split(panel + 2 * lanes, e2, o2);
+            Each<M>(
+                [&](int m, VF& s0, VF& s1, VF& s2) ASCENT_BANK_LAMBDA {
+                    const VF xe = hn::Set(df, x[m * xs]), xo = hn::Set(df, x[m * xs + 1]);
+                    s0 = hn::MulAdd(e0, xe, s0);
+                    s1 = hn::MulAdd(e1, xe, s1);
+                    s2 = hn::MulAdd(e2, xe, s2);
+                    s0 = hn::MulAdd(o0, xo, s0);
+                    s1 = hn::MulAdd(o1, xo, s1);
+                    s2 = hn::MulAdd(o2, xo, s2);
+                },
+                a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3);
+        }
+    }
+    Each<M>(
+        [&](int m, VF& s0, VF& s1, VF& s2) ASCENT_BANK_LAMBDA {
+            StoreOutputs(df, s0, a, m, 0);
+            StoreOutputs(df, s1, a, m, lanes);
+            if (kPackedVecs == 3) StoreOutputs(df, s2, a, m, 2 * lanes);
+        },
+        a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3);
+}
+
+// y[r][o - o0] = x[r] . w[o] (+ bias[o]) for every token r and o in [o0, o1); x in BF16InF32.
+HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias,
+                               float* y, int64_t ldy) {
+    const hn::ScalableTag<float> df;
+    const int64_t rows = x.rows(), in = x.in(), xs = x.stride();
+    const int64_t width = kPackedVecs * static_cast<int64_t>(hn::Lanes(df));
+    // K blocks of equal size (whole pairs) whose panel fits kPanelBytes.
+    const int64_t total_pairs = (in + 1) / 2;
+    const int64_t max_pairs = std::max<int64_t>(16, kPanelBytes / (width * 4));
+    const int64_t n_kblocks = (total_pairs + max_pairs - 1) / max_pairs;
+    const int64_t kc = (total_pairs + n_kblocks - 1) / n_kblocks;
+    const int64_t mc = std::max<int64_t>(kPackedTokens, kPackedXBytes / (kc * 8) / kPackedTokens * kPackedTokens);
+    const int64_t n_panels = (o1 - o0 + width - 1) / width;
+    const int64_t panel_words = kc * width;
+    thread_local std::vector<uint32_t> scratch;
+    uint32_t* panels = aligned_elements(scratch, static_cast<size_t>(n_panels * panel_words));
+    PackedTileArgs a{};
+    a.x_stride = xs;
+    a.ldy = ldy;
+    for (int64_t kb = 0; kb < total_pairs; kb += kc) {
+        a.pairs = std::min(kc, total_pairs - kb);
+        a.accumulate = kb > 0;
+        for (int64_t i = 0; i < n_panels; ++i) {
+            const int64_t n0 = o0 + i * width;
+            PackPanel(w, in, n0, std::min(width, o1 - n0), width, 2 * kb, a.pairs, panels + i * panel_words);
+        }
+        for (int64_t m_block = 0; m_block < rows; m_block += mc) {
+            const int64_t m_end = std::min(rows, m_block + mc);
+            for (int64_t i = 0; i < n_panels; ++i) {
+                const int64_t n0 = o0 + i * width;
+                a.valid = std::min(width, o1 - n0);
+                a.bias = bias ? bias + n0 : nullptr;
+                a.panel = panels + i * panel_words;
+                for (int64_t m0 = m_block; m0 < m_end; m0 += kPackedTokens) {
+                    a.x = x.f32_row(m0) + 2 * kb;
+                    a.y = y + m0 * ldy + (n0 - o0);
+                    switch (std::min<int64_t>(kPackedTokens, m_end - m0)) {
+                        case 1: PackedTile<1>(a); break;
+                        case 2: PackedTile<2>(a); break;
+                        case 3: PackedTile<3>(a); break;
+                        default: PackedTile<4>(a); break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace ascent::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif
