@@ -346,7 +346,7 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
                 }
 }
 
-// Token counts either side of where the x86 path (48) and the Highway path (16, every target)
+// Token counts either side of where the x86 path (48) and the Highway path (17, every target)
 // switch to packed panels, with every remainder of their token tiles, on output counts that leave
 // panels of 1, 2 and 3 vectors and partial ones.
 TEST(Matmul, PackedPrefillCoversEveryTokenTile) {

@@ -239,8 +239,11 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge e
 // Path entry points
 
 // BF16 prefills from this many tokens on run on packed panels (matmul_hwy_packed-inl.h); fewer
-// tokens do not repay the packing.
-constexpr int64_t kPackedMinRows = 16;
+// tokens do not repay the packing. On Zen 3 (AVX2), all of a layer's products in alternating
+// passes: packed 102% slower at 4 tokens, 47% at 8, 24% at 12, 5% at 16, even at 20 (whole tiles of
+// 4 either way), 15-16% faster at 18 and 22 (the in-place kernel's leftover tokens run 1 x 1
+// tiles), 5% at 24 and 12% at 32.
+constexpr int64_t kPackedMinRows = 17;
 
 MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
