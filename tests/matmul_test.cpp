@@ -305,10 +305,27 @@ TEST(Matmul, AmxTilesConvertedByColumnBlocks) {
     EXPECT_THROW(input.convert_columns(block.data(), 16, 0, 16), Error);
 }
 
+namespace {
+
+// Outputs [1, n_out) of the path against the scalar path's (with bias): a range that starts
+// inside the matrix.
+void expect_outputs_from_1_match_scalar(const MatmulPath& path, const Problem& p) {
+    const auto want = run(scalar_matmul_path(), p, 1, p.n_out, true);
+    const auto got = run(path, p, 1, p.n_out, true);
+    expect_untouched_outside(p, got, p.n_out - 1, path.name);
+    for (int64_t r = 0; r < p.rows; ++r)
+        for (int64_t o = 1; o < p.n_out; ++o) {
+            const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
+            ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
+                << describe(path, p, 1, true) << " r=" << r << " o=" << o;
+        }
+}
+
+}  // namespace
+
 TEST(Matmul, EveryHighwayTargetMatchesScalar) {
     // The Highway targets this machine does not pick (e.g. 128-bit vectors, as on NEON, and the
     // scalar emulation) on a smaller set of odd sizes.
-    const MatmulPath& scalar = scalar_matmul_path();
     const std::vector<MatmulPath> targets = hwy_matmul_paths_for_each_target();
     ASSERT_FALSE(targets.empty());
     uint32_t seed = 500;
@@ -316,16 +333,8 @@ TEST(Matmul, EveryHighwayTargetMatchesScalar) {
         for (DType type : kTypes)
             for (int64_t rows : {1, 2, 5})
                 for (int64_t in : {1, 7, 31, 65, 899}) {
-                    const Problem p = make_problem(rows, in, 9, type, seed++);
-                    const auto want = run(scalar, p, 1, p.n_out, true);
-                    const auto got = run(path, p, 1, p.n_out, true);
-                    expect_untouched_outside(p, got, p.n_out - 1, path.name);
-                    for (int64_t r = 0; r < rows; ++r)
-                        for (int64_t o = 1; o < p.n_out; ++o) {
-                            const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
-                            ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
-                                << describe(path, p, 1, true) << " r=" << r << " o=" << o;
-                        }
+                    expect_outputs_from_1_match_scalar(path, make_problem(rows, in, 9, type, seed++));
+                    if (HasFatalFailure()) return;
                 }
 }
 
@@ -350,23 +359,14 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
 // switch to packed panels, with every remainder of their token tiles, on output counts that leave
 // panels of 1, 2 and 3 vectors and partial ones.
 TEST(Matmul, PackedPrefillCoversEveryTokenTile) {
-    const MatmulPath& scalar = scalar_matmul_path();
     std::vector<MatmulPath> paths = hwy_matmul_paths_for_each_target();
     if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(*x86);
     uint32_t seed = 3000;
     for (const MatmulPath& path : paths)
         for (int64_t rows : {12, 15, 16, 17, 18, 19, 20, 23, 44, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 60})
             for (int64_t n_out : {7, 40, 100}) {
-                const Problem p = make_problem(rows, 899, n_out, DType::BF16, seed++);
-                const auto want = run(scalar, p, 1, p.n_out, true);
-                const auto got = run(path, p, 1, p.n_out, true);
-                expect_untouched_outside(p, got, p.n_out - 1, path.name);
-                for (int64_t r = 0; r < rows; ++r)
-                    for (int64_t o = 1; o < p.n_out; ++o) {
-                        const size_t at = static_cast<size_t>(r * p.ldy + (o - 1));
-                        ASSERT_NEAR(got[at], want[at], 1e-5 * magnitude(p, r, o) + 1e-30)
-                            << describe(path, p, 1, true) << " r=" << r;
-                    }
+                expect_outputs_from_1_match_scalar(path, make_problem(rows, 899, n_out, DType::BF16, seed++));
+                if (HasFatalFailure()) return;
             }
 }
 

@@ -330,12 +330,9 @@ void Convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t 
     for (int64_t r = r0; r < r1; ++r) {
         const float* xr = x + r * ldx;
         switch (dst.layout()) {
-            case MatmulLayout::F32: {
-                float* d = dst.mutable_f32_row(r);
-                std::memcpy(d, xr, static_cast<size_t>(in) * sizeof(float));
-                std::fill(d + in, d + stride, 0.f);
+            case MatmulLayout::F32:  // a copy
+                convert_rows_reference(dst, x, ldx, r, r + 1);
                 break;
-            }
             case MatmulLayout::BF16InF32: {
                 float* d = dst.mutable_f32_row(r);
                 for (int64_t k = 0; k < whole; k += L) hn::StoreU(hn::BitCast(df, RoundToBF16(hn::LoadU(df, xr + k))), df, d + k);
