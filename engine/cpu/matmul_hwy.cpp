@@ -1,6 +1,7 @@
 // Portable matmul path: Highway compiles this file once per instruction set (NEON, SVE, AVX2,
 // AVX-512...) and the best one is chosen at run time. Same structure as the x86 path: decode
-// streams one weight row at a time; prefill runs a register tile of tokens x weight rows. BF16
+// streams one weight row at a time; a few tokens run a register tile of tokens x weight rows, and
+// from kPackedMinRows tokens on products run on packed weight panels (matmul_hwy_packed-inl.h). BF16
 // data is split into its even and odd halves with one shift and one mask per vector (each half is
 // a valid f32), so activations rounded to BF16 multiply BF16 weights exactly in f32.
 #undef HWY_TARGET_INCLUDE
