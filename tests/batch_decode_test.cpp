@@ -118,7 +118,6 @@ struct TestModel {
     std::unique_ptr<models::LoadedModel> loaded;
     Backend& backend() { return loaded ? *loaded->backend : *built.backend; }
     const Model& model() { return loaded ? *loaded->model : *built.model; }
-    DType weights = DType::F32;
 };
 
 TestModel test_model(const std::string& arch) {
@@ -129,7 +128,12 @@ TestModel test_model(const std::string& arch) {
     }
     TinyModelSpec spec;
     spec.architecture = arch;
-    spec.dtype = m.weights = DType::BF16;
+    // F32 weights (and the sessions' F32 cache): a product over three rows may sum in another
+    // order than over one, and wherever a value is then rounded to BF16 (activations before a
+    // BF16 weight's product, keys, values and queries in a BF16 cache) that order can flip a
+    // rounding by 2^-8: on NEON, batched and alone then differed by 1.4e-3 of a logit. In f32
+    // they stay within 1e-4. MultiSequenceAttention covers every cache type's sequences.
+    spec.dtype = DType::F32;
     spec.tie_embeddings = arch == "Qwen2ForCausalLM";
     spec.attention_bias = arch == "LlamaForCausalLM";
     spec.max_positions = 512;
@@ -165,8 +169,8 @@ Alone run_alone(TestModel& b, ExecMode mode, const std::vector<int32_t>& prompt,
 class BatchedDecode : public ::testing::TestWithParam<std::tuple<std::string, ExecMode>> {};
 
 // Three prompts of different lengths, decoded together for 64 steps, against each alone: logits
-// within sum_order_tolerance (a product over three rows may sum in another order than over one)
-// and the same greedy tokens. Halfway through, the middle sequence sits out some steps.
+// within 1e-4 relative (a product over three rows may sum in another order than over one) and
+// the same greedy tokens. Halfway through, the middle sequence sits out some steps.
 TEST_P(BatchedDecode, EverySequenceGetsWhatItGetsAlone) {
     auto [arch, mode] = GetParam();
     TestModel b = test_model(arch);
@@ -191,13 +195,12 @@ TEST_P(BatchedDecode, EverySequenceGetsWhatItGetsAlone) {
         ASSERT_TRUE(s.feed_sequence(q, prompts[static_cast<size_t>(q)]));
         last[static_cast<size_t>(q)] = s.logits();
     }
-    const double tol = sum_order_tolerance(b.weights);
     auto compare = [&](size_t q, const std::vector<float>& row) {
         const size_t step = got[q].size();
         const auto& want = alone[q].logits[step];
         ASSERT_EQ(row.size(), want.size());
         for (size_t i = 0; i < row.size(); ++i)
-            ASSERT_NEAR(row[i], want[i], tol * std::max(1.f, std::fabs(want[i]))) << "sequence " << q << " step " << step;
+            ASSERT_NEAR(row[i], want[i], 1e-4 * std::max(1.f, std::fabs(want[i]))) << "sequence " << q << " step " << step;
         got[q].push_back(greedy(row));
     };
     // An ASSERT inside compare() only leaves the lambda: stop the test there too.

@@ -105,8 +105,11 @@ TEST_P(TinyModel, MatchesReferenceAndBatchEqualsTokenByToken) {
     const auto chunked = all_logits(b, tokens, 5);  // chunk edges inside the prompt
     const auto single = token_by_token(b, tokens);
     // Prefill and decode compute the same products (BF16 weights: activations rounded to BF16 in
-    // both); only the order of the f32 sums differs.
-    const double same_products = sum_order_tolerance(dtype);
+    // both); only the order of the f32 sums differs. With BF16 weights that order can also flip
+    // an activation's rounding to BF16 (a 2^-8 step) in the next product: NEON's packed prefill
+    // (sums in order of k) and its decode (4 x 2 partial sums) then differed by 1.1e-4 of a row's
+    // largest logit.
+    const double same_products = dtype == DType::BF16 ? 1e-3 : 1e-4;
     expect_rows_close(batch, single, static_cast<size_t>(spec.vocab), same_products);
     expect_rows_close(chunked, single, static_cast<size_t>(spec.vocab), same_products);
 

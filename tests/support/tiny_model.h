@@ -32,13 +32,6 @@ struct TinyModelSpec {
 // the same seed on every machine.
 std::vector<int32_t> seeded_tokens(int n, uint32_t seed);
 
-// Relative tolerance between two runs that compute the same products with f32 sums in another
-// order (prefill against decode, a batch against one sequence). With BF16 weights that order can
-// also flip an activation's rounding to BF16 (a 2^-8 step) before the next product: on NEON,
-// prefill against decode differed by 1.1e-4 of a row's largest logit, and a batched decode step
-// against the same sequence alone by 2.7e-4; the same models with F32 weights stay within 1e-4.
-inline double sum_order_tolerance(DType weights) { return weights == DType::BF16 ? 1e-3 : 1e-4; }
-
 // Writes the folder (replacing it) and returns its path.
 std::filesystem::path make_tiny_model(const std::filesystem::path& dir, const TinyModelSpec& spec);
 
