@@ -29,6 +29,10 @@ namespace ascent::cpu::HWY_NAMESPACE {
 
 constexpr int kBankSize = 4;
 
+// x86 before AVX-512 has 16 vector registers; the other targets have 32. Register tiles are
+// sized by it.
+constexpr bool kSixteenVectorRegisters = HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3;
+
 // The I-th of its arguments.
 template <size_t I, typename T, typename... Ts>
 HWY_INLINE T& NthOf(T& first, Ts&... rest) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include "engine/cpu/banks_hwy-inl.h"
 #include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul_hwy_packed-inl.h"
@@ -222,17 +223,34 @@ HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, cons
 
 #undef ASCENT_TILE_SUMS
 
-// Full tiles where possible, single tokens x single rows at the edges. The weight panel
-// (kTileN rows) stays in cache while all token tiles pass over it.
-template <typename Full, typename Edge>
-HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge edge) {
+// Calls tile(m0, n0, M, N) over the tokens x rows [o0, o1), with M and N compile-time constants:
+// kTileM x kTileN where whole, smaller at the edges. The weight panel (kTileN rows) stays in
+// cache while all token tiles pass over it. A tile's shape changes no sum's order, and so no
+// bits; edge tiles of 1 x 1 left a lone multiply-add chain waiting on itself, and at 2 or 3
+// tokens all of a product ran that way (Zen 3, one thread: 29-39% less time at 2-3 tokens, 17% at
+// 5 tokens since).
+template <typename Tile>
+HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Tile tile) {
+    const auto with_m = [&](int64_t m0, int64_t n0, int64_t m, auto n) {
+        switch (m) {
+            case 4: tile(m0, n0, std::integral_constant<int, 4>(), n); break;
+            case 3: tile(m0, n0, std::integral_constant<int, 3>(), n); break;
+            case 2: tile(m0, n0, std::integral_constant<int, 2>(), n); break;
+            default: tile(m0, n0, std::integral_constant<int, 1>(), n); break;
+        }
+    };
+    static_assert(kTileM <= 4 && kTileN == 4);
     for (int64_t n0 = o0; n0 < o1; n0 += kTileN) {
-        const int64_t n1 = std::min(o1, n0 + kTileN);
-        int64_t m0 = 0;
-        if (n1 - n0 == kTileN)
-            for (; m0 + kTileM <= rows; m0 += kTileM) full(m0, n0);
-        for (int64_t m = m0; m < rows; ++m)
-            for (int64_t n = n0; n < n1; ++n) edge(m, n);
+        const int64_t n = std::min<int64_t>(kTileN, o1 - n0);
+        for (int64_t m0 = 0; m0 < rows; m0 += kTileM) {
+            const int64_t m = std::min<int64_t>(kTileM, rows - m0);
+            switch (n) {
+                case 4: with_m(m0, n0, m, std::integral_constant<int, 4>()); break;
+                case 3: with_m(m0, n0, m, std::integral_constant<int, 3>()); break;
+                case 2: with_m(m0, n0, m, std::integral_constant<int, 2>()); break;
+                default: with_m(m0, n0, m, std::integral_constant<int, 1>()); break;
+            }
+        }
     }
 }
 
@@ -240,11 +258,13 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Full full, Edge e
 // Path entry points
 
 // BF16 prefills from this many tokens on run on packed panels (matmul_hwy_packed-inl.h); fewer
-// tokens do not repay the packing. On Zen 3 (AVX2), all of a layer's products in alternating
-// passes: packed 102% slower at 4 tokens, 47% at 8, 24% at 12, 5% at 16, even at 20 (whole tiles of
-// 4 either way), 15-16% faster at 18 and 22 (the in-place kernel's leftover tokens run 1 x 1
-// tiles), 5% at 24 and 12% at 32.
-constexpr int64_t kPackedMinRows = 17;
+// tokens do not repay the packing. On Zen 3 (AVX2, 16 registers: the in-place 4 x 4 tile spills),
+// all the products of 4 Qwen2-0.5B layers (120 MB of weights, from memory as a real model's are),
+// 2 threads, alternating passes: in place 40% faster at 2 tokens, 21% at 3, 8% at 4, even at 5;
+// packed 4% faster at 6, 10% at 7, 23-31% at 8, 52-63% at 12-16. (With one layer's weights, which
+// fit the L3 cache, the two were even at 12 and 16: that is where 17 came from.) With 32
+// registers the in-place tile fits; those targets keep 17, not measured on them.
+constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 6 : 17;
 
 MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
@@ -260,15 +280,9 @@ void RowsF32(const MatmulInput& x, const T* w, int64_t o0, int64_t o1, const flo
         GemvRows(o0, o1, bias, y, [&](int64_t o, size_t ahead) { return RowDotF32(xb, w + o * in, in, ahead); });
         return;
     }
-    ForTiles(
-        x.rows(), o0, o1,
-        [&](int64_t m0, int64_t n0) {
-            TileF32<kTileM, kTileN>(xb + m0 * xs, xs, w + n0 * in, in, bias ? bias + n0 : nullptr,
-                                    y + m0 * ldy + (n0 - o0), ldy);
-        },
-        [&](int64_t m, int64_t n) {
-            TileF32<1, 1>(xb + m * xs, xs, w + n * in, in, bias ? bias + n : nullptr, y + m * ldy + (n - o0), ldy);
-        });
+    ForTiles(x.rows(), o0, o1, [&](int64_t m0, int64_t n0, auto M, auto N) {
+        TileF32<decltype(M)::value, decltype(N)::value>(xb + m0 * xs, xs, w + n0 * in, in, bias ? bias + n0 : nullptr, y + m0 * ldy + (n0 - o0), ldy);
+    });
 }
 
 void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
@@ -283,16 +297,10 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                          [&](int64_t o, size_t ahead) { return RowDotBF16(xb, wb + o * in, in, ahead); });
                 return;
             }
-            ForTiles(
-                x.rows(), o0, o1,
-                [&](int64_t m0, int64_t n0) {
-                    TileBF16<kTileM, kTileN>(xb + m0 * xs, xs, wb + n0 * in, in, bias ? bias + n0 : nullptr,
-                                             y + m0 * ldy + (n0 - o0), ldy);
-                },
-                [&](int64_t m, int64_t n) {
-                    TileBF16<1, 1>(xb + m * xs, xs, wb + n * in, in, bias ? bias + n : nullptr,
-                                   y + m * ldy + (n - o0), ldy);
-                });
+            ForTiles(x.rows(), o0, o1, [&](int64_t m0, int64_t n0, auto M, auto N) {
+                TileBF16<decltype(M)::value, decltype(N)::value>(xb + m0 * xs, xs, wb + n0 * in, in, bias ? bias + n0 : nullptr,
+                               y + m0 * ldy + (n0 - o0), ldy);
+            });
             return;
         }
         case MatmulLayout::BF16InF32:
@@ -367,11 +375,7 @@ double PeakLoop(int64_t iterations) {
     // registers (SSE, AVX2): there 16 chains and the two constants spilled, and the chains in
     // memory waited on store forwarding. Chain i starts at i / 16: started equal, GCC merged them
     // and the AVX2 loop measured one latency-bound chain counted 16 times (twice Zen 3's peak).
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
-    constexpr int kChains = 12;
-#else
-    constexpr int kChains = 16;
-#endif
+    constexpr int kChains = kSixteenVectorRegisters ? 12 : 16;
     const auto start = [&](int i) { return hn::Set(df, static_cast<float>(i) / 16); };
     VF c0 = start(0), c1 = start(1), c2 = start(2), c3 = start(3), c4 = start(4), c5 = start(5), c6 = start(6),
        c7 = start(7), c8 = start(8), c9 = start(9), c10 = start(10), c11 = start(11), c12 = start(12),

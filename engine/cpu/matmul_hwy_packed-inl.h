@@ -37,13 +37,9 @@ HWY_BEFORE_NAMESPACE();
 namespace ascent::cpu::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Vectors of outputs per panel. x86 before AVX-512 has 16 vector registers: 2 vectors take 8
-// sums, 4 weight halves and 2 broadcasts; elsewhere (32 registers) 3 vectors take 20.
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
-constexpr int kPackedVecs = 2;
-#else
-constexpr int kPackedVecs = 3;
-#endif
+// Vectors of outputs per panel. In 16 vector registers, 2 vectors take 8 sums, 4 weight halves
+// and 2 broadcasts; in 32, 3 vectors take 20.
+constexpr int kPackedVecs = kSixteenVectorRegisters ? 2 : 3;
 constexpr int kPackedTokens = kBankSize;    // tokens per micro-tile
 constexpr int64_t kPanelBytes = 16 * 1024;  // a panel's K block stays in L1 beside the tokens
 constexpr int64_t kPackedXBytes = 256 * 1024;  // the token rows of a block stay in L2
