@@ -156,37 +156,25 @@ Rows ValueRows(DF d, const AttentionBlock& b, size_t t0, size_t n, size_t width,
     return Rows{buf, width};
 }
 
-// The register tile both products of attention are made of: for kB broadcast scalars and kV
-// vectors, acc[b][j] = sum over steps of scalar(step, b) * vector(step)[j]. Each accumulator is
-// one chain of multiply-adds in step order, whatever the tile shape, so blocking changes no bits.
-template <int kB, int kV, typename Scalar, typename Vector>
-HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, float* out, size_t out_stride) {
+// The register tile both products of attention are made of: kB banks of kV vectors of sums.
+// body(fma) runs the steps; fma(scalar, v0, v1) adds scalar(b) * v0 (and * v1) into bank b's
+// sums, for every b. Each sum is then one chain of multiply-adds in step order, whatever the
+// tile shape, so blocking changes no bits. Bank b's sums go to out + b * out_stride.
+template <int kB, int kV, typename Body>
+HWY_INLINE void RegisterTile(DF d, Body body, float* out, size_t out_stride) {
     static_assert(kB >= 1 && kB <= 4 && (kV == 1 || kV == 2));
     const size_t N = hn::Lanes(d);
     VF a00 = hn::Zero(d), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    for (size_t i = 0; i < steps; ++i) {
-        const float* vi = vector(i);
-        const VF v0 = hn::LoadU(d, vi);
-        const VF v1 = kV > 1 ? hn::LoadU(d, vi + N) : v0;
-        const VF b0 = hn::Set(d, scalar(i, 0));
-        a00 = hn::MulAdd(b0, v0, a00);
-        if constexpr (kV > 1) a01 = hn::MulAdd(b0, v1, a01);
-        if constexpr (kB > 1) {
-            const VF b1 = hn::Set(d, scalar(i, 1));
-            a10 = hn::MulAdd(b1, v0, a10);
-            if constexpr (kV > 1) a11 = hn::MulAdd(b1, v1, a11);
-        }
-        if constexpr (kB > 2) {
-            const VF b2 = hn::Set(d, scalar(i, 2));
-            a20 = hn::MulAdd(b2, v0, a20);
-            if constexpr (kV > 1) a21 = hn::MulAdd(b2, v1, a21);
-        }
-        if constexpr (kB > 3) {
-            const VF b3 = hn::Set(d, scalar(i, 3));
-            a30 = hn::MulAdd(b3, v0, a30);
-            if constexpr (kV > 1) a31 = hn::MulAdd(b3, v1, a31);
-        }
-    }
+    const auto fma = [&](auto scalar, const VF& v0, const VF& v1) ASCENT_BANK_LAMBDA {
+        Each<kB>(
+            [&](int r, VF& c0, VF& c1) ASCENT_BANK_LAMBDA {
+                const VF s = hn::Set(d, scalar(r));
+                c0 = hn::MulAdd(s, v0, c0);
+                if constexpr (kV > 1) c1 = hn::MulAdd(s, v1, c1);
+            },
+            a00, a10, a20, a30, a01, a11, a21, a31);
+    };
+    body(fma);
     Each<kB>(
         [&](int r, VF& c0, VF& c1) ASCENT_BANK_LAMBDA {
             float* o = out + static_cast<size_t>(r) * out_stride;
@@ -194,6 +182,24 @@ HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, floa
             if constexpr (kV > 1) hn::StoreU(c1, d, o + N);
         },
         a00, a10, a20, a30, a01, a11, a21, a31);
+}
+
+// For kB broadcast scalars and kV vectors, acc[b][j] = sum over steps of scalar(step, b) *
+// vector(step)[j].
+template <int kB, int kV, typename Scalar, typename Vector>
+HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, float* out, size_t out_stride) {
+    const size_t N = hn::Lanes(d);
+    RegisterTile<kB, kV>(
+        d,
+        [&](auto& fma) ASCENT_BANK_LAMBDA {
+            for (size_t i = 0; i < steps; ++i) {
+                const float* vi = vector(i);
+                const VF v0 = hn::LoadU(d, vi);
+                const VF v1 = kV > 1 ? hn::LoadU(d, vi + N) : v0;
+                fma([&](int r) { return scalar(i, r); }, v0, v1);
+            }
+        },
+        out, out_stride);
 }
 
 // OuterTile on a BF16 cache's pair words, split in registers rather than widened into a copy:
@@ -204,54 +210,24 @@ HWY_INLINE void OuterTile(DF d, size_t steps, Scalar scalar, Vector vector, floa
 template <int kB, int kV, typename Scalar, typename Words>
 HWY_INLINE void PairOuterTile(DF d, size_t pairs, bool lone_low, Scalar scalar, Words words, float* out,
                               size_t out_stride) {
-    static_assert(kB >= 1 && kB <= 4 && (kV == 1 || kV == 2));
     const hn::RebindToUnsigned<DF> du;
     const size_t N = hn::Lanes(d);
     const auto high_half = hn::Set(du, 0xFFFF0000u);
-    VF a00 = hn::Zero(d), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    for (size_t p = 0; p < pairs + (lone_low ? 1 : 0); ++p) {
-        const uint32_t* w = words(p);
-        const auto w0 = hn::LoadU(du, w);
-        const auto w1 = kV > 1 ? hn::LoadU(du, w + N) : w0;
-        const VF lo0 = hn::BitCast(d, hn::ShiftLeft<16>(w0)), lo1 = hn::BitCast(d, hn::ShiftLeft<16>(w1));
-        a00 = hn::MulAdd(hn::Set(d, scalar(p, 0, 0)), lo0, a00);
-        if constexpr (kV > 1) a01 = hn::MulAdd(hn::Set(d, scalar(p, 0, 0)), lo1, a01);
-        if constexpr (kB > 1) {
-            a10 = hn::MulAdd(hn::Set(d, scalar(p, 1, 0)), lo0, a10);
-            if constexpr (kV > 1) a11 = hn::MulAdd(hn::Set(d, scalar(p, 1, 0)), lo1, a11);
-        }
-        if constexpr (kB > 2) {
-            a20 = hn::MulAdd(hn::Set(d, scalar(p, 2, 0)), lo0, a20);
-            if constexpr (kV > 1) a21 = hn::MulAdd(hn::Set(d, scalar(p, 2, 0)), lo1, a21);
-        }
-        if constexpr (kB > 3) {
-            a30 = hn::MulAdd(hn::Set(d, scalar(p, 3, 0)), lo0, a30);
-            if constexpr (kV > 1) a31 = hn::MulAdd(hn::Set(d, scalar(p, 3, 0)), lo1, a31);
-        }
-        if (p == pairs) break;  // the lone low half
-        const VF hi0 = hn::BitCast(d, hn::And(w0, high_half)), hi1 = hn::BitCast(d, hn::And(w1, high_half));
-        a00 = hn::MulAdd(hn::Set(d, scalar(p, 0, 1)), hi0, a00);
-        if constexpr (kV > 1) a01 = hn::MulAdd(hn::Set(d, scalar(p, 0, 1)), hi1, a01);
-        if constexpr (kB > 1) {
-            a10 = hn::MulAdd(hn::Set(d, scalar(p, 1, 1)), hi0, a10);
-            if constexpr (kV > 1) a11 = hn::MulAdd(hn::Set(d, scalar(p, 1, 1)), hi1, a11);
-        }
-        if constexpr (kB > 2) {
-            a20 = hn::MulAdd(hn::Set(d, scalar(p, 2, 1)), hi0, a20);
-            if constexpr (kV > 1) a21 = hn::MulAdd(hn::Set(d, scalar(p, 2, 1)), hi1, a21);
-        }
-        if constexpr (kB > 3) {
-            a30 = hn::MulAdd(hn::Set(d, scalar(p, 3, 1)), hi0, a30);
-            if constexpr (kV > 1) a31 = hn::MulAdd(hn::Set(d, scalar(p, 3, 1)), hi1, a31);
-        }
-    }
-    Each<kB>(
-        [&](int r, VF& c0, VF& c1) ASCENT_BANK_LAMBDA {
-            float* o = out + static_cast<size_t>(r) * out_stride;
-            hn::StoreU(c0, d, o);
-            if constexpr (kV > 1) hn::StoreU(c1, d, o + N);
+    RegisterTile<kB, kV>(
+        d,
+        [&](auto& fma) ASCENT_BANK_LAMBDA {
+            for (size_t p = 0; p < pairs + (lone_low ? 1 : 0); ++p) {
+                const uint32_t* w = words(p);
+                const auto w0 = hn::LoadU(du, w);
+                const auto w1 = kV > 1 ? hn::LoadU(du, w + N) : w0;
+                fma([&](int r) { return scalar(p, r, 0); }, hn::BitCast(d, hn::ShiftLeft<16>(w0)),
+                    hn::BitCast(d, hn::ShiftLeft<16>(w1)));
+                if (p == pairs) break;  // the lone low half
+                fma([&](int r) { return scalar(p, r, 1); }, hn::BitCast(d, hn::And(w0, high_half)),
+                    hn::BitCast(d, hn::And(w1, high_half)));
+            }
         },
-        a00, a10, a20, a30, a01, a11, a21, a31);
+        out, out_stride);
 }
 
 // Asks for the cached keys and values of a tile while the one before it is computed: a decode
