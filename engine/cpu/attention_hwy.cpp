@@ -156,6 +156,30 @@ Rows ValueRows(DF d, const AttentionBlock& b, size_t t0, size_t n, size_t width,
     return Rows{buf, width};
 }
 
+// Calls fn(i, kV) over [0, width) floats, width a whole number of vectors: two vectors at a
+// time (kV = 2), the rest as one (kV = 1).
+template <typename Fn>
+HWY_INLINE void ForVectorPairs(DF d, size_t width, Fn fn) {
+    const size_t N = hn::Lanes(d);
+    size_t i = 0;
+    for (; i + 2 * N <= width; i += 2 * N) fn(i, std::integral_constant<int, 2>());
+    if (i < width) fn(i, std::integral_constant<int, 1>());
+}
+
+// Calls fn(q, kB) over the queries in banks of kB = 4, the rest in one bank, for independent
+// chains.
+template <typename Fn>
+HWY_INLINE void ForQueryBanks(size_t queries, Fn fn) {
+    size_t q = 0;
+    for (; q + 4 <= queries; q += 4) fn(q, std::integral_constant<int, 4>());
+    switch (queries - q) {
+        case 3: fn(q, std::integral_constant<int, 3>()); break;
+        case 2: fn(q, std::integral_constant<int, 2>()); break;
+        case 1: fn(q, std::integral_constant<int, 1>()); break;
+        default: break;
+    }
+}
+
 // The register tile both products of attention are made of: kB banks of kV vectors of sums.
 // body(fma) runs the steps; fma(scalar, v0, v1) adds scalar(b) * v0 (and * v1) into bank b's
 // sums, for every b. Each sum is then one chain of multiply-adds in step order, whatever the
@@ -311,10 +335,9 @@ HWY_INLINE void ScoreColumns(DF d, const float* qt, size_t query_lanes, KeyColum
 }
 
 void Scores(DF d, const float* qt, size_t query_lanes, KeyColumns k, size_t n, size_t head_dim, float* s) {
-    const size_t N = hn::Lanes(d);
-    size_t j = 0;
-    for (; j + 2 * N <= query_lanes; j += 2 * N) ScoreColumns<2>(d, qt + j, query_lanes, k, n, head_dim, s + j);
-    if (j < query_lanes) ScoreColumns<1>(d, qt + j, query_lanes, k, n, head_dim, s + j);
+    ForVectorPairs(d, query_lanes, [&](size_t j, auto kJ) {
+        ScoreColumns<decltype(kJ)::value>(d, qt + j, query_lanes, k, n, head_dim, s + j);
+    });
 }
 
 // Exponentials() for kV query vectors from lane j at once. Each lane's max and sum are still one
@@ -393,34 +416,30 @@ void Exponentials(DF d, float* s, size_t query_lanes, size_t t0, size_t n, const
 // head's dimensions as in Scores.
 void KeyLaneScores(DF d, const float* q, size_t queries, size_t dim, KeyColumns k, size_t head_dim,
                    size_t tile_lanes, size_t n, float* s) {
-    const size_t N = hn::Lanes(d), nv = (n + N - 1) / N * N;
+    const size_t N = hn::Lanes(d);
     for (size_t j = 0; j < queries; j += 4) {
         const float* qj = q + j * dim;
         const auto scalar = [&](size_t i, int r) { return qj[static_cast<size_t>(r) * dim + i]; };
-        float* sj = s + j * tile_lanes;
-        size_t t = 0;
-        for (; t + 2 * N <= nv; t += 2 * N)
-            OuterTile<4, 2>(d, head_dim, scalar, [&](size_t i) { return k.kt + i * k.stride + t; }, sj + t, tile_lanes);
-        if (t < nv)
-            OuterTile<4, 1>(d, head_dim, scalar, [&](size_t i) { return k.kt + i * k.stride + t; }, sj + t, tile_lanes);
+        ForVectorPairs(d, (n + N - 1) / N * N, [&](size_t t, auto kV) {
+            OuterTile<4, decltype(kV)::value>(
+                d, head_dim, scalar, [&](size_t i) { return k.kt + i * k.stride + t; }, s + j * tile_lanes + t,
+                tile_lanes);
+        });
     }
 }
 
 // KeyLaneScores on a tile of a BF16 cache's key pairs as they lie (KeyPairs); the same bits.
 void PairKeyLaneScores(DF d, const float* q, size_t queries, size_t dim, const uint32_t* kp, size_t head_dim,
                        size_t tile_lanes, size_t n, float* s) {
-    const size_t N = hn::Lanes(d), nv = (n + N - 1) / N * N, pairs = head_dim / 2;
+    const size_t N = hn::Lanes(d);
     for (size_t j = 0; j < queries; j += 4) {
         const float* qj = q + j * dim;
         const auto scalar = [&](size_t p, int r, int half) { return qj[static_cast<size_t>(r) * dim + 2 * p + half]; };
-        float* sj = s + j * tile_lanes;
-        size_t t = 0;
-        for (; t + 2 * N <= nv; t += 2 * N)
-            PairOuterTile<4, 2>(d, pairs, false, scalar, [&](size_t p) { return kp + p * kAttentionTile + t; }, sj + t,
-                                tile_lanes);
-        if (t < nv)
-            PairOuterTile<4, 1>(d, pairs, false, scalar, [&](size_t p) { return kp + p * kAttentionTile + t; }, sj + t,
-                                tile_lanes);
+        ForVectorPairs(d, (n + N - 1) / N * N, [&](size_t t, auto kV) {
+            PairOuterTile<4, decltype(kV)::value>(
+                d, head_dim / 2, false, scalar, [&](size_t p) { return kp + p * kAttentionTile + t; },
+                s + j * tile_lanes + t, tile_lanes);
+        });
     }
 }
 
@@ -483,61 +502,32 @@ HWY_INLINE void ValueBlock(DF d, Weights w, Rows v, size_t n, float* out, size_t
         [&](size_t t) { return v[t]; }, out, dim);
 }
 
-template <int kD>
-HWY_INLINE void ValueColumns(DF d, Weights w, Rows v, size_t n, size_t queries, float* out, size_t dim) {
-    const auto block = [&](size_t q, auto rows) {
-        ValueBlock<decltype(rows)::value, kD>(d, Weights{w.p + q * w.q_step, w.t_step, w.q_step}, v, n, out + q * dim,
-                                               dim);
-    };
-    size_t q = 0;
-    for (; q + 4 <= queries; q += 4) block(q, std::integral_constant<int, 4>());
-    switch (queries - q) {  // the rest in one register tile, for independent chains
-        case 3: block(q, std::integral_constant<int, 3>()); break;
-        case 2: block(q, std::integral_constant<int, 2>()); break;
-        case 1: block(q, std::integral_constant<int, 1>()); break;
-        default: break;
-    }
-}
-
 void Values(DF d, Weights w, Rows v, size_t n, size_t queries, float* out, size_t dim) {
-    const size_t N = hn::Lanes(d);
-    size_t i = 0;
-    for (; i + 2 * N <= dim; i += 2 * N) ValueColumns<2>(d, w, v.from(i), n, queries, out + i, dim);
-    if (i < dim) ValueColumns<1>(d, w, v.from(i), n, queries, out + i, dim);
+    ForVectorPairs(d, dim, [&](size_t i, auto kD) {
+        ForQueryBanks(queries, [&](size_t q, auto kB) {
+            ValueBlock<decltype(kB)::value, decltype(kD)::value>(d, Weights{w.p + q * w.q_step, w.t_step, w.q_step},
+                                                                  v.from(i), n, out + q * dim + i, dim);
+        });
+    });
 }
 
 // Values() on a tile of a BF16 cache's value pairs as they lie (value_index: word s * head_dim
 // + i holds dimension i of positions 2s and 2s + 1), for heads a whole number of vectors wide;
 // the same bits. An odd n leaves the last word's high half, a position the tile does not have,
 // unread.
-template <int kD>
-HWY_INLINE void PairValueColumns(DF d, Weights w, const uint32_t* vp, size_t head_dim, size_t n, size_t queries,
-                                 float* out, size_t dim) {
-    const auto block = [&](size_t q, auto rows) {
-        const float* wq = w.p + q * w.q_step;
-        PairOuterTile<decltype(rows)::value, kD>(
-            d, n / 2, n % 2 != 0,
-            [&](size_t p, int r, int half) {
-                return wq[(2 * p + static_cast<size_t>(half)) * w.t_step + static_cast<size_t>(r) * w.q_step];
-            },
-            [&](size_t p) { return vp + p * head_dim; }, out + q * dim, dim);
-    };
-    size_t q = 0;
-    for (; q + 4 <= queries; q += 4) block(q, std::integral_constant<int, 4>());
-    switch (queries - q) {
-        case 3: block(q, std::integral_constant<int, 3>()); break;
-        case 2: block(q, std::integral_constant<int, 2>()); break;
-        case 1: block(q, std::integral_constant<int, 1>()); break;
-        default: break;
-    }
-}
-
 void PairValues(DF d, Weights w, const uint32_t* vp, size_t head_dim, size_t n, size_t queries, float* out,
                 size_t dim) {
-    const size_t N = hn::Lanes(d);
-    size_t i = 0;
-    for (; i + 2 * N <= dim; i += 2 * N) PairValueColumns<2>(d, w, vp + i, head_dim, n, queries, out + i, dim);
-    if (i < dim) PairValueColumns<1>(d, w, vp + i, head_dim, n, queries, out + i, dim);
+    ForVectorPairs(d, dim, [&](size_t i, auto kD) {
+        ForQueryBanks(queries, [&](size_t q, auto kB) {
+            const float* wq = w.p + q * w.q_step;
+            PairOuterTile<decltype(kB)::value, decltype(kD)::value>(
+                d, n / 2, n % 2 != 0,
+                [&](size_t p, int r, int half) {
+                    return wq[(2 * p + static_cast<size_t>(half)) * w.t_step + static_cast<size_t>(r) * w.q_step];
+                },
+                [&](size_t p) { return vp + i + p * head_dim; }, out + q * dim + i, dim);
+        });
+    });
 }
 
 void ResetState(const AttentionLayout& l, float* state) {
