@@ -130,6 +130,37 @@ std::string profile_table(const std::vector<const PhaseProfile*>& cols) {
     return s;
 }
 
+std::string speedup_cell(const Speedup& x) {
+    if (x.pairs == 0) return "-";
+    return fmt::format("{:.3f}x [{:.2f}-{:.2f}] {}/{}", x.median, x.lo, x.hi, x.wins, x.pairs);
+}
+
+// Each mode against the first of --modes, cell by cell (ModeComparison).
+std::string format_comparisons(const Report& r) {
+    std::string s;
+    for (size_t i = 0; i < r.comparisons.size(); ++i) {
+        const ModeComparison& c = r.comparisons[i];
+        if (i == 0 || c.mode != r.comparisons[i - 1].mode || c.baseline != r.comparisons[i - 1].baseline) {
+            s += fmt::format("\n{0} vs {1}, pair by pair (each pair ran back to back): median speedup "
+                             "[lowest-highest], pairs {0} won; above 1x, {0} was faster\n",
+                             mode_name(c.mode), mode_name(c.baseline));
+            s += fmt::format("| {:>4} | {:>4} | {:<26} | {:<26} | {:<26} | {:<26} | {:<26} |\n", "in", "out", "latency",
+                             "TTFT", "gen tok/s", "decode roof %", "prefill peak %");
+            s += "|------|------|";
+            for (int k = 0; k < 5; ++k) s += "----------------------------|";
+            s += "\n";
+        }
+        s += fmt::format("| {:>4} | {:>4} | {:<26} | {:<26} | {:<26} | {:<26} | {:<26} |\n", c.input_len, c.output_len,
+                         speedup_cell(c.latency), speedup_cell(c.ttft), speedup_cell(c.generation),
+                         speedup_cell(c.decode_roof_share), speedup_cell(c.prefill_peak_share));
+    }
+    return s;
+}
+
+nlohmann::ordered_json speedup_json(const Speedup& x) {
+    return {{"median", x.median}, {"lowest", x.lo}, {"highest", x.hi}, {"pairs", x.pairs}, {"wins", x.wins}};
+}
+
 std::string format_profiles(const Report& r) {
     std::string s;
     for (size_t i = 0; i < r.profiles.size();) {
@@ -180,6 +211,7 @@ std::string format_text(const Report& r) {
                              gb(row.decode_bytes_per_second), 100.0 * row.decode_roof_share, gb(row.side_read_bytes_per_second),
                              row.prefill_flops_per_second / 1e9, prefill_share, peak / 1e9, row.capture_seconds * 1e3);
         }
+        s += format_comparisons(r);
         s += format_profiles(r);
         if (r.latency.size() == 1) {
             const auto& row = r.latency[0];
@@ -243,6 +275,8 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"std_latency_s", row.stddev},
                         {"percentile_latency_s", p},
                         {"latencies_s", row.latencies},
+                        {"ttfts_s", row.ttfts},
+                        {"generation_tokens_per_s_by_iter", row.generation_rates},
                         {"ttft_s", row.ttft_seconds},
                         {"prefill_s", row.prefill_seconds},
                         {"prompt_tokens_per_s", row.prompt_tokens_per_second},
@@ -275,6 +309,20 @@ nlohmann::ordered_json to_json(const Report& r) {
                         {"prompt_tokens", row.prompt_tokens},
                         {"output_tokens", row.output_tokens}});
     j["rows"] = rows;
+    if (r.command == "latency") {
+        ordered_json comparisons = ordered_json::array();
+        for (const auto& c : r.comparisons)
+            comparisons.push_back({{"mode", mode_name(c.mode)},
+                                   {"baseline", mode_name(c.baseline)},
+                                   {"input_len", c.input_len},
+                                   {"output_len", c.output_len},
+                                   {"latency_speedup", speedup_json(c.latency)},
+                                   {"ttft_speedup", speedup_json(c.ttft)},
+                                   {"generation_speedup", speedup_json(c.generation)},
+                                   {"decode_roof_share_ratio", speedup_json(c.decode_roof_share)},
+                                   {"prefill_peak_share_ratio", speedup_json(c.prefill_peak_share)}});
+        j["comparisons"] = comparisons;
+    }
     if (!r.profiles.empty()) {
         ordered_json profiles = ordered_json::array();
         for (const auto& p : r.profiles) {

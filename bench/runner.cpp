@@ -298,6 +298,57 @@ void measure_peak_pairs(Session& s, Backend& backend, const StepCost& cost, bool
         }
 }
 
+// Ratios of the pairs (base[i], mode[i]) that both measured: base / mode for times, mode / base
+// for rates and shares.
+Speedup speedup(const std::vector<double>& base, const std::vector<double>& mode, bool times) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < std::min(base.size(), mode.size()); ++i)
+        if (base[i] > 0 && mode[i] > 0) ratios.push_back(times ? base[i] / mode[i] : mode[i] / base[i]);
+    Speedup out;
+    if (ratios.empty()) return out;
+    out.pairs = static_cast<int>(ratios.size());
+    out.wins = static_cast<int>(std::count_if(ratios.begin(), ratios.end(), [](double x) { return x > 1; }));
+    out.median = percentile(ratios, 50);
+    const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+    out.lo = *lo;
+    out.hi = *hi;
+    return out;
+}
+
+template <class Pair>
+std::vector<double> pair_shares(const std::vector<Pair>& pairs, double Pair::*figure, double Pair::*probe) {
+    std::vector<double> out;
+    for (const Pair& p : pairs) out.push_back(p.*probe > 0 ? p.*figure / p.*probe : 0);
+    return out;
+}
+
+// Every mode of a cell after the first against the first.
+void compare_modes(const std::vector<LatencyRow>& rows, std::vector<ModeComparison>& out) {
+    const LatencyRow& base = rows[0];
+    const auto roof = [](const LatencyRow& r) {
+        return pair_shares(r.roof_pairs, &LatencyRow::RoofPair::step_bytes_per_second,
+                           &LatencyRow::RoofPair::read_bytes_per_second);
+    };
+    const auto peak = [](const LatencyRow& r) {
+        return pair_shares(r.peak_pairs, &LatencyRow::PeakPair::prefill_flops_per_second,
+                           &LatencyRow::PeakPair::peak_flops_per_second);
+    };
+    for (size_t k = 1; k < rows.size(); ++k) {
+        const LatencyRow& row = rows[k];
+        ModeComparison c;
+        c.mode = row.mode;
+        c.baseline = base.mode;
+        c.input_len = row.input_len;
+        c.output_len = row.output_len;
+        c.latency = speedup(base.latencies, row.latencies, true);
+        c.ttft = speedup(base.ttfts, row.ttfts, true);
+        c.generation = speedup(base.generation_rates, row.generation_rates, false);
+        c.decode_roof_share = speedup(roof(base), roof(row), false);
+        c.prefill_peak_share = speedup(peak(base), peak(row), false);
+        out.push_back(c);
+    }
+}
+
 double total_capture_seconds(const Session& s) {
     double t = 0;
     for (const auto& g : s.graphs()) t += g.capture_seconds;
@@ -341,6 +392,8 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     bar.step();
                     if (it < c.num_iters_warmup) continue;
                     row.latencies.push_back(st.total_seconds);
+                    row.ttfts.push_back(st.mean_ttft_seconds);
+                    row.generation_rates.push_back(st.decode_tokens_per_second());
                     row.prefill_seconds += st.prefill_seconds;
                     row.ttft_seconds += st.mean_ttft_seconds;
                     row.decode_seconds += st.decode_seconds;
@@ -355,6 +408,7 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                 measure_peak_pairs(s, *m.backend, cost, prefill_on_matrix_unit(r), prompts, c, rows);
                 bar.step();
             }
+            compare_modes(rows, r.comparisons);
             for (auto& row : rows) {
                 finish_row(row, c.num_iters, c.batch_size, cost, *m.model, kv_elem);
                 r.latency.push_back(std::move(row));

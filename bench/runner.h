@@ -46,6 +46,8 @@ struct LatencyRow {
     ExecMode mode = ExecMode::Eager;
     int64_t input_len = 0, output_len = 0;
     std::vector<double> latencies;      // seconds per iteration
+    std::vector<double> ttfts;          // per iteration: seconds, mean over the batch's requests
+    std::vector<double> generation_rates;  // per iteration: decode tokens/s (0 when out is 1)
     double avg = 0, stddev = 0;
     std::vector<std::pair<int, double>> percentiles;  // (10, s), (25, s), ...
     double prefill_seconds = 0;         // means over iterations
@@ -109,6 +111,22 @@ struct PhaseProfile {
     }
 };
 
+// One mode against the first of --modes on one (input, output) cell, pair by pair: iteration i of
+// both ran back to back on the same prompts, as did their i-th roof and peak pairs, so a pair's
+// ratio cancels what a shared machine did over the seconds between pairs, which the rows' means
+// do not. A speedup is the baseline's time over the mode's, or the mode's rate (or share) over
+// the baseline's: above 1, the mode was faster.
+struct Speedup {
+    double median = 0, lo = 0, hi = 0;
+    int pairs = 0;
+    int wins = 0;  // pairs in which the mode was faster
+};
+struct ModeComparison {
+    ExecMode mode = ExecMode::Graph, baseline = ExecMode::Eager;
+    int64_t input_len = 0, output_len = 0;
+    Speedup latency, ttft, generation, decode_roof_share, prefill_peak_share;
+};
+
 struct ThroughputRow {
     ExecMode mode = ExecMode::Eager;
     int64_t input_len = 0, output_len = 0;
@@ -131,6 +149,7 @@ struct Report {
     BenchConfig config;
     std::vector<GraphInfo> graphs;  // what graph mode captured, per bucket
     std::vector<LatencyRow> latency;
+    std::vector<ModeComparison> comparisons;  // latency with several modes
     std::vector<ThroughputRow> throughput;
     std::vector<PhaseProfile> profiles;
 };

@@ -61,6 +61,87 @@ TEST(CliBench, LatencySweepComparesModesWithTheRoofline) {
     EXPECT_EQ(modes, (std::set<std::string>{"eager", "graph"}));
 }
 
+// --modes: each mode after the first against the first, pair by pair. The figures the JSON gives
+// are recomputed here from the rows' per-iteration values and pair counts.
+TEST(CliBench, ModesAreComparedPairByPair) {
+    auto r = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "6,9", "--output-len", "4",
+                         "--modes", "eager,graph", "--num-iters", "3", "--num-iters-warmup", "0", "--roof-pairs", "2",
+                         "--peak-pairs", "2", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    const auto row_of = [&](const std::string& mode, int in) {
+        for (const auto& row : j["rows"])
+            if (row["mode"] == mode && row["input_len"] == in) return row;
+        ADD_FAILURE() << "no row " << mode << " " << in;
+        return json();
+    };
+    // Median, lowest, highest and wins of ratio(base[i], mode[i]) over the pairs.
+    const auto expect_speedup = [](const json& got, const std::vector<double>& base, const std::vector<double>& mode,
+                                   bool times, const std::string& what) {
+        ASSERT_EQ(base.size(), mode.size()) << what;
+        std::vector<double> ratios;
+        for (size_t i = 0; i < base.size(); ++i) ratios.push_back(times ? base[i] / mode[i] : mode[i] / base[i]);
+        std::sort(ratios.begin(), ratios.end());
+        const size_t n = ratios.size();
+        ASSERT_GT(n, 0u) << what;
+        const double median = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+        EXPECT_EQ(got["pairs"], static_cast<int>(n)) << what;
+        EXPECT_DOUBLE_EQ(got["median"].get<double>(), median) << what;
+        EXPECT_DOUBLE_EQ(got["lowest"].get<double>(), ratios.front()) << what;
+        EXPECT_DOUBLE_EQ(got["highest"].get<double>(), ratios.back()) << what;
+        EXPECT_EQ(got["wins"], std::count_if(ratios.begin(), ratios.end(), [](double x) { return x > 1; })) << what;
+    };
+    ASSERT_EQ(j["comparisons"].size(), 2u) << r.out;
+    std::set<int> cells;
+    for (const auto& c : j["comparisons"]) {
+        EXPECT_EQ(c["mode"], "graph");
+        EXPECT_EQ(c["baseline"], "eager");
+        EXPECT_EQ(c["output_len"], 4);
+        const int in = c["input_len"];
+        cells.insert(in);
+        const json eager = row_of("eager", in), graph = row_of("graph", in);
+        ASSERT_EQ(eager["latencies_s"].size(), 3u);
+        expect_speedup(c["latency_speedup"], eager["latencies_s"], graph["latencies_s"], true, "latency");
+        expect_speedup(c["ttft_speedup"], eager["ttfts_s"], graph["ttfts_s"], true, "ttft");
+        expect_speedup(c["generation_speedup"], eager["generation_tokens_per_s_by_iter"],
+                       graph["generation_tokens_per_s_by_iter"], false, "generation");
+        // The per-iteration figures are the ones the row's means are of.
+        double ttft = 0;
+        for (double t : graph["ttfts_s"]) ttft += t;
+        EXPECT_NEAR(ttft / 3, graph["ttft_s"].get<double>(), 1e-12);
+        // Roof and peak pairs: as many ratios as the rows have pairs.
+        EXPECT_EQ(c["decode_roof_share_ratio"]["pairs"], 2);
+        EXPECT_EQ(c["prefill_peak_share_ratio"]["pairs"], 2);
+        for (const char* k : {"decode_roof_share_ratio", "prefill_peak_share_ratio"}) {
+            EXPECT_LE(c[k]["lowest"].get<double>(), c[k]["median"].get<double>()) << k;
+            EXPECT_LE(c[k]["median"].get<double>(), c[k]["highest"].get<double>()) << k;
+            EXPECT_GT(c[k]["lowest"].get<double>(), 0) << k;
+        }
+    }
+    EXPECT_EQ(cells, (std::set<int>{6, 9}));
+
+    // The text report: one table of both cells, whose cells carry the JSON's figures.
+    auto t = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "6", "--output-len", "1",
+                         "--modes", "eager,graph", "--num-iters", "2", "--num-iters-warmup", "0", "--peak-pairs", "0"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    const size_t at = t.out.find("graph vs eager, pair by pair");
+    ASSERT_NE(at, std::string::npos) << t.out;
+    const size_t row_at = t.out.find("\n|    6 |    1 | ", at);
+    ASSERT_NE(row_at, std::string::npos) << t.out;
+    const std::string line = t.out.substr(row_at + 1, t.out.find('\n', row_at + 1) - row_at - 1);
+    EXPECT_NE(line.find("x ["), std::string::npos) << line;
+    EXPECT_NE(line.find("] "), std::string::npos) << line;
+    EXPECT_NE(line.find("/2 "), std::string::npos) << line;  // latency and TTFT: 2 pairs
+    // One token generated: no decode steps, so no generation or roof pairs; no peak pairs asked.
+    EXPECT_EQ(std::count(line.begin(), line.end(), '-'), 3 + 2) << line;  // three "-" cells, two ranges
+
+    // One mode: nothing to compare.
+    auto one = run_ascent({"bench", "latency", "--load-format", "dummy", "--input-len", "4", "--output-len", "2",
+                           "--num-iters", "1", "--json"});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_TRUE(json::parse(one.out)["comparisons"].empty());
+}
+
 // --threads: by default one per CPU the process may run on (its affinity, as taskset or a
 // container's cpuset sets it), not per CPU of the machine; more than that is allowed with a warning.
 TEST(CliBench, ThreadsFollowTheCpusTheProcessMayUse) {
