@@ -331,7 +331,7 @@ TEST(Matmul, EveryHighwayTargetMatchesScalar) {
     uint32_t seed = 500;
     for (const MatmulPath& path : targets)
         for (DType type : kTypes)
-            for (int64_t rows : {1, 2, 5})
+            for (int64_t rows : {1, 2, 4, 5})
                 for (int64_t in : {1, 7, 31, 65, 899}) {
                     expect_outputs_from_1_match_scalar(path, make_problem(rows, in, 9, type, seed++));
                     if (HasFatalFailure()) return;
@@ -355,16 +355,17 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
                 }
 }
 
-// Token counts either side of where the x86 path (48) and the Highway path (6 with 16 vector
+// Token counts either side of where the x86 path (48) and the Highway path (24 with 16 vector
 // registers, else 17) switch to packed panels, with every remainder of their token tiles, on
-// output counts that leave panels of 1, 2 and 3 vectors and partial ones.
+// output counts that leave panels of 1, 2 and 3 vectors and partial ones, and tiles of 3 and 4
+// weight rows and partial ones.
 TEST(Matmul, PackedPrefillCoversEveryTokenTile) {
     std::vector<MatmulPath> paths = hwy_matmul_paths_for_each_target();
     if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(*x86);
     uint32_t seed = 3000;
     for (const MatmulPath& path : paths)
-        for (int64_t rows : {4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 19, 20, 23, 44, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 60})
-            for (int64_t n_out : {7, 40, 100}) {
+        for (int64_t rows : {2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 19, 20, 23, 24, 25, 44, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 60})
+            for (int64_t n_out : {7, 40, 42, 100}) {
                 expect_outputs_from_1_match_scalar(path, make_problem(rows, 899, n_out, DType::BF16, seed++));
                 if (HasFatalFailure()) return;
             }

@@ -1,7 +1,8 @@
 // Portable matmul path: Highway compiles this file once per instruction set (NEON, SVE, AVX2,
 // AVX-512...) and the best one is chosen at run time. Same structure as the x86 path: decode
-// streams one weight row at a time; a few tokens run a register tile of tokens x weight rows, and
-// from kPackedMinRows tokens on products run on packed weight panels (matmul_hwy_packed-inl.h). BF16
+// streams one weight row at a time; a few tokens run a register tile of tokens x weight rows
+// (TileBF16, or TileHalves with 16 vector registers), and from kPackedMinRows tokens on products
+// run on packed weight panels (matmul_hwy_packed-inl.h). BF16
 // data is split into its even and odd halves with one shift and one mask per vector (each half is
 // a valid f32), so activations rounded to BF16 multiply BF16 weights exactly in f32.
 #undef HWY_TARGET_INCLUDE
@@ -12,6 +13,8 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
+#include "engine/cpu/aligned_scratch.h"
 #include "engine/cpu/banks_hwy-inl.h"
 #include "engine/cpu/decode_prefetch.h"
 #include "engine/cpu/matmul_hwy_packed-inl.h"
@@ -197,6 +200,65 @@ HWY_INLINE void TileBF16(const uint16_t* x, int64_t xs, const uint16_t* w, int64
     StoreTile<M, N>(df, bias, y, ldy, ASCENT_TILE_SUMS);
 }
 
+// A few tokens on targets with 16 vector registers, where TileBF16's 4 x 4 tile (16 sums, 8
+// token halves, 2 weight halves) spills. The tokens come split into f32 halves beforehand
+// (SplitTokenHalves), and each multiply-add reads its token half from L1 as a memory operand, so
+// the registers hold only the sums and one row's two weight halves: up to 12 sums. The sums are
+// the chains TileBF16 runs (even half, then odd half, chunk by chunk), so the bits are the same.
+// The rows are streamed as decode streams them, prefetched `ahead` bytes ahead of each row's reads
+// (see Rows()).
+template <int M, int N>
+HWY_INLINE void TileHalves(const float* halves, int64_t xs, const uint16_t* w, int64_t in, const float* bias, float* y,
+                           int64_t ldy, size_t ahead) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df)), chunk = 2 * L;
+    VF c00 = hn::Zero(df), c10 = c00, c20 = c00, c30 = c00, c01 = c00, c11 = c00, c21 = c00, c31 = c00, c02 = c00,
+       c12 = c00, c22 = c00, c32 = c00, c03 = c00, c13 = c00, c23 = c00, c33 = c00;
+    HWY_ALIGN uint16_t buf[2 * kMaxF32Lanes];
+    const auto step = [&](int64_t k, bool tail) ASCENT_BANK_LAMBDA {
+        Each<N>(
+            [&](int n, VF& s0, VF& s1, VF& s2, VF& s3) ASCENT_BANK_LAMBDA {
+                const uint16_t* p = w + n * in + k;
+                if (tail) p = PaddedTail(p, static_cast<size_t>(in - k), static_cast<size_t>(chunk), buf);
+                VF we, wo;
+                LoadPairs(df, p, we, wo);
+                // Every row reads the token halves anew: left to itself, GCC keeps them in
+                // registers across the rows and moves the sums to the stack instead.
+                const float* x = halves + k;
+                asm volatile("" : "+r"(x));
+                Each<M>(
+                    [&](int m, VF& sum) ASCENT_BANK_LAMBDA {
+                        const float* xm = x + m * xs;
+                        sum = hn::MulAdd(wo, hn::Load(df, xm + L), hn::MulAdd(we, hn::Load(df, xm), sum));
+                    },
+                    s0, s1, s2, s3);
+            },
+            ASCENT_TILE_SUMS);
+    };
+    // Two chunks of a row are one cache line (64 bytes on AVX2): one prefetch per row each.
+    int64_t k = 0;
+    for (; k + 2 * chunk <= in; k += 2 * chunk) {
+        for (int n = 0; n < N; ++n) PrefetchAhead(w + n * in + k, ahead, 64);
+        step(k, false);
+        step(k + chunk, false);
+    }
+    for (; k < in; k += chunk) step(k, k + chunk > in);
+    StoreTile<M, N>(df, bias, y, ldy, ASCENT_TILE_SUMS);
+}
+
+// Rows of BF16 tokens (stride xs, zero-padded to whole chunks of 2 * Lanes) with each chunk as
+// its even values, then its odd values, as f32 (the layout TileHalves reads).
+HWY_INLINE void SplitTokenHalves(const uint16_t* x, int64_t rows, int64_t xs, float* out) {
+    const DF df;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(df));
+    for (int64_t i = 0; i < rows * xs; i += 2 * L) {
+        VF even, odd;
+        LoadPairs(df, x + i, even, odd);
+        hn::Store(even, df, out + i);
+        hn::Store(odd, df, out + i + L);
+    }
+}
+
 template <int M, int N, typename T>
 HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, const float* bias, float* y,
                         int64_t ldy) {
@@ -223,48 +285,48 @@ HWY_INLINE void TileF32(const float* x, int64_t xs, const T* w, int64_t in, cons
 
 #undef ASCENT_TILE_SUMS
 
-// Calls tile(m0, n0, M, N) over the tokens x rows [o0, o1), with M and N compile-time constants:
-// kTileM x kTileN where whole, smaller at the edges. The weight panel (kTileN rows) stays in
-// cache while all token tiles pass over it. A tile's shape changes no sum's order, and so no
-// bits; edge tiles of 1 x 1 left a lone multiply-add chain waiting on itself, and at 2 or 3
-// tokens all of a product ran that way (Zen 3, one thread: 29-39% less time at 2-3 tokens, 17% at
-// 5 tokens since).
-template <typename Tile>
-HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, Tile tile) {
-    const auto with_m = [&](int64_t m0, int64_t n0, int64_t m, auto n) {
-        switch (m) {
-            case 4: tile(m0, n0, std::integral_constant<int, 4>(), n); break;
-            case 3: tile(m0, n0, std::integral_constant<int, 3>(), n); break;
-            case 2: tile(m0, n0, std::integral_constant<int, 2>(), n); break;
-            default: tile(m0, n0, std::integral_constant<int, 1>(), n); break;
-        }
-    };
-    static_assert(kTileM <= 4 && kTileN == 4);
-    for (int64_t n0 = o0; n0 < o1; n0 += kTileN) {
-        const int64_t n = std::min<int64_t>(kTileN, o1 - n0);
-        for (int64_t m0 = 0; m0 < rows; m0 += kTileM) {
-            const int64_t m = std::min<int64_t>(kTileM, rows - m0);
-            switch (n) {
-                case 4: with_m(m0, n0, m, std::integral_constant<int, 4>()); break;
-                case 3: with_m(m0, n0, m, std::integral_constant<int, 3>()); break;
-                case 2: with_m(m0, n0, m, std::integral_constant<int, 2>()); break;
-                default: with_m(m0, n0, m, std::integral_constant<int, 1>()); break;
-            }
-        }
+// Calls fn(std::integral_constant<int, n>()) for n in 1..4.
+template <typename Fn>
+HWY_INLINE void WithCount(int64_t n, Fn fn) {
+    switch (n) {
+        case 4: fn(std::integral_constant<int, 4>()); break;
+        case 3: fn(std::integral_constant<int, 3>()); break;
+        case 2: fn(std::integral_constant<int, 2>()); break;
+        default: fn(std::integral_constant<int, 1>()); break;
     }
+}
+
+// Calls tile(m0, n0, M, N) over the tokens x rows [o0, o1), with M and N compile-time constants:
+// kTileM x tile_rows (at most 4) where whole, smaller at the edges; tiles of more than kMaxSums
+// sums are not instantiated (the caller's tile_rows never asks for them). The weight panel
+// (tile_rows rows) stays in cache while all token tiles pass over it. A tile's shape changes no
+// sum's order, and so no bits; edge tiles of 1 x 1 left a lone multiply-add chain waiting on
+// itself, and at 2 or 3 tokens all of a product ran that way (Zen 3, one thread: 29-39% less time
+// at 2-3 tokens, 17% at 5 tokens since).
+template <int kMaxSums, typename Tile>
+HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, int64_t tile_rows, Tile tile) {
+    static_assert(kTileM <= 4);
+    for (int64_t n0 = o0; n0 < o1; n0 += tile_rows)
+        WithCount(std::min(tile_rows, o1 - n0), [&](auto N) {
+            for (int64_t m0 = 0; m0 < rows; m0 += kTileM)
+                WithCount(std::min<int64_t>(kTileM, rows - m0), [&](auto M) {
+                    if constexpr (decltype(M)::value * std::remove_reference_t<decltype(N)>::value <= kMaxSums)
+                        tile(m0, n0, M, N);
+                });
+        });
 }
 
 // ------------------------------------------------------------------------------------------
 // Path entry points
 
 // BF16 prefills from this many tokens on run on packed panels (matmul_hwy_packed-inl.h); fewer
-// tokens do not repay the packing. On Zen 3 (AVX2, 16 registers: the in-place 4 x 4 tile spills),
-// all the products of 4 Qwen2-0.5B layers (120 MB of weights, from memory as a real model's are),
-// 2 threads, alternating passes: in place 40% faster at 2 tokens, 21% at 3, 8% at 4, even at 5;
-// packed 4% faster at 6, 10% at 7, 23-31% at 8, 52-63% at 12-16. (With one layer's weights, which
-// fit the L3 cache, the two were even at 12 and 16: that is where 17 came from.) With 32
-// registers the in-place tile fits; those targets keep 17, not measured on them.
-constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 6 : 17;
+// tokens do not repay the packing, which reads the weights once more and writes them. On Zen 3
+// (AVX2, 16 registers), all the products of 8 Qwen2-0.5B layers (240 MB of weights on large
+// pages, from memory as a real model's are), 2 threads, alternating passes: the in-place tiles
+// (TileHalves) took 30-37% less time than packed panels at 9-11 tokens, 24% at 12, 16% at 16, 4%
+// at 20 and 1.5% at 24; packed panels took 2-3% less at 28 and 32, and 8% less at 48. With 32
+// registers (TileBF16's 4 x 4 tile fits) those targets keep 17, not measured on them.
+constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 24 : 17;
 
 MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
@@ -280,7 +342,7 @@ void RowsF32(const MatmulInput& x, const T* w, int64_t o0, int64_t o1, const flo
         GemvRows(o0, o1, bias, y, [&](int64_t o, size_t ahead) { return RowDotF32(xb, w + o * in, in, ahead); });
         return;
     }
-    ForTiles(x.rows(), o0, o1, [&](int64_t m0, int64_t n0, auto M, auto N) {
+    ForTiles<16>(x.rows(), o0, o1, kTileN, [&](int64_t m0, int64_t n0, auto M, auto N) {
         TileF32<decltype(M)::value, decltype(N)::value>(xb + m0 * xs, xs, w + n0 * in, in, bias ? bias + n0 : nullptr, y + m0 * ldy + (n0 - o0), ldy);
     });
 }
@@ -297,7 +359,28 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                          [&](int64_t o, size_t ahead) { return RowDotBF16(xb, wb + o * in, in, ahead); });
                 return;
             }
-            ForTiles(x.rows(), o0, o1, [&](int64_t m0, int64_t n0, auto M, auto N) {
+            if constexpr (kSixteenVectorRegisters) {
+                thread_local std::vector<float> scratch;
+                float* halves = aligned_floats(scratch, static_cast<size_t>(x.rows() * xs));
+                SplitTokenHalves(xb, x.rows(), xs, halves);
+                // The tile reads its rows side by side, which needs its prefetch further ahead
+                // than one row's (decode) does: on Zen 3 (decode's distance 2 KiB), 4 and 16
+                // tokens took 27% and 18% less time with 4 KiB than without any prefetch, 9% and
+                // 4% less than with 2 KiB, and the same as with 6 KiB.
+                const size_t ahead = 2 * decode_prefetch_bytes();
+                const auto tile = [&](int64_t m0, int64_t n0, auto M, auto N) {
+                    TileHalves<decltype(M)::value, decltype(N)::value>(halves + m0 * xs, xs, wb + n0 * in, in,
+                                                                       bias ? bias + n0 : nullptr,
+                                                                       y + m0 * ldy + (n0 - o0), ldy, ahead);
+                };
+                // Sums in at most 12 registers: tiles of 4 tokens x 3 rows, or of fewer tokens x 4
+                // rows when there are fewer than 4. (With an earlier build of this kernel, tiles
+                // of at most 3 tokens x 4 rows, their sizes balanced, were 4-5% faster at 6 and 9
+                // tokens on Zen 3 but 10-24% slower at 7 and 10.)
+                ForTiles<12>(x.rows(), o0, o1, x.rows() < kTileM ? 4 : 3, tile);
+                return;
+            }
+            ForTiles<16>(x.rows(), o0, o1, kTileN, [&](int64_t m0, int64_t n0, auto M, auto N) {
                 TileBF16<decltype(M)::value, decltype(N)::value>(xb + m0 * xs, xs, wb + n0 * in, in, bias ? bias + n0 : nullptr,
                                y + m0 * ldy + (n0 - o0), ldy);
             });
