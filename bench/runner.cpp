@@ -149,18 +149,31 @@ double percentile(std::vector<double> v, double p) {
 
 namespace {
 
-// Over a row's pairs (a figure measured, then the probe of its roof): the median probe, and the
-// median share of the figure in its own probe. Medians: a pair during which the machine changed
-// state is an outlier either way. Both stay 0 without pairs.
+// Each pair's figure as a share of its own probe (0 where the probe read nothing).
 template <class Pair>
-void pair_medians(const std::vector<Pair>& pairs, double Pair::*figure, double Pair::*probe, double& median_probe,
-                  double& median_share) {
+std::vector<double> pair_shares(const std::vector<Pair>& pairs, double Pair::*figure, double Pair::*probe) {
+    std::vector<double> out;
+    for (const Pair& p : pairs) out.push_back(p.*probe > 0 ? p.*figure / p.*probe : 0);
+    return out;
+}
+std::vector<double> roof_shares(const LatencyRow& r) {
+    return pair_shares(r.roof_pairs, &LatencyRow::RoofPair::step_bytes_per_second,
+                       &LatencyRow::RoofPair::read_bytes_per_second);
+}
+std::vector<double> peak_shares(const LatencyRow& r) {
+    return pair_shares(r.peak_pairs, &LatencyRow::PeakPair::prefill_flops_per_second,
+                       &LatencyRow::PeakPair::peak_flops_per_second);
+}
+
+// Over a row's pairs (a figure measured, then the probe of its roof): the median probe, and the
+// median of `shares`, the figure's share in its own probe pair by pair. Medians: a pair during
+// which the machine changed state is an outlier either way. Both stay 0 without pairs.
+template <class Pair>
+void pair_medians(const std::vector<Pair>& pairs, double Pair::*probe, const std::vector<double>& shares,
+                  double& median_probe, double& median_share) {
     if (pairs.empty()) return;
-    std::vector<double> probes, shares;
-    for (const Pair& p : pairs) {
-        probes.push_back(p.*probe);
-        shares.push_back(p.*probe > 0 ? p.*figure / p.*probe : 0);
-    }
+    std::vector<double> probes;
+    for (const Pair& p : pairs) probes.push_back(p.*probe);
     median_probe = percentile(probes, 50);
     median_share = percentile(shares, 50);
 }
@@ -168,7 +181,7 @@ void pair_medians(const std::vector<Pair>& pairs, double Pair::*figure, double P
 void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost, const Model& model, size_t kv_elem) {
     const double n = static_cast<double>(num_iters), b = static_cast<double>(batch);
     row.prefill_seconds /= n;
-    row.ttft_seconds /= n;
+    row.ttft_seconds = std::accumulate(row.ttfts.begin(), row.ttfts.end(), 0.0) / n;
     row.decode_seconds /= n;
     row.avg = std::accumulate(row.latencies.begin(), row.latencies.end(), 0.0) / n;
     double var = 0;
@@ -184,13 +197,12 @@ void finish_row(LatencyRow& row, int num_iters, int batch, const StepCost& cost,
     const double mean_ctx = static_cast<double>(row.input_len) + gen_per_request / 2.0;
     row.decode_bytes_per_token = cost.weight_bytes / b + kv_bytes_read(model, static_cast<int64_t>(mean_ctx), kv_elem);
     row.decode_bytes_per_second = row.decode_bytes_per_token * row.generation_tokens_per_second;
-    pair_medians(row.roof_pairs, &LatencyRow::RoofPair::step_bytes_per_second,
-                 &LatencyRow::RoofPair::read_bytes_per_second, row.side_read_bytes_per_second, row.decode_roof_share);
+    pair_medians(row.roof_pairs, &LatencyRow::RoofPair::read_bytes_per_second, roof_shares(row),
+                 row.side_read_bytes_per_second, row.decode_roof_share);
     row.prefill_flops = prefill_flops(cost, row.input_len);
     row.prefill_flops_per_second = b * row.prefill_flops / row.prefill_seconds;
-    pair_medians(row.peak_pairs, &LatencyRow::PeakPair::prefill_flops_per_second,
-                 &LatencyRow::PeakPair::peak_flops_per_second, row.side_peak_flops_per_second,
-                 row.prefill_pair_peak_share);
+    pair_medians(row.peak_pairs, &LatencyRow::PeakPair::peak_flops_per_second, peak_shares(row),
+                 row.side_peak_flops_per_second, row.prefill_pair_peak_share);
 }
 
 // One more request outside the timed iterations, fed step by step so that prefill and decode are
@@ -315,24 +327,9 @@ Speedup speedup(const std::vector<double>& base, const std::vector<double>& mode
     return out;
 }
 
-template <class Pair>
-std::vector<double> pair_shares(const std::vector<Pair>& pairs, double Pair::*figure, double Pair::*probe) {
-    std::vector<double> out;
-    for (const Pair& p : pairs) out.push_back(p.*probe > 0 ? p.*figure / p.*probe : 0);
-    return out;
-}
-
 // Every mode of a cell after the first against the first.
 void compare_modes(const std::vector<LatencyRow>& rows, std::vector<ModeComparison>& out) {
     const LatencyRow& base = rows[0];
-    const auto roof = [](const LatencyRow& r) {
-        return pair_shares(r.roof_pairs, &LatencyRow::RoofPair::step_bytes_per_second,
-                           &LatencyRow::RoofPair::read_bytes_per_second);
-    };
-    const auto peak = [](const LatencyRow& r) {
-        return pair_shares(r.peak_pairs, &LatencyRow::PeakPair::prefill_flops_per_second,
-                           &LatencyRow::PeakPair::peak_flops_per_second);
-    };
     for (size_t k = 1; k < rows.size(); ++k) {
         const LatencyRow& row = rows[k];
         ModeComparison c;
@@ -343,8 +340,8 @@ void compare_modes(const std::vector<LatencyRow>& rows, std::vector<ModeComparis
         c.latency = speedup(base.latencies, row.latencies, true);
         c.ttft = speedup(base.ttfts, row.ttfts, true);
         c.generation = speedup(base.generation_rates, row.generation_rates, false);
-        c.decode_roof_share = speedup(roof(base), roof(row), false);
-        c.prefill_peak_share = speedup(peak(base), peak(row), false);
+        c.decode_roof_share = speedup(roof_shares(base), roof_shares(row), false);
+        c.prefill_peak_share = speedup(peak_shares(base), peak_shares(row), false);
         out.push_back(c);
     }
 }
@@ -395,7 +392,6 @@ Report run_latency(models::LoadedModel& m, const BenchConfig& c) {
                     row.ttfts.push_back(st.mean_ttft_seconds);
                     row.generation_rates.push_back(st.decode_tokens_per_second());
                     row.prefill_seconds += st.prefill_seconds;
-                    row.ttft_seconds += st.mean_ttft_seconds;
                     row.decode_seconds += st.decode_seconds;
                     row.generated += st.generated_tokens;
                     row.decode_tokens += st.decode_tokens;
