@@ -300,14 +300,14 @@ BENCHMARK(BM_DecodeModel)
 // The decode step's products (BF16, fused, with the LM head) with the decode rows prefetching
 // `bytes` ahead (decode_prefetch.h): which distance suits this machine. Compare bw_frac_side.
 void BM_DecodePrefetch(benchmark::State& state) {
-    const size_t before = decode_prefetch_bytes();
+    const size_t decode = decode_prefetch_bytes(), tiles = tile_prefetch_bytes();
     set_decode_prefetch_bytes(static_cast<size_t>(state.range(0)));
     decode_model(state, path_arg(0), DType::BF16, true, true, 1, kThreads);
-    set_decode_prefetch_bytes(before);
+    set_decode_prefetch_bytes(decode, tiles);
 }
 BENCHMARK(BM_DecodePrefetch)
     ->ArgName("bytes")
-    ->Arg(0)->Arg(1024)->Arg(2048)->Arg(2560)->Arg(3072)->Arg(3584)->Arg(4096)->Arg(6144)->Arg(8192)
+    ->Arg(0)->Arg(1024)->Arg(1536)->Arg(2048)->Arg(2560)->Arg(3072)->Arg(3584)->Arg(4096)->Arg(6144)->Arg(8192)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

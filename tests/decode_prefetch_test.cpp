@@ -4,7 +4,10 @@
 
 #include <sys/mman.h>
 #include <unistd.h>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -18,10 +21,10 @@ using namespace ascent::cpu;
 
 namespace {
 
-// Restores the process-wide distance when a test ends.
+// Restores the process-wide distances when a test ends.
 struct KeepDistance {
-    size_t saved = decode_prefetch_bytes();
-    ~KeepDistance() { set_decode_prefetch_bytes(saved); }
+    size_t decode = decode_prefetch_bytes(), tiles = tile_prefetch_bytes();
+    ~KeepDistance() { set_decode_prefetch_bytes(decode, tiles); }
 };
 
 // A BF16 weight matrix whose last byte is the last of a mapping followed by unmapped pages, so a
@@ -71,28 +74,68 @@ TEST(DecodePrefetch, EnvironmentValuesAreBytesInWholeCacheLines) {
     EXPECT_TRUE(d % 64 == 0 && d > 0 && d <= kMaxDecodePrefetchBytes) << d;
 }
 
-// Decode rows prefetch up to 64 KiB past the matrix's last row; those prefetches must neither
-// fault nor change a result, whatever the distance.
+// Decode rows prefetch up to 64 KiB past the matrix's last row, tiles of a few tokens up to
+// 128 KiB; those prefetches must neither fault nor change a result, whatever the distance.
 TEST(DecodePrefetch, NoDistanceChangesAResultOrFaultsPastTheWeights) {
     KeepDistance keep;
     constexpr int64_t kOut = 37, kIn = 1000;  // not multiples of the rows or lanes handled together
     GuardedWeights w(kOut, kIn);
     std::mt19937 g(3);
     std::normal_distribution<float> d(0.f, 1.f);
-    std::vector<float> x(kIn);
-    for (float& v : x) v = d(g);
-    for (const MatmulPath* path : matmul_paths()) {
-        std::vector<std::vector<float>> results;
-        for (size_t ahead : {size_t{0}, size_t{64}, size_t{3072}, size_t{4096}, kMaxDecodePrefetchBytes}) {
-            set_decode_prefetch_bytes(ahead);
-            MatmulInput input;
-            input.prepare(*path, x.data(), 1, kIn, kIn, DType::BF16);
-            std::vector<float> y(kOut);
-            matmul_rows(input, w.data(), DType::BF16, 0, kOut, nullptr, y.data(), kOut);
-            results.push_back(y);
+    for (const int64_t tokens : {1, 4}) {  // decode rows, and the tiles of a few tokens
+        std::vector<float> x(static_cast<size_t>(tokens * kIn));
+        for (float& v : x) v = d(g);
+        for (const MatmulPath* path : matmul_paths()) {
+            std::vector<std::vector<float>> results;
+            for (size_t ahead : {size_t{0}, size_t{64}, size_t{1536}, size_t{3072}, size_t{4096}, kMaxDecodePrefetchBytes}) {
+                set_decode_prefetch_bytes(ahead);
+                MatmulInput input;
+                input.prepare(*path, x.data(), tokens, kIn, kIn, DType::BF16);
+                std::vector<float> y(static_cast<size_t>(tokens * kOut));
+                matmul_rows(input, w.data(), DType::BF16, 0, kOut, nullptr, y.data(), kOut);
+                results.push_back(y);
+            }
+            for (size_t i = 1; i < results.size(); ++i)
+                EXPECT_EQ(std::memcmp(results[i].data(), results[0].data(), results[0].size() * sizeof(float)), 0)
+                    << path->name << ", " << tokens << " tokens, distance #" << i;
         }
-        for (size_t i = 1; i < results.size(); ++i)
-            EXPECT_EQ(std::memcmp(results[i].data(), results[0].data(), kOut * sizeof(float)), 0)
-                << path->name << ", distance #" << i;
     }
+}
+
+TEST(DecodePrefetch, TilesPrefetchTwiceTheDistanceSetAndTheirOwnDefaultOtherwise) {
+    KeepDistance keep;
+    const size_t tiles = default_tile_prefetch_bytes();
+    EXPECT_TRUE(tiles % 64 == 0 && tiles >= default_decode_prefetch_bytes() && tiles <= 2 * kMaxDecodePrefetchBytes)
+        << tiles;
+    set_decode_prefetch_bytes(1536);
+    EXPECT_EQ(decode_prefetch_bytes(), 1536u);
+    EXPECT_EQ(tile_prefetch_bytes(), 3072u);
+    set_decode_prefetch_bytes(0);
+    EXPECT_EQ(tile_prefetch_bytes(), 0u);
+    set_decode_prefetch_bytes(2048, 4096);
+    EXPECT_EQ(decode_prefetch_bytes(), 2048u);
+    EXPECT_EQ(tile_prefetch_bytes(), 4096u);
+}
+
+// The environment is read once per process, so this runs the test binary again: once without
+// ASCENT_DECODE_PREFETCH (the CPU's defaults) and once with it (the tiles twice that value).
+TEST(DecodePrefetch, EnvironmentSetsBothDistancesInAFreshProcess) {
+    const char* env = std::getenv("ASCENT_DECODE_PREFETCH");
+    const char* expect = std::getenv("ASCENT_TEST_EXPECT_DEFAULTS");
+    if (expect != nullptr) {  // the child
+        if (std::string(expect) == "1") {
+            EXPECT_EQ(decode_prefetch_bytes(), default_decode_prefetch_bytes());
+            EXPECT_EQ(tile_prefetch_bytes(), default_tile_prefetch_bytes());
+        } else {
+            ASSERT_NE(env, nullptr);
+            EXPECT_EQ(decode_prefetch_bytes(), 640u);
+            EXPECT_EQ(tile_prefetch_bytes(), 1280u);
+        }
+        return;
+    }
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const std::string run = "'" + self + "' --gtest_filter=DecodePrefetch.EnvironmentSetsBothDistancesInAFreshProcess"
+                            " > /dev/null 2>&1";
+    EXPECT_EQ(std::system(("env -u ASCENT_DECODE_PREFETCH ASCENT_TEST_EXPECT_DEFAULTS=1 " + run).c_str()), 0);
+    EXPECT_EQ(std::system(("ASCENT_DECODE_PREFETCH=640 ASCENT_TEST_EXPECT_DEFAULTS=0 " + run).c_str()), 0);
 }

@@ -9,17 +9,28 @@ namespace ascent::cpu {
 namespace {
 
 constexpr size_t kUnset = ~size_t{0};
-std::atomic<size_t> distance{kUnset};
+std::atomic<size_t> distance{kUnset}, tile_distance{kUnset};
+
+bool older_amd() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") && !__builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
 
 }  // namespace
 
 size_t default_decode_prefetch_bytes() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_is("amd")) return __builtin_cpu_supports("avx512f") ? 4096 : 2048;
+    if (__builtin_cpu_is("amd")) return __builtin_cpu_supports("avx512f") ? 4096 : 1536;
 #endif
     return 3072;
 }
+
+size_t default_tile_prefetch_bytes() { return older_amd() ? 4096 : 2 * default_decode_prefetch_bytes(); }
 
 size_t parse_decode_prefetch_bytes(const char* value) {
     if (value == nullptr || *value == '\0') return default_decode_prefetch_bytes();
@@ -36,12 +47,25 @@ size_t parse_decode_prefetch_bytes(const char* value) {
 size_t decode_prefetch_bytes() {
     size_t d = distance.load(std::memory_order_relaxed);
     if (d == kUnset) {
-        d = parse_decode_prefetch_bytes(std::getenv("ASCENT_DECODE_PREFETCH"));
+        const char* env = std::getenv("ASCENT_DECODE_PREFETCH");
+        d = parse_decode_prefetch_bytes(env);
+        tile_distance.store(env != nullptr && *env != '\0' ? 2 * d : default_tile_prefetch_bytes(),
+                            std::memory_order_relaxed);
         distance.store(d, std::memory_order_relaxed);
     }
     return d;
 }
 
-void set_decode_prefetch_bytes(size_t bytes) { distance.store(bytes, std::memory_order_relaxed); }
+size_t tile_prefetch_bytes() {
+    decode_prefetch_bytes();
+    return tile_distance.load(std::memory_order_relaxed);
+}
+
+void set_decode_prefetch_bytes(size_t bytes) { set_decode_prefetch_bytes(bytes, 2 * bytes); }
+
+void set_decode_prefetch_bytes(size_t decode_bytes, size_t tile_bytes) {
+    tile_distance.store(tile_bytes, std::memory_order_relaxed);
+    distance.store(decode_bytes, std::memory_order_relaxed);
+}
 
 }  // namespace ascent::cpu

@@ -364,10 +364,9 @@ void Rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,
                 float* halves = aligned_floats(scratch, static_cast<size_t>(x.rows() * xs));
                 SplitTokenHalves(xb, x.rows(), xs, halves);
                 // The tile reads its rows side by side, which needs its prefetch further ahead
-                // than one row's (decode) does: on Zen 3 (decode's distance 2 KiB), 4 and 16
-                // tokens took 27% and 18% less time with 4 KiB than without any prefetch, 9% and
-                // 4% less than with 2 KiB, and the same as with 6 KiB.
-                const size_t ahead = 2 * decode_prefetch_bytes();
+                // than one row's (decode) does (decode_prefetch.h): on Zen 3, 4 and 16 tokens
+                // took 27% and 18% less time with 4 KiB than without any prefetch.
+                const size_t ahead = tile_prefetch_bytes();
                 const auto tile = [&](int64_t m0, int64_t n0, auto M, auto N) {
                     TileHalves<decltype(M)::value, decltype(N)::value>(halves + m0 * xs, xs, wb + n0 * in, in,
                                                                        bias ? bias + n0 : nullptr,
