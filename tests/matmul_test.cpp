@@ -440,6 +440,41 @@ TEST(Matmul, PreparedActivationsMatchTheReferenceConversion) {
             }
 }
 
+// Kernels may keep what they derive from an input's rows under its version (the Highway path's
+// few-token tiles keep the tokens split into halves per thread), so every preparation must give
+// a new version, also in place with the same shape, and a moved input keeps its own.
+TEST(Matmul, EveryPreparationGivesTheInputANewVersion) {
+    const Weights w = make_weights(DType::BF16, 45, 130, 3);
+    std::vector<const MatmulPath*> paths = matmul_paths();
+    const std::vector<MatmulPath> targets = hwy_matmul_paths_for_each_target();
+    for (const MatmulPath& target : targets) paths.push_back(&target);
+    for (const MatmulPath* path : paths)
+        for (int64_t rows : {2, 4, 7}) {
+            const std::vector<float> x1 = randoms(static_cast<size_t>(rows * 130), 11), x2 = randoms(x1.size(), 12);
+            const auto product = [&](const MatmulInput& in) {
+                std::vector<float> y(static_cast<size_t>(rows * 45));
+                matmul_rows(in, w.data(), DType::BF16, 0, 45, nullptr, y.data(), 45);
+                return y;
+            };
+            MatmulInput fresh1, fresh2, reused;
+            fresh1.prepare(*path, x1.data(), rows, 130, 130, DType::BF16);
+            fresh2.prepare(*path, x2.data(), rows, 130, 130, DType::BF16);
+            reused.prepare(*path, x1.data(), rows, 130, 130, DType::BF16);
+            const uint64_t first = reused.version();
+            const std::vector<float> y1 = product(fresh1);
+            EXPECT_EQ(product(reused), y1) << path->name << " rows " << rows;
+            reused.prepare(*path, x2.data(), rows, 130, 130, DType::BF16);
+            EXPECT_NE(reused.version(), first);
+            EXPECT_EQ(product(reused), product(fresh2)) << path->name << " rows " << rows << ", prepared again";
+            EXPECT_NE(y1, product(fresh2));
+            const uint64_t before_move = fresh1.version();
+            MatmulInput moved(std::move(fresh1));
+            EXPECT_EQ(moved.version(), before_move);
+            EXPECT_EQ(fresh1.version(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is reset
+            EXPECT_EQ(product(moved), y1) << path->name << " rows " << rows << ", moved";
+        }
+}
+
 TEST(Matmul, ResultsDoNotDependOnThreadsOrBlocks) {
     struct Case {
         int64_t rows, in;

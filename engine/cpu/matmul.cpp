@@ -1,6 +1,7 @@
 #include "engine/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -35,6 +36,7 @@ MatmulInput& MatmulInput::operator=(MatmulInput&& o) noexcept {
         row_align_ = o.row_align_;
         weight_type_ = o.weight_type_;
         layout_ = o.layout_;
+        version_ = std::exchange(o.version_, 0);
         data_ = std::exchange(o.data_, nullptr);
         capacity_ = std::exchange(o.capacity_, 0);
     }
@@ -76,6 +78,8 @@ void MatmulInput::shape(const MatmulPath& path, int64_t rows, int64_t in, DType 
     row_align_ = shape.row_align;
     weight_type_ = weight_type;
     layout_ = shape.layout;
+    static std::atomic<uint64_t> versions{0};
+    version_ = versions.fetch_add(1, std::memory_order_relaxed) + 1;
     const bool bf16 = layout_ == MatmulLayout::BF16 || layout_ == MatmulLayout::BF16Tiles;
     const int64_t padded_rows = round_up(std::max<int64_t>(rows, 1), shape.row_align);
     reserve(static_cast<size_t>(padded_rows * stride_) * (bf16 ? 2 : 4));

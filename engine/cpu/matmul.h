@@ -79,6 +79,10 @@ public:
     const MatmulPath& path() const { return *path_; }
     MatmulLayout layout() const { return layout_; }
     int64_t stride() const { return stride_; }  // elements from one row to the next
+    // A number no other input, nor this one's earlier contents, had in this process: shape() (so
+    // prepare()) gives a new one. The rows are written only after shape() and before a kernel
+    // reads them, so a kernel may keep what it derives from them (per thread) under it.
+    uint64_t version() const { return version_; }
 
     const void* data() const { return data_; }
     const float* f32_row(int64_t r) const { return static_cast<const float*>(data_) + r * stride_; }
@@ -96,6 +100,7 @@ private:
     int64_t row_align_ = 1;
     DType weight_type_ = DType::F32;
     MatmulLayout layout_ = MatmulLayout::F32;
+    uint64_t version_ = 0;
     void* data_ = nullptr;  // 64-byte aligned, grows only
     size_t capacity_ = 0;
 };
