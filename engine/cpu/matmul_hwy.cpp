@@ -324,8 +324,11 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, int64_t tile_rows
 // (AVX2, 16 registers), all the products of 8 Qwen2-0.5B layers (240 MB of weights on large
 // pages, from memory as a real model's are), 2 threads, alternating passes: the in-place tiles
 // (TileHalves) took 30-37% less time than packed panels at 9-11 tokens, 24% at 12, 16% at 16, 4%
-// at 20 and 1.5% at 24; packed panels took 2-3% less at 28 and 32, and 8% less at 48. With 32
-// registers (TileBF16's 4 x 4 tile fits) those targets keep 17, not measured on them.
+// at 20 and 1.5% at 24; packed panels took 2-3% less at 28 and 32, and 8% less at 48. Once the
+// packing prefetched its rows (kPackAheadRows), the tiles still took 13% less time at 12 tokens
+// and 6.5% at 16, 20 was even (two runs: 4.4% less, 0.8% more) and packed panels took 1.7% less
+// at 24 (9 of 10 passes). With 32 registers (TileBF16's 4 x 4 tile fits) those targets keep 17,
+// not measured on them.
 constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 24 : 17;
 
 MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
