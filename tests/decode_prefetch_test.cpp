@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/cpu/decode_prefetch.h"

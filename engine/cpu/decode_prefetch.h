@@ -1,8 +1,9 @@
 #pragma once
 // How far ahead of its reads a decode product prefetches its weight stream (the decode rows of
 // the x86 and Highway paths, matmul_x86.cpp and matmul_hwy.cpp). The best distance is about what
-// one core reads while a line comes from memory (its own read bandwidth times the memory latency), so it differs between
-// machines, and a distance a machine does not suit costs several percent of decode speed:
+// one core reads while a line comes from memory (its own read bandwidth times the memory
+// latency), so it differs between machines, and a distance a machine does not suit costs several
+// percent of decode speed:
 // - Zen 4 (about 30 GB/s per core in its fast state): 4 KiB. 1 and 2 KiB did less, 8 KiB was
 //   slower than no prefetch.
 // - An Intel Xeon with AMX under KVM (16 GB/s per core): 2.5-3.5 KiB. `ascent bench latency`
