@@ -11,26 +11,23 @@ namespace {
 constexpr size_t kUnset = ~size_t{0};
 std::atomic<size_t> distance{kUnset}, tile_distance{kUnset};
 
-bool older_amd() {
+// This CPU's distances (decode_prefetch.h), from one look at the CPU.
+struct Distances {
+    size_t decode, tiles;
+};
+Distances cpu_defaults() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return __builtin_cpu_is("amd") && !__builtin_cpu_supports("avx512f");
-#else
-    return false;
+    if (__builtin_cpu_is("amd")) return __builtin_cpu_supports("avx512f") ? Distances{4096, 8192} : Distances{1536, 4096};
 #endif
+    return {3072, 6144};
 }
 
 }  // namespace
 
-size_t default_decode_prefetch_bytes() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_is("amd")) return __builtin_cpu_supports("avx512f") ? 4096 : 1536;
-#endif
-    return 3072;
-}
+size_t default_decode_prefetch_bytes() { return cpu_defaults().decode; }
 
-size_t default_tile_prefetch_bytes() { return older_amd() ? 4096 : 2 * default_decode_prefetch_bytes(); }
+size_t default_tile_prefetch_bytes() { return cpu_defaults().tiles; }
 
 size_t parse_decode_prefetch_bytes(const char* value) {
     if (value == nullptr || *value == '\0') return default_decode_prefetch_bytes();
