@@ -50,51 +50,81 @@ HWY_INLINE void PackColumn(const uint16_t* row, int64_t p0, int64_t p1, int64_t 
 }
 
 // A K block of a row is short (at most kPanelBytes / width pairs: 896 bytes on AVX2), too short
-// for the hardware prefetchers to reach ahead, so packing waited for memory: with 8 layers of
-// Qwen2-0.5B's products on Zen 3 (2 threads, weights on large pages), packing took 20-25% of a
-// 32-token product but only 5% when its rows were already in cache. Prefetching each line 8 rows
-// (two groups of four) ahead took 3-10% off 24-512-token products (6-8 alternating passes; one
-// of two runs at 32 tokens within noise; 4 rows ahead did as well, 12 rows less), and whole
-// `ascent bench latency` prefills of 32, 128 and 512 tokens reached a larger share of the peak
-// in 9 of 9 alternating runs. Past a panel they are the next panel's rows; past the matrix,
-// harmless (a prefetch never faults).
+// for the hardware prefetchers to reach ahead, so packing all panels of a K block waited for
+// memory: with 8 layers of Qwen2-0.5B's products on Zen 3 (2 threads, weights on large pages),
+// packing took 20-25% of a 32-token product but only 5% when its rows were already in cache.
+// Prefetching each line 8 rows ahead took 3-10% off 24-512-token products (6-8 alternating
+// passes; 4 rows ahead did as well, 12 rows less), and whole `ascent bench latency` prefills of
+// 32, 128 and 512 tokens reached a larger share of the peak in 9 of 9 alternating runs. Past a
+// panel they are the next panel's rows; past the matrix, harmless (a prefetch never faults).
 constexpr int64_t kPackAheadRows = 8;
+
+#if HWY_TARGET != HWY_SCALAR
+// Pairs [0, whole) of the rows r[0], r[1], ... (k0 applied) into columns 0, 1, ... at `out`, four
+// rows per 128-bit block of D: 4 x 4 transposes of words within each block. On 256-bit vectors,
+// rows i and i + 4 share a vector, one per block, and the transposes leave pair p + i of all eight
+// rows in one vector: half the shuffles and stores of two groups of four (with 8 layers of
+// Qwen2-0.5B's products on Zen 3, 0-3% less time at 24-512 tokens, 2 threads, 85 of 120
+// alternating passes won). Returns the first pair left to the caller.
+template <class D>
+HWY_INLINE int64_t PackGroup(D d, const uint16_t* const* r, int64_t whole, int64_t width, int64_t ahead,
+                             uint32_t* out) {
+    constexpr int kRows = static_cast<int>(hn::MaxLanes(D()) / 4 * 4);
+    const hn::Full128<uint32_t> d4;
+    const hn::Repartition<uint64_t, D> d64;
+    int64_t p = 0;
+    for (; p + 4 <= whole; p += 4) {
+        if (p % 16 == 0) {  // a cache line of each row: prefetch the same line `ahead` elements on
+            for (int i = 0; i < kRows; ++i) __builtin_prefetch(r[i] + ahead + 2 * p, 0, 2);
+        }
+        const auto load = [&](int i) {
+            const auto at = [&](const uint16_t* row) { return hn::LoadU(d4, reinterpret_cast<const uint32_t*>(row + 2 * p)); };
+            if constexpr (kRows == 8) {
+                return hn::Combine(d, at(r[i + 4]), at(r[i]));
+            } else {
+                return at(r[i]);
+            }
+        };
+        const auto a0 = load(0), a1 = load(1), a2 = load(2), a3 = load(3);
+        // Rows 0-1 and 2-3 interleaved by words, then by double words: vector i is pair p + i.
+        const auto lo01 = hn::BitCast(d64, hn::InterleaveLower(d, a0, a1));
+        const auto lo23 = hn::BitCast(d64, hn::InterleaveLower(d, a2, a3));
+        const auto hi01 = hn::BitCast(d64, hn::InterleaveUpper(d, a0, a1));
+        const auto hi23 = hn::BitCast(d64, hn::InterleaveUpper(d, a2, a3));
+        uint32_t* o = out + p * width;
+        hn::StoreU(hn::BitCast(d, hn::InterleaveLower(d64, lo01, lo23)), d, o);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveUpper(d64, lo01, lo23)), d, o + width);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveLower(d64, hi01, hi23)), d, o + 2 * width);
+        hn::StoreU(hn::BitCast(d, hn::InterleaveUpper(d64, hi01, hi23)), d, o + 3 * width);
+    }
+    return p;
+}
+#endif
 
 // out[p * width + j] = the pair (w[n0 + j][k0 + 2p], w[n0 + j][k0 + 2p + 1]) as one 32-bit word
 // (even element in the low half), for p < pairs and j < nrows; columns past `in` and rows past
-// nrows read as zero. Four rows at a time as 4 x 4 transposes of 128-bit vectors (the same on
-// every target): on Zen 3 a word at a time took a third of a 32-token prefill's products.
+// nrows read as zero. Rows go by groups (PackGroup): on Zen 3 a word at a time took a third of a
+// 32-token prefill's products. Each line read is prefetched again `ahead_rows` rows on.
 HWY_INLINE void PackPanel(const uint16_t* w, int64_t in, int64_t n0, int64_t nrows, int64_t width, int64_t k0,
-                          int64_t pairs, uint32_t* out) {
+                          int64_t pairs, uint32_t* out, [[maybe_unused]] int64_t ahead_rows) {
     const int64_t whole = std::clamp<int64_t>((in - k0) / 2, 0, pairs);  // pairs entirely inside the row
     const auto row_of = [&](int64_t j) { return w + (n0 + j) * in + k0; };
     int64_t j = 0;
 #if HWY_TARGET != HWY_SCALAR
-    const hn::Full128<uint32_t> d4;
-    const hn::Full128<uint64_t> d2;
-    for (; j + 4 <= nrows; j += 4) {
-        const uint16_t *r0 = row_of(j), *r1 = row_of(j + 1), *r2 = row_of(j + 2), *r3 = row_of(j + 3);
-        int64_t p = 0;
-        for (; p + 4 <= whole; p += 4) {
-            if (p % 16 == 0) {  // a cache line of each row: prefetch the same line kPackAheadRows rows on
-                const int64_t ahead = kPackAheadRows * in + 2 * p;
-                for (const uint16_t* r : {r0, r1, r2, r3}) __builtin_prefetch(r + ahead, 0, 2);
-            }
-            const auto load = [&](const uint16_t* r) { return hn::LoadU(d4, reinterpret_cast<const uint32_t*>(r + 2 * p)); };
-            const auto a0 = load(r0), a1 = load(r1), a2 = load(r2), a3 = load(r3);
-            // Rows 0-1 and 2-3 interleaved by words, then by double words: vector i is pair p + i of the 4 rows.
-            const auto lo01 = hn::BitCast(d2, hn::InterleaveLower(d4, a0, a1));
-            const auto lo23 = hn::BitCast(d2, hn::InterleaveLower(d4, a2, a3));
-            const auto hi01 = hn::BitCast(d2, hn::InterleaveUpper(d4, a0, a1));
-            const auto hi23 = hn::BitCast(d2, hn::InterleaveUpper(d4, a2, a3));
-            uint32_t* o = out + p * width + j;
-            hn::Store(hn::BitCast(d4, hn::InterleaveLower(d2, lo01, lo23)), d4, o);
-            hn::Store(hn::BitCast(d4, hn::InterleaveUpper(d2, lo01, lo23)), d4, o + width);
-            hn::Store(hn::BitCast(d4, hn::InterleaveLower(d2, hi01, hi23)), d4, o + 2 * width);
-            hn::Store(hn::BitCast(d4, hn::InterleaveUpper(d2, hi01, hi23)), d4, o + 3 * width);
+    const auto pack_groups = [&](auto d, int64_t j) {
+        constexpr int kRows = static_cast<int>(hn::MaxLanes(decltype(d)()) / 4 * 4);
+        for (; j + kRows <= nrows; j += kRows) {
+            const uint16_t* r[kRows];
+            for (int i = 0; i < kRows; ++i) r[i] = row_of(j + i);
+            const int64_t p = PackGroup(d, r, whole, width, ahead_rows * in, out + j);
+            for (int i = 0; i < kRows; ++i) PackColumn(r[i], p, whole, width, out + j + i);
         }
-        for (int64_t i = 0; i < 4; ++i) PackColumn(row_of(j + i), p, whole, width, out + j + i);
-    }
+        return j;
+    };
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+    j = pack_groups(hn::Full256<uint32_t>(), j);
+#endif
+    j = pack_groups(hn::Full128<uint32_t>(), j);
 #endif
     for (; j < nrows; ++j) PackColumn(row_of(j), 0, whole, width, out + j);
     for (j = 0; j < width; ++j) {
@@ -199,11 +229,26 @@ HWY_INLINE void PackedTile(const PackedTileArgs& a) {
         a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3);
 }
 
+// The tiles of tokens [m_begin, m_end) on one packed K block (k0 = its first column) of a panel.
+HWY_INLINE void PanelTiles(PackedTileArgs& a, const MatmulInput& x, int64_t k0, int64_t m_begin, int64_t m_end,
+                           float* y_panel) {
+    for (int64_t m0 = m_begin; m0 < m_end; m0 += kPackedTokens) {
+        a.x = x.f32_row(m0) + k0;
+        a.y = y_panel + m0 * a.ldy;
+        switch (std::min<int64_t>(kPackedTokens, m_end - m0)) {
+            case 1: PackedTile<1>(a); break;
+            case 2: PackedTile<2>(a); break;
+            case 3: PackedTile<3>(a); break;
+            default: PackedTile<4>(a); break;
+        }
+    }
+}
+
 // y[r][o - o0] = x[r] . w[o] (+ bias[o]) for every token r and o in [o0, o1); x in BF16InF32.
 HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t o0, int64_t o1, const float* bias,
                                float* y, int64_t ldy) {
     const hn::ScalableTag<float> df;
-    const int64_t rows = x.rows(), in = x.in(), xs = x.stride();
+    const int64_t rows = x.rows(), in = x.in();
     const int64_t width = kPackedVecs * static_cast<int64_t>(hn::Lanes(df));
     // K blocks of equal size (whole pairs) whose panel fits kPanelBytes.
     const int64_t total_pairs = (in + 1) / 2;
@@ -214,34 +259,52 @@ HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t 
     const int64_t n_panels = (o1 - o0 + width - 1) / width;
     const int64_t panel_words = kc * width;
     thread_local std::vector<uint32_t> scratch;
-    uint32_t* panels = aligned_elements(scratch, static_cast<size_t>(n_panels * panel_words));
     PackedTileArgs a{};
-    a.x_stride = xs;
+    a.x_stride = x.stride();
     a.ldy = ldy;
-    for (int64_t kb = 0; kb < total_pairs; kb += kc) {
+    const auto start_panel = [&](int64_t i) {
+        const int64_t n0 = o0 + i * width;
+        a.valid = std::min(width, o1 - n0);
+        a.bias = bias ? bias + n0 : nullptr;
+        return n0;
+    };
+    const auto start_kblock = [&](int64_t kb) {
         a.pairs = std::min(kc, total_pairs - kb);
         a.accumulate = kb > 0;
+    };
+    if (rows <= mc) {
+        // One block of tokens, so a packed K block serves only one panel's tiles: pack it just
+        // before them, panel by panel, and the weights are read in order, whole rows of a panel
+        // at a time (while packing, the next panel's rows are prefetched). Packing every panel of
+        // a K block first read each row in pieces a K block long, far apart in time; with 8
+        // layers of Qwen2-0.5B's products on Zen 3, this order took 0-4% less time at 24-128
+        // tokens with 2 threads and 6-15% less with one (10 alternating passes per run).
+        uint32_t* panel = aligned_elements(scratch, static_cast<size_t>(panel_words));
+        a.panel = panel;
+        for (int64_t i = 0; i < n_panels; ++i) {
+            const int64_t n0 = start_panel(i);
+            for (int64_t kb = 0; kb < total_pairs; kb += kc) {
+                start_kblock(kb);
+                PackPanel(w, in, n0, a.valid, width, 2 * kb, a.pairs, panel, width);
+                PanelTiles(a, x, 2 * kb, 0, rows, y + (n0 - o0));
+            }
+        }
+        return;
+    }
+    // Many tokens: a K block's panels are packed once and serve every block of tokens.
+    uint32_t* panels = aligned_elements(scratch, static_cast<size_t>(n_panels * panel_words));
+    for (int64_t kb = 0; kb < total_pairs; kb += kc) {
+        start_kblock(kb);
         for (int64_t i = 0; i < n_panels; ++i) {
             const int64_t n0 = o0 + i * width;
-            PackPanel(w, in, n0, std::min(width, o1 - n0), width, 2 * kb, a.pairs, panels + i * panel_words);
+            PackPanel(w, in, n0, std::min(width, o1 - n0), width, 2 * kb, a.pairs, panels + i * panel_words,
+                      kPackAheadRows);
         }
         for (int64_t m_block = 0; m_block < rows; m_block += mc) {
-            const int64_t m_end = std::min(rows, m_block + mc);
             for (int64_t i = 0; i < n_panels; ++i) {
-                const int64_t n0 = o0 + i * width;
-                a.valid = std::min(width, o1 - n0);
-                a.bias = bias ? bias + n0 : nullptr;
+                const int64_t n0 = start_panel(i);
                 a.panel = panels + i * panel_words;
-                for (int64_t m0 = m_block; m0 < m_end; m0 += kPackedTokens) {
-                    a.x = x.f32_row(m0) + 2 * kb;
-                    a.y = y + m0 * ldy + (n0 - o0);
-                    switch (std::min<int64_t>(kPackedTokens, m_end - m0)) {
-                        case 1: PackedTile<1>(a); break;
-                        case 2: PackedTile<2>(a); break;
-                        case 3: PackedTile<3>(a); break;
-                        default: PackedTile<4>(a); break;
-                    }
-                }
+                PanelTiles(a, x, 2 * kb, m_block, std::min(rows, m_block + mc), y + (n0 - o0));
             }
         }
     }
