@@ -358,17 +358,24 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
 // Token counts either side of where the x86 path (48) and the Highway path (24 with 16 vector
 // registers, else 17) switch to packed panels, with every remainder of their token tiles, on
 // output counts that leave panels of 1, 2 and 3 vectors and partial ones, and tiles of 3 and 4
-// weight rows and partial ones.
+// weight rows and partial ones. With 899 inputs all the tokens fit the Highway path's L2 budget
+// (it packs panel by panel); with 4867 they do not (it packs a K block's panels at once).
 TEST(Matmul, PackedPrefillCoversEveryTokenTile) {
     std::vector<MatmulPath> paths = hwy_matmul_paths_for_each_target();
     if (const MatmulPath* x86 = x86_matmul_path()) paths.push_back(*x86);
     uint32_t seed = 3000;
-    for (const MatmulPath& path : paths)
+    for (const MatmulPath& path : paths) {
         for (int64_t rows : {2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 19, 20, 23, 24, 25, 44, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 60})
             for (int64_t n_out : {7, 40, 42, 100}) {
                 expect_outputs_from_1_match_scalar(path, make_problem(rows, 899, n_out, DType::BF16, seed++));
                 if (HasFatalFailure()) return;
             }
+        for (int64_t rows : {24, 31, 49})
+            for (int64_t n_out : {7, 42}) {
+                expect_outputs_from_1_match_scalar(path, make_problem(rows, 4867, n_out, DType::BF16, seed++));
+                if (HasFatalFailure()) return;
+            }
+    }
 }
 
 TEST(Matmul, ManyTokensCrossTheBlockBoundaries) {

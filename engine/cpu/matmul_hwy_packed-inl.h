@@ -272,13 +272,15 @@ HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t 
         a.pairs = std::min(kc, total_pairs - kb);
         a.accumulate = kb > 0;
     };
-    if (rows <= mc) {
-        // One block of tokens, so a packed K block serves only one panel's tiles: pack it just
-        // before them, panel by panel, and the weights are read in order, whole rows of a panel
-        // at a time (while packing, the next panel's rows are prefetched). Packing every panel of
-        // a K block first read each row in pieces a K block long, far apart in time; with 8
-        // layers of Qwen2-0.5B's products on Zen 3, this order took 0-4% less time at 24-128
-        // tokens with 2 threads and 6-15% less with one (10 alternating passes per run).
+    if (rows * total_pairs * 8 <= kPackedXBytes) {
+        // All the tokens' K blocks fit the L2 budget together, so a panel can take every K block
+        // in turn: each is packed just before its tiles, and the weights are read in order, a
+        // panel's rows whole (while packing, the next panel's rows are prefetched), not in
+        // pieces a K block long, far apart in time. With 8 layers of Qwen2-0.5B's products on
+        // Zen 3, 2.3-3.3% less time at 24-64 tokens with 2 threads, 3.8-8.1% with one (16 and 8
+        // alternating passes, all won). Used too when only one K block of the tokens fit, this
+        // order swept them all through L2 for every panel: whole 128-token prefills took longer
+        // in 6 of 6 alternating runs.
         uint32_t* panel = aligned_elements(scratch, static_cast<size_t>(panel_words));
         a.panel = panel;
         for (int64_t i = 0; i < n_panels; ++i) {
@@ -291,7 +293,7 @@ HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t 
         }
         return;
     }
-    // Many tokens: a K block's panels are packed once and serve every block of tokens.
+    // Otherwise a K block's panels are packed once and serve every block of tokens.
     uint32_t* panels = aligned_elements(scratch, static_cast<size_t>(n_panels * panel_words));
     for (int64_t kb = 0; kb < total_pairs; kb += kc) {
         start_kblock(kb);
