@@ -355,7 +355,7 @@ TEST(Matmul, EveryPathMatchesDoublePrecision) {
                 }
 }
 
-// Token counts either side of where the x86 path (48) and the Highway path (24 with 16 vector
+// Token counts either side of where the x86 path (48) and the Highway path (20 with 16 vector
 // registers, else 17) switch to packed panels, with every remainder of their token tiles, on
 // output counts that leave panels of 1, 2 and 3 vectors and partial ones, and tiles of 3 and 4
 // weight rows and partial ones. With 899 inputs all the tokens fit the Highway path's L2 budget

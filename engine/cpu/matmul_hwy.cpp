@@ -327,9 +327,11 @@ HWY_INLINE void ForTiles(int64_t rows, int64_t o0, int64_t o1, int64_t tile_rows
 // at 20 and 1.5% at 24; packed panels took 2-3% less at 28 and 32, and 8% less at 48. Once the
 // packing prefetched its rows (kPackAheadRows), the tiles still took 13% less time at 12 tokens
 // and 6.5% at 16, 20 was even (two runs: 4.4% less, 0.8% more) and packed panels took 1.7% less
-// at 24 (9 of 10 passes). With 32 registers (TileBF16's 4 x 4 tile fits) those targets keep 17,
-// not measured on them.
-constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 24 : 17;
+// at 24 (9 of 10 passes). Once a panel was packed just before its tiles (PackedRowsBF16), packed
+// panels took 1.9% less time at 20 tokens (mean of 8 runs of 12-16 passes, 6 won), 2-3.5% less
+// at 22, and the tiles 2.5-5.8% less at 18. With 32 registers (TileBF16's 4 x 4 tile fits) those
+// targets keep 17, not measured on them.
+constexpr int64_t kPackedMinRows = kSixteenVectorRegisters ? 20 : 17;
 
 MatmulShape Shape(DType wt, int64_t rows, int64_t /*in*/) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(DF()));
