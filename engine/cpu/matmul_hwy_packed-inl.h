@@ -273,14 +273,14 @@ HWY_INLINE void PackedRowsBF16(const MatmulInput& x, const uint16_t* w, int64_t 
         a.accumulate = kb > 0;
     };
     if (rows * total_pairs * 8 <= kPackedXBytes) {
-        // All the tokens' K blocks fit the L2 budget together, so a panel can take every K block
-        // in turn: each is packed just before its tiles, and the weights are read in order, a
-        // panel's rows whole (while packing, the next panel's rows are prefetched), not in
-        // pieces a K block long, far apart in time. With 8 layers of Qwen2-0.5B's products on
-        // Zen 3, 2.3-3.3% less time at 24-64 tokens with 2 threads, 3.8-8.1% with one (16 and 8
-        // alternating passes, all won). Used too when only one K block of the tokens fit, this
-        // order swept them all through L2 for every panel: whole 128-token prefills took longer
-        // in 6 of 6 alternating runs.
+        // All the tokens' K blocks (8 bytes per pair and token) fit the L2 budget together, so a
+        // panel can take every K block in turn: each is packed just before its tiles, and the
+        // weights are read in order, a panel's rows whole (while packing, the next panel's rows
+        // are prefetched), not in pieces a K block long, far apart in time. With 8 layers of
+        // Qwen2-0.5B's products on Zen 3, 2.3-3.3% less time at 24-64 tokens with 2 threads and
+        // 3.8-8.1% with one (one run per size, 16 or 8 alternating passes). Used too when only
+        // one K block of the tokens fit, this order swept them all through L2 for every panel:
+        // whole 128-token prefills took longer in 6 of 6 alternating runs.
         uint32_t* panel = aligned_elements(scratch, static_cast<size_t>(panel_words));
         a.panel = panel;
         for (int64_t i = 0; i < n_panels; ++i) {
