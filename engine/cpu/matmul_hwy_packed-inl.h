@@ -63,9 +63,9 @@ constexpr int64_t kPackAheadRows = 8;
 // Pairs [0, whole) of the rows r[0], r[1], ... (k0 applied) into columns 0, 1, ... at `out`, four
 // rows per 128-bit block of D: 4 x 4 transposes of words within each block. On 256-bit vectors,
 // rows i and i + 4 share a vector, one per block, and the transposes leave pair p + i of all eight
-// rows in one vector: half the shuffles and stores of two groups of four (with 8 layers of
-// Qwen2-0.5B's products on Zen 3, 0-3% less time at 24-512 tokens, 2 threads, 85 of 120
-// alternating passes won). Returns the first pair left to the caller.
+// rows in one vector: half the shuffles and stores of two groups of four (with 4 layers of
+// Qwen2-0.5B's products on Zen 3, 2 threads: 1.2-2.0% less time at 24-64 tokens, 85 of 120
+// alternating passes won; within noise at 128 and 512). Returns the first pair left to the caller.
 template <class D>
 HWY_INLINE int64_t PackGroup(D d, const uint16_t* const* r, int64_t whole, int64_t width, int64_t ahead,
                              uint32_t* out) {
