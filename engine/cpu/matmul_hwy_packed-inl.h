@@ -64,8 +64,9 @@ constexpr int64_t kPackAheadRows = 8;
 // rows per 128-bit block of D: 4 x 4 transposes of words within each block. On 256-bit vectors,
 // rows i and i + 4 share a vector, one per block, and the transposes leave pair p + i of all eight
 // rows in one vector: half the shuffles and stores of two groups of four (with 4 layers of
-// Qwen2-0.5B's products on Zen 3, 2 threads: 1.2-2.0% less time at 24-64 tokens, 85 of 120
-// alternating passes won; within noise at 128 and 512). Returns the first pair left to the caller.
+// Qwen2-0.5B's products on Zen 3, 2 threads: 1.2% less time at 24-64 tokens on average, six runs
+// from 2.0% less to 0.6% more, 85 of 120 alternating passes won; within noise at 128 and 512).
+// Returns the first pair left to the caller.
 template <class D>
 HWY_INLINE int64_t PackGroup(D d, const uint16_t* const* r, int64_t whole, int64_t width, int64_t ahead,
                              uint32_t* out) {
