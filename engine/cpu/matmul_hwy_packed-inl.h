@@ -115,7 +115,7 @@ HWY_INLINE void PackPanel(const uint16_t* w, int64_t in, int64_t n0, int64_t nro
     const auto row_of = [&](int64_t j) { return w + (n0 + j) * in + k0; };
     int64_t j = 0;
 #if HWY_TARGET != HWY_SCALAR
-    const auto pack_groups = [&](auto d, int64_t j) {
+    const auto pack_groups = [&](auto d) {  // rows from j on, as many whole groups as there are
         constexpr int kRows = kGroupRows<decltype(d)>;
         for (; j + kRows <= nrows; j += kRows) {
             const uint16_t* r[kRows];
@@ -123,12 +123,11 @@ HWY_INLINE void PackPanel(const uint16_t* w, int64_t in, int64_t n0, int64_t nro
             const int64_t p = PackGroup(d, r, whole, width, ahead_rows * in, out + j);
             for (int i = 0; i < kRows; ++i) PackColumn(r[i], p, whole, width, out + j + i);
         }
-        return j;
     };
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-    j = pack_groups(hn::Full256<uint32_t>(), j);
+    pack_groups(hn::Full256<uint32_t>());
 #endif
-    j = pack_groups(hn::Full128<uint32_t>(), j);
+    pack_groups(hn::Full128<uint32_t>());
 #endif
     for (; j < nrows; ++j) PackColumn(row_of(j), 0, whole, width, out + j);
     for (j = 0; j < width; ++j) {
