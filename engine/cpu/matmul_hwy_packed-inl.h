@@ -174,6 +174,20 @@ HWY_INLINE void StoreOutputs(hn::ScalableTag<float> df, hn::Vec<hn::ScalableTag<
     }
 }
 
+// The lines of y that a tile of M tokens x `width` outputs ends by writing (and, past the first K
+// block, by reading), fetched as it starts: a product's outputs are mostly not in cache when its
+// tiles reach them (nor, in the many-token order, a token block's outputs when the next K block
+// does), and each tile's end waited for them. With 4 layers of Qwen2-0.5B's products on Zen 3 (2
+// threads, 8 alternating passes), 3.8-5.7% less time at 64 tokens, 0.5-5.8% at 128 and 0.5-3.0%
+// at 512 (three runs each, all won); within noise at 24.
+template <int M>
+HWY_INLINE void PrefetchOutputs(const PackedTileArgs& a, int64_t width) {
+    for (int m = 0; m < M; ++m) {
+        __builtin_prefetch(a.y + m * a.ldy, 1, 3);
+        __builtin_prefetch(a.y + m * a.ldy + width - 1, 1, 3);
+    }
+}
+
 template <int M>
 HWY_INLINE void PackedTile(const PackedTileArgs& a) {
     using DF = hn::ScalableTag<float>;
