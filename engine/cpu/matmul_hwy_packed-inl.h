@@ -179,7 +179,8 @@ HWY_INLINE void StoreOutputs(hn::ScalableTag<float> df, hn::Vec<hn::ScalableTag<
 // tiles reach them (nor, in the many-token order, a token block's outputs when the next K block
 // does), and each tile's end waited for them. With 4 layers of Qwen2-0.5B's products on Zen 3 (2
 // threads, 8 alternating passes), 3.8-5.7% less time at 64 tokens, 0.5-5.8% at 128 and 0.5-3.0%
-// at 512 (three runs each, all won); within noise at 24.
+// at 512 (three runs each, all won); within noise at 24. A partial panel's last line may lie past
+// the outputs, even past y: harmless, as a prefetch never faults.
 template <int M>
 HWY_INLINE void PrefetchOutputs(const PackedTileArgs& a, int64_t width) {
     for (int m = 0; m < M; ++m) {
