@@ -60,6 +60,9 @@ HWY_INLINE void PackColumn(const uint16_t* row, int64_t p0, int64_t p1, int64_t 
 constexpr int64_t kPackAheadRows = 8;
 
 #if HWY_TARGET != HWY_SCALAR
+template <class D>
+constexpr int kGroupRows = static_cast<int>(hn::MaxLanes(D()));  // 4 per 128-bit block of words
+
 // Pairs [0, whole) of the rows r[0], r[1], ... (k0 applied) into columns 0, 1, ... at `out`, four
 // rows per 128-bit block of D: 4 x 4 transposes of words within each block. On 256-bit vectors,
 // rows i and i + 4 share a vector, one per block, and the transposes leave pair p + i of all eight
@@ -67,9 +70,6 @@ constexpr int64_t kPackAheadRows = 8;
 // Qwen2-0.5B's products on Zen 3, 2 threads: 1.2% less time at 24-64 tokens on average, six runs
 // from 2.0% less to 0.6% more, 85 of 120 alternating passes won; within noise at 128 and 512).
 // Returns the first pair left to the caller.
-template <class D>
-constexpr int kGroupRows = static_cast<int>(hn::MaxLanes(D()));  // 4 per 128-bit block of words
-
 template <class D>
 HWY_INLINE int64_t PackGroup(D d, const uint16_t* const* r, int64_t whole, int64_t width, int64_t ahead,
                              uint32_t* out) {
@@ -179,13 +179,13 @@ HWY_INLINE void StoreOutputs(hn::ScalableTag<float> df, hn::Vec<hn::ScalableTag<
 // tiles reach them (nor, in the many-token order, a token block's outputs when the next K block
 // does), and each tile's end waited for them. With 4 layers of Qwen2-0.5B's products on Zen 3 (2
 // threads, 8 alternating passes), 3.8-5.7% less time at 64 tokens, 0.5-5.8% at 128 and 0.5-3.0%
-// at 512 (three runs each, all won); within noise at 24. A partial panel's last line may lie past
-// the outputs, even past y: harmless, as a prefetch never faults.
+// at 512 (three runs each, all won); within noise at 24. The first and last of the panel's valid
+// outputs, so every address is inside y.
 template <int M>
-HWY_INLINE void PrefetchOutputs(const PackedTileArgs& a, int64_t width) {
+HWY_INLINE void PrefetchOutputs(const PackedTileArgs& a) {
     for (int m = 0; m < M; ++m) {
         __builtin_prefetch(a.y + m * a.ldy, 1, 3);
-        __builtin_prefetch(a.y + m * a.ldy + width - 1, 1, 3);
+        __builtin_prefetch(a.y + m * a.ldy + a.valid - 1, 1, 3);
     }
 }
 
@@ -205,6 +205,7 @@ HWY_INLINE void PackedTile(const PackedTileArgs& a) {
         even = hn::BitCast(df, hn::ShiftLeft<16>(v));
         odd = hn::BitCast(df, hn::And(v, high));
     };
+    PrefetchOutputs<M>(a);
     const uint32_t* panel = a.panel;
     const float* x = a.x;
     const int64_t xs = a.x_stride;
