@@ -673,8 +673,9 @@ TEST(Probes, PeakLoopsRunChainsThatStartApart) {
     }
     if (const MatmulPath* x86 = x86_matmul_path()) {  // 12 chains from i, each step adds 2 x 2^-7
         const double flops = x86->peak_loop(iterations);
-        const double lanes = flops / (2.0 * 12 * iterations);
-        EXPECT_EQ(peak_loop_sum, lanes * (66 + 12 * iterations / 64.0));
+        // The FLOPs count BF16 lanes: each f32 sum holds a pair of them.
+        const double sums = flops / (2.0 * 12 * iterations) / 2;
+        EXPECT_EQ(peak_loop_sum, sums * (66 + 12 * iterations / 64.0));
     }
 }
 
