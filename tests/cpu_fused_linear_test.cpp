@@ -216,9 +216,10 @@ TEST(FusedLinearStaged, MatchesTheKernelWritingYThenRopeAndAdd) {
 }
 
 // The whole MLP in one call gives the bits of gate/up with SwiGLU, then down with its residual.
-// On AMX, from 9 rows on and with 32-column tiles of the activations, gate/up's blocks write the
-// activations straight into down's input tiles, a block of columns at a time (the blocks start on
-// any 16 columns); elsewhere (fewer rows, an odd width, the vector unit) they go through f32 rows.
+// From 9 rows on, gate/up's blocks write the activations straight into down's input, a block of
+// columns at a time (the blocks start on any 16 columns): into its tiles on AMX (widths of whole
+// 32-column tiles), into its BF16 rows on AVX-512 BF16 otherwise; elsewhere (fewer rows, the
+// portable path) they go through f32 rows.
 TEST(FusedMlp, MatchesGateUpSwigluThenDownWithResidual) {
     constexpr int64_t kHidden = 96;
     const char* simd_was = std::getenv("ASCENT_SIMD");

@@ -301,7 +301,46 @@ TEST(Matmul, AmxTilesConvertedByColumnBlocks) {
     std::vector<float> block(20 * 48);
     EXPECT_THROW(input.convert_columns(block.data(), 24, 8, 32), Error);    // not on a 16-column boundary
     EXPECT_THROW(input.convert_columns(block.data(), 16, 144, 176), Error);  // past the last column
-    input.shape(*amx, 2, in, DType::BF16);  // too few rows for tiles: rows as the vector unit reads them
+}
+
+// Without AMX, and on AMX where a product has too few rows for tiles, the activations are BF16 rows
+// as the vector unit reads them; SwiGLU's blocks write those by columns too, each block its part
+// of every row, the last one the rows' zero padding. The same bits as prepare().
+TEST(Matmul, Bf16RowsConvertedByColumnBlocks) {
+    std::vector<const MatmulPath*> paths;
+    for (const MatmulPath* path : {x86_matmul_path(), amx_matmul_path()})
+        if (path) paths.push_back(path);
+    if (paths.empty()) GTEST_SKIP() << "no AVX-512 BF16 on this machine";
+    const int64_t in = 200;  // rows padded to 224 elements
+    for (const MatmulPath* path : paths)
+        for (const int64_t rows : {int64_t{2}, int64_t{5}, int64_t{37}})
+            for (const std::vector<int64_t>& cuts :
+                 {std::vector<int64_t>{0, 200}, {0, 16, 48, 64, 112, 200}, {0, 32, 80, 96, 144, 192, 200}}) {
+                const std::string what = path->name + ", " + std::to_string(rows) + " rows, " +
+                                         std::to_string(cuts.size() - 1) + " blocks";
+                const std::vector<float> x = randoms(static_cast<size_t>(rows * in), static_cast<uint32_t>(rows));
+                MatmulInput want, got;
+                want.prepare(*path, x.data(), rows, in, in, DType::BF16);
+                got.shape(*path, rows, in, DType::BF16);
+                if (got.layout() != MatmulLayout::BF16) continue;  // AMX tiles: the test above
+                for (int64_t r = 0; r < rows; ++r)  // NaNs where a block writes nothing
+                    std::fill_n(got.mutable_bf16_row(r), got.stride(), uint16_t{0xFFFF});
+                std::vector<float> block;
+                for (size_t i = cuts.size() - 1; i > 0; --i) {
+                    const int64_t c0 = cuts[i - 1], w = cuts[i] - c0;
+                    block.assign(static_cast<size_t>(rows * w), 0.f);
+                    for (int64_t r = 0; r < rows; ++r)
+                        std::copy_n(x.begin() + r * in + c0, w, block.begin() + r * w);
+                    got.convert_columns(block.data(), w, c0, c0 + w);
+                }
+                ASSERT_EQ(got.stride(), want.stride()) << what;
+                for (int64_t r = 0; r < rows; ++r)
+                    EXPECT_TRUE(std::equal(got.bf16_row(r), got.bf16_row(r) + got.stride(), want.bf16_row(r)))
+                        << what << ", row " << r;
+            }
+    MatmulInput input;  // the portable path's rows are not written by columns
+    input.shape(hwy_matmul_path(), 20, in, DType::BF16);
+    std::vector<float> block(20 * 16);
     EXPECT_THROW(input.convert_columns(block.data(), 16, 0, 16), Error);
 }
 

@@ -86,7 +86,7 @@ void MatmulInput::shape(const MatmulPath& path, int64_t rows, int64_t in, DType 
 }
 
 void MatmulInput::convert_columns(const float* x, int64_t ldx, int64_t c0, int64_t c1) {
-    if (!path_ || !path_->convert_columns || layout_ != MatmulLayout::BF16Tiles)
+    if (!path_ || !path_->convert_columns || (layout_ != MatmulLayout::BF16Tiles && layout_ != MatmulLayout::BF16))
         runtime_error("matmul: this input's layout cannot be converted by columns");
     if (c0 < 0 || c1 > in_ || c0 > c1 || c0 % 16 != 0 || (c1 % 16 != 0 && c1 != in_) || ldx < c1 - c0)
         runtime_error("matmul: bad column block [{}, {}) of {} columns (ldx {})", c0, c1, in_, ldx);

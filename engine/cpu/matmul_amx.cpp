@@ -95,7 +95,10 @@ void convert_tiles(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, in
 }
 
 void amx_convert_columns(MatmulInput& dst, const float* x, int64_t ldx, int64_t c0, int64_t c1) {
-    convert_tile_block(dst, x, ldx, 0, (dst.rows() + kTileTokens - 1) / kTileTokens, c0, c1);
+    if (dst.layout() == MatmulLayout::BF16Tiles)
+        convert_tile_block(dst, x, ldx, 0, (dst.rows() + kTileTokens - 1) / kTileTokens, c0, c1);
+    else
+        base().convert_columns(dst, x, ldx, c0, c1);
 }
 
 // ------------------------------------------------------------------------------------------

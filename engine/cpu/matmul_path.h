@@ -27,7 +27,7 @@ struct MatmulPath {
     void (*convert)(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1);
     // Converts columns [c0, c1) of every row into dst (already shaped), zero rows of padding
     // included: column c0 + j of row r is x[r * ldx + j]. c0 and c1 are multiples of 16 (or c1 is
-    // dst.in()). For MatmulLayout::BF16Tiles inputs only; nullptr on the paths without them.
+    // dst.in()). For MatmulLayout::BF16Tiles and BF16 inputs only; nullptr on the paths without it.
     void (*convert_columns)(MatmulInput& dst, const float* x, int64_t ldx, int64_t c0, int64_t c1);
     // See matmul_rows() in matmul.h.
     void (*rows)(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1,

@@ -428,6 +428,20 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
     }
 }
 
+// Columns [c0, c1) of every BF16 row from a block of them (ldx floats a row), rounded as
+// x86_convert rounds; the block that ends the rows also zeroes their padding.
+ASCENT_AVX512 void x86_convert_columns(MatmulInput& dst, const float* x, int64_t ldx, int64_t c0, int64_t c1) {
+    const int64_t end = c1 == dst.in() ? dst.stride() : c1;
+    for (int64_t r = 0; r < dst.rows(); ++r) {
+        const float* xr = x + r * ldx;
+        uint16_t* d = dst.mutable_bf16_row(r);
+        for (int64_t k = c0; k < end; k += kF32Lanes) {
+            const __m512 v = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(c1 - k, 0, 16)), xr + (k - c0));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(round_to_bf16(v)));
+        }
+    }
+}
+
 void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
               int64_t ldy) {
     const int64_t in = x.in();
@@ -504,7 +518,7 @@ ASCENT_AVX512 float x86_read_sum(const void* p, size_t bytes) {
 }  // namespace
 
 const MatmulPath* x86_matmul_path() {
-    static const MatmulPath path{"avx512bf16", kTileN, x86_shape, x86_convert, nullptr, x86_rows,
+    static const MatmulPath path{"avx512bf16", kTileN, x86_shape, x86_convert, x86_convert_columns, x86_rows,
                                  x86_peak_loop, "vdpbf16ps zmm", x86_read_sum};
     static const bool supported = cpu_has_avx512_bf16();
     return supported ? &path : nullptr;
