@@ -402,6 +402,14 @@ MatmulShape x86_shape(DType wt, int64_t /*rows*/, int64_t /*in*/) {
     return {MatmulLayout::F32, kF32Lanes, 1};
 }
 
+// n BF16 values (n a multiple of 16) into d: the first `valid` rounded from src, the rest zero.
+ASCENT_AVX512_INLINE void bf16_span(const float* src, int64_t valid, int64_t n, uint16_t* d) {
+    for (int64_t k = 0; k < n; k += kF32Lanes) {
+        const __m512 v = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(valid - k, 0, 16)), src + k);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(round_to_bf16(v)));
+    }
+}
+
 ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, int64_t r0, int64_t r1) {
     const int64_t in = dst.in(), stride = dst.stride();
     for (int64_t r = r0; r < r1; ++r) {
@@ -413,14 +421,9 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
                     _mm512_store_ps(d + k, _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k));
                 break;
             }
-            case MatmulLayout::BF16: {
-                uint16_t* d = dst.mutable_bf16_row(r);
-                for (int64_t k = 0; k < stride; k += kF32Lanes) {
-                    const __m512 v = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(in - k, 0, 16)), xr + k);
-                    _mm256_store_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(round_to_bf16(v)));
-                }
+            case MatmulLayout::BF16:
+                bf16_span(xr, in, stride, dst.mutable_bf16_row(r));
                 break;
-            }
             case MatmulLayout::BF16InF32:  // the Highway path's layout, never asked for by x86_shape()
             case MatmulLayout::BF16Tiles:  // the AMX path's layout, converted there
                 return;
@@ -432,14 +435,8 @@ ASCENT_AVX512 void x86_convert(MatmulInput& dst, const float* x, int64_t ldx, in
 // x86_convert rounds; the block that ends the rows also zeroes their padding.
 ASCENT_AVX512 void x86_convert_columns(MatmulInput& dst, const float* x, int64_t ldx, int64_t c0, int64_t c1) {
     const int64_t end = c1 == dst.in() ? dst.stride() : c1;
-    for (int64_t r = 0; r < dst.rows(); ++r) {
-        const float* xr = x + r * ldx;
-        uint16_t* d = dst.mutable_bf16_row(r);
-        for (int64_t k = c0; k < end; k += kF32Lanes) {
-            const __m512 v = _mm512_maskz_loadu_ps(first_n16(std::clamp<int64_t>(c1 - k, 0, 16)), xr + (k - c0));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + k), _mm512_cvtepi32_epi16(round_to_bf16(v)));
-        }
-    }
+    for (int64_t r = 0; r < dst.rows(); ++r)
+        bf16_span(x + r * ldx, c1 - c0, end - c0, dst.mutable_bf16_row(r) + c0);
 }
 
 void x86_rows(const MatmulInput& x, const void* w, DType wt, int64_t o0, int64_t o1, const float* bias, float* y,
